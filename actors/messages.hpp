@@ -1,0 +1,91 @@
+#pragma once
+
+// The project's single header of CAF atoms and message types.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+
+#include "ee/event.hpp"
+#include "ee/stats.hpp"
+
+namespace ee {
+
+/// A batch of events in one message.
+using event_batch = std::vector<event>;
+
+/// Index of a plugin (subscriber) slot in the engine.
+using slot_id = std::uint32_t;
+
+// -- plugin host <-> engine ----------------------------------------------------
+
+/// host -> engine: `(ready_atom, slot_id, incarnation, filters)`: subscriptions
+/// are in place. bridge -> engine: `(ready_atom, slot_id)`: an external
+/// process made its first request.
+using ready_atom = caf::atom_constant<caf::atom("ready")>;
+
+/// engine -> host: the start barrier passed, run your start code.
+using ok_atom = caf::atom_constant<caf::atom("ok")>;
+
+/// anyone -> engine: `(publish_atom, event)` or `(publish_atom, event_batch)`.
+using publish_atom = caf::atom_constant<caf::atom("publish")>;
+
+/// engine -> host or bridge: `(deliver_atom, slot_id, event_batch)`.
+using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
+
+/// host or bridge -> engine: `(ack_atom, slot_id, count)`: handled events.
+using ack_atom = caf::atom_constant<caf::atom("ack")>;
+
+/// host -> engine: `(failure_atom, slot_id, handled, what)` just before the
+/// host quits because its plugin threw; `handled` events of the current
+/// deliveries were handled before the failing one.
+using failure_atom = caf::atom_constant<caf::atom("failure")>;
+
+/// engine -> host: stop your plugin (`on_stop`, then quit).
+/// app -> engine: stop the app.
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+
+/// host -> itself: a timer fired, `(timer_atom, timer_id)`.
+using timer_atom = caf::atom_constant<caf::atom("timer")>;
+
+/// engine -> itself: flush queued events to subscribers.
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+
+/// engine -> itself: `(restart_atom, slot_id, generation)` restart a plugin.
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
+
+/// engine -> itself: `(timeout_atom, slot_id)` a stopping plugin took too long.
+using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
+
+/// bridge -> engine: `(quit_atom, slot_id)` an external plugin sent quit.
+using quit_atom = caf::atom_constant<caf::atom("quit")>;
+
+/// bridge -> engine: `(exited_atom, slot_id, normal, text)` a launched process
+/// exited; engine -> bridge: `(launch_atom, slot_id)` (re)start its process.
+using exited_atom = caf::atom_constant<caf::atom("exited")>;
+using launch_atom = caf::atom_constant<caf::atom("launch")>;
+
+/// bridge -> engine: `(raw_sub_atom, filter, subscribe)` raw TCP subscribers
+/// (un)subscribed; engine -> bridge: `(raw_sub_atom, event_batch)` events for
+/// raw TCP subscribers.
+using raw_sub_atom = caf::atom_constant<caf::atom("rawsub")>;
+
+/// engine -> bridge: `(credit_atom, slot_id)` the queue of external plugin
+/// `slot_id` has room again (bridge publishers may resume).
+using credit_atom = caf::atom_constant<caf::atom("credit")>;
+
+/// engine -> bridge: `(stop_atom)` shut down; bridge -> engine after that:
+/// `(done_atom)` all processes are gone.
+using done_atom = caf::atom_constant<caf::atom("done")>;
+
+/// `(stats_atom)` -> engine_stats snapshot (request/response).
+using stats_atom = caf::atom_constant<caf::atom("stats")>;
+
+} // namespace ee
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ee::event)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ee::event_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ee::engine_stats)

@@ -1,0 +1,447 @@
+#include "actors/plugin_host.hpp"
+
+#include <cxxabi.h>
+
+#include <deque>
+#include <typeinfo>
+#include <unordered_map>
+
+#include <caf/all.hpp>
+
+#include "ee/caf.hpp"
+#include "ee/log.hpp"
+
+namespace ee {
+
+void caf_plugin::on_stop(context&) {
+  // nop
+}
+
+std::string describe_current_exception() {
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    std::string type = typeid(e).name();
+    int status = 0;
+    if (char* demangled = abi::__cxa_demangle(type.c_str(), nullptr, nullptr,
+                                              &status)) {
+      if (status == 0)
+        type = demangled;
+      std::free(demangled);
+    }
+    return type + ": " + e.what();
+  } catch (const std::string& s) {
+    return "std::string: " + s;
+  } catch (const char* s) {
+    return std::string{"const char*: "} + s;
+  } catch (...) {
+    return "unknown exception (not derived from std::exception)";
+  }
+}
+
+namespace {
+
+// -- event-based hosts (actor plugins and raw CAF plugins) --------------------
+
+struct host_state;
+
+using host_actor = caf::stateful_actor<host_state>;
+
+/// The context of an event-based plugin.
+class actor_context final : public context {
+public:
+  actor_context(host_actor* self, host_params& params)
+    : self_(self), params_(params) {
+    // nop
+  }
+
+  const std::string& name() const noexcept override { return params_.name; }
+
+  const std::string& id() const noexcept override { return params_.uuid; }
+
+  void publish(event ev) override;
+
+  void stop() override { stop_requested_ = true; }
+
+  timer_id schedule(std::chrono::milliseconds delay,
+                    std::function<void(context&)> fn) override;
+
+  void cancel(timer_id id) override { timers_.erase(id); }
+
+  std::uint32_t restarts() const noexcept override { return params_.restarts; }
+
+  bool stop_requested() const noexcept { return stop_requested_; }
+
+  std::function<void(context&)> take_timer(timer_id id) {
+    auto i = timers_.find(id);
+    if (i == timers_.end())
+      return {};
+    auto fn = std::move(i->second);
+    timers_.erase(i);
+    return fn;
+  }
+
+private:
+  host_actor* self_;
+  host_params& params_;
+  bool stop_requested_ = false;
+  timer_id last_timer_ = 0;
+  std::unordered_map<timer_id, std::function<void(context&)>> timers_;
+};
+
+struct host_state {
+  static inline const char* name = "ee.plugin_host";
+  std::shared_ptr<host_params> params;
+  std::unique_ptr<actor_context> ctx;
+  plugin* actor_plugin = nullptr;
+  caf_plugin* raw_plugin = nullptr;
+  caf::behavior user_behavior;
+  bool started = false;
+  bool finished = false;
+  // Events handled since the last acknowledgement.
+  std::uint64_t handled = 0;
+};
+
+void actor_context::publish(event ev) {
+  self_->send(params_.engine, publish_atom::value, std::move(ev));
+}
+
+timer_id actor_context::schedule(std::chrono::milliseconds delay,
+                                 std::function<void(context&)> fn) {
+  auto id = ++last_timer_;
+  timers_.emplace(id, std::move(fn));
+  self_->delayed_send(self_, delay, timer_atom::value, id);
+  return id;
+}
+
+class host_impl {
+public:
+  explicit host_impl(host_actor* self) : self_(self), st_(self->state) {
+    // nop
+  }
+
+  const std::string& name() const { return st_.params->name; }
+
+  void ack() {
+    if (st_.handled > 0) {
+      self_->send(st_.params->engine, ack_atom::value, st_.params->slot,
+                  st_.handled);
+      st_.handled = 0;
+    }
+  }
+
+  // Reports the current exception and terminates the host.
+  void fail(const char* where) {
+    auto what = describe_current_exception();
+    ee::log(log_level::error, "plugin '" + name() + "': exception in "
+                                + where + ": " + what);
+    self_->send(st_.params->engine, failure_atom::value, st_.params->slot,
+                st_.handled, std::string{where} + ": " + what);
+    st_.handled = 0;
+    st_.finished = true;
+    self_->quit(caf::make_error(caf::sec::runtime_error, what));
+  }
+
+  void announce() {
+    std::vector<std::string> filters;
+    try {
+      for (auto& t : st_.params->instance->subscriptions())
+        filters.push_back(t.filter());
+    } catch (...) {
+      fail("subscriptions");
+      return;
+    }
+    self_->send(st_.params->engine, ready_atom::value, st_.params->slot,
+                st_.params->incarnation, std::move(filters));
+  }
+
+  void start() {
+    if (st_.started || st_.finished)
+      return;
+    st_.started = true;
+    try {
+      if (st_.actor_plugin) {
+        st_.actor_plugin->on_start(*st_.ctx);
+      } else {
+        // Raw CAF plugin: its behavior handles what we do not.
+        st_.user_behavior = st_.raw_plugin->make_behavior(self_, *st_.ctx);
+      }
+    } catch (...) {
+      fail(st_.actor_plugin ? "on_start" : "make_behavior");
+      return;
+    }
+    after_callback();
+  }
+
+  void deliver(event_batch& batch) {
+    for (auto& ev : batch) {
+      if (st_.finished)
+        return;
+      try {
+        if (st_.actor_plugin) {
+          st_.actor_plugin->on_event(*st_.ctx, ev);
+        } else if (st_.user_behavior) {
+          auto msg = caf::make_message(event_atom::value, ev);
+          st_.user_behavior(msg);
+        }
+      } catch (...) {
+        fail("on_event");
+        return;
+      }
+      ++st_.handled;
+      if (st_.ctx->stop_requested()) {
+        finish();
+        return;
+      }
+    }
+    ack();
+  }
+
+  void timer(timer_id id) {
+    if (st_.finished)
+      return;
+    auto fn = st_.ctx->take_timer(id);
+    if (!fn)
+      return;
+    try {
+      fn(*st_.ctx);
+    } catch (...) {
+      fail("a scheduled action");
+      return;
+    }
+    after_callback();
+  }
+
+  void after_callback() {
+    if (st_.ctx->stop_requested())
+      finish();
+  }
+
+  // Stops the plugin normally: on_stop, final acknowledgement, quit.
+  void finish() {
+    if (st_.finished)
+      return;
+    try {
+      if (st_.started) {
+        if (st_.actor_plugin)
+          st_.actor_plugin->on_stop(*st_.ctx);
+        else
+          st_.raw_plugin->on_stop(*st_.ctx);
+      }
+    } catch (...) {
+      fail("on_stop");
+      return;
+    }
+    ack();
+    st_.finished = true;
+    self_->quit();
+  }
+
+private:
+  host_actor* self_;
+  host_state& st_;
+};
+
+caf::behavior host_fun(host_actor* self, std::shared_ptr<host_params> params) {
+  auto& st = self->state;
+  st.params = std::move(params);
+  st.ctx = std::make_unique<actor_context>(self, *st.params);
+  st.actor_plugin = dynamic_cast<plugin*>(st.params->instance.get());
+  st.raw_plugin = dynamic_cast<caf_plugin*>(st.params->instance.get());
+  auto impl = std::make_shared<host_impl>(self);
+  self->set_exception_handler([self](std::exception_ptr&) -> caf::error {
+    // Exceptions of plugin code are caught where they happen; this one comes
+    // from the host itself.
+    ee::log(log_level::error,
+            "plugin '" + self->state.params->name + "': internal error");
+    return caf::exit_reason::unhandled_exception;
+  });
+  if (st.raw_plugin) {
+    // Messages the host does not know go to the plugin's own behavior.
+    self->set_default_handler(
+      [self](caf::scheduled_actor*,
+             caf::message_view& x) -> caf::result<caf::message> {
+        auto& ub = self->state.user_behavior;
+        if (!ub)
+          return caf::sec::unexpected_message;
+        auto msg = x.move_content_to_message();
+        try {
+          if (auto res = ub(msg))
+            return std::move(*res);
+        } catch (...) {
+          host_impl{self}.fail("a message handler");
+          return caf::message{};
+        }
+        return caf::sec::unexpected_message;
+      });
+  }
+  impl->announce();
+  return {
+    [impl](ok_atom) { impl->start(); },
+    [impl](deliver_atom, slot_id, event_batch& batch) { impl->deliver(batch); },
+    [impl](timer_atom, timer_id id) { impl->timer(id); },
+    [impl](stop_atom) { impl->finish(); },
+  };
+}
+
+// -- blocking hosts ------------------------------------------------------------
+
+class blocking_io final : public publisher, public subscriber {
+public:
+  blocking_io(caf::blocking_actor* self, host_params& params)
+    : self_(self), params_(params) {
+    // nop
+  }
+
+  // -- publisher --
+
+  void publish(event ev) override {
+    self_->send(params_.engine, publish_atom::value, std::move(ev));
+  }
+
+  // -- subscriber --
+
+  event recv() override {
+    for (;;) {
+      if (auto ev = next())
+        return std::move(*ev);
+      wait(std::nullopt);
+    }
+  }
+
+  std::optional<event> recv(std::chrono::milliseconds timeout) override {
+    if (auto ev = next())
+      return ev;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      auto now = std::chrono::steady_clock::now();
+      if (now >= deadline)
+        return std::nullopt;
+      wait(std::chrono::duration_cast<std::chrono::milliseconds>(deadline
+                                                                 - now));
+      if (auto ev = next())
+        return ev;
+    }
+  }
+
+  bool stopping() const noexcept override { return stopping_; }
+
+  const std::string& name() const noexcept override { return params_.name; }
+
+  const std::string& id() const noexcept override { return params_.uuid; }
+
+  // -- host side --
+
+  /// Waits for the ok of the start barrier. @returns false on stop.
+  bool await_ok() {
+    bool ok = false;
+    while (!ok && !stopping_) {
+      self_->receive([&](ok_atom) { ok = true; },
+                     [&](stop_atom) { stopping_ = true; },
+                     [&](deliver_atom, slot_id, event_batch& batch) {
+                       for (auto& ev : batch)
+                         buffer_.push_back(std::move(ev));
+                     });
+    }
+    return ok;
+  }
+
+  /// Acknowledges every event returned by `recv` so far.
+  void ack_all() {
+    if (returned_ > 0) {
+      self_->send(params_.engine, ack_atom::value, params_.slot, returned_);
+      returned_ = 0;
+    }
+  }
+
+  /// Reports a failure: every returned event but the last was handled.
+  void report_failure(const std::string& what) {
+    std::uint64_t handled = returned_ > 0 ? returned_ - 1 : 0;
+    self_->send(params_.engine, failure_atom::value, params_.slot, handled,
+                what);
+    returned_ = 0;
+  }
+
+private:
+  std::optional<event> next() {
+    if (stopping_)
+      throw stop_requested{};
+    if (buffer_.empty()) {
+      // Everything returned so far is handled: give the credit back.
+      ack_all();
+      return std::nullopt;
+    }
+    auto ev = std::move(buffer_.front());
+    buffer_.pop_front();
+    ++returned_;
+    return ev;
+  }
+
+  void wait(std::optional<std::chrono::milliseconds> timeout) {
+    auto on_deliver = [&](deliver_atom, slot_id, event_batch& batch) {
+      for (auto& ev : batch)
+        buffer_.push_back(std::move(ev));
+    };
+    auto on_stop = [&](stop_atom) { stopping_ = true; };
+    if (timeout)
+      self_->receive(on_deliver, on_stop, caf::after(*timeout) >> [] {});
+    else
+      self_->receive(on_deliver, on_stop);
+    if (stopping_)
+      throw stop_requested{};
+  }
+
+  caf::blocking_actor* self_;
+  host_params& params_;
+  std::deque<event> buffer_;
+  std::uint64_t returned_ = 0;
+  bool stopping_ = false;
+};
+
+void blocking_host_fun(caf::blocking_actor* self,
+                       std::shared_ptr<host_params> params) {
+  auto* instance = dynamic_cast<blocking_plugin*>(params->instance.get());
+  blocking_io io{self, *params};
+  std::vector<std::string> filters;
+  try {
+    for (auto& t : instance->subscriptions())
+      filters.push_back(t.filter());
+  } catch (...) {
+    auto what = describe_current_exception();
+    ee::log(log_level::error, "plugin '" + params->name
+                                + "': exception in subscriptions: " + what);
+    io.report_failure("subscriptions: " + what);
+    self->fail_state(caf::make_error(caf::sec::runtime_error, what));
+    return;
+  }
+  self->send(params->engine, ready_atom::value, params->slot,
+             params->incarnation, std::move(filters));
+  if (!io.await_ok())
+    return;
+  try {
+    instance->run(io, io);
+    io.ack_all();
+  } catch (const stop_requested&) {
+    io.ack_all();
+  } catch (...) {
+    auto what = describe_current_exception();
+    ee::log(log_level::error,
+            "plugin '" + params->name + "': exception in run: " + what);
+    io.report_failure("run: " + what);
+    self->fail_state(caf::make_error(caf::sec::runtime_error, what));
+  }
+}
+
+} // namespace
+
+caf::actor spawn_plugin_host(caf::actor_system& sys,
+                             std::shared_ptr<host_params> params) {
+  switch (kind_of(*params->instance)) {
+    case plugin_kind::blocking:
+      return sys.spawn<caf::detached>(blocking_host_fun, std::move(params));
+    default:
+      return sys.spawn(host_fun, std::move(params));
+  }
+}
+
+} // namespace ee

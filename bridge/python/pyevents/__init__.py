@@ -1,0 +1,62 @@
+"""pyevents — write external event-engine plugins in Python.
+
+Two APIs over the same wire protocol:
+
+* the original functions, unchanged for existing plugins:
+  :func:`get_plugin_socket`, :func:`get_next_msg`, :func:`publish_msg`,
+  :func:`send_quit_command` (also importable from :mod:`pyevents.events`);
+* :class:`Plugin` (alias :class:`Client`): a context manager with
+  ``next_msg(timeout)``, ``publish(data)``, ``quit()``, iteration and typed
+  exceptions (:class:`Timeout`, :class:`PublishError`, ...).
+
+The package logs to the ``"pyevents"`` logger and never prints.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from .client import DEFAULT_HOST, HOST_ENV, PORT_ENV, Client, Plugin
+from .errors import ClosedError, ConfigError, EventEngineError, PublishError, Timeout
+from .events import (
+    BAD_MSG_REPLY_PREFIX,
+    DEFAULT_LINGER_MS,
+    NEXT_MSG_COMMAND,
+    PUBLISHED_REPLY,
+    QUIT_COMMAND,
+    get_next_msg,
+    get_plugin_socket,
+    publish_msg,
+    send_quit_command,
+)
+
+__version__ = "0.2.0"
+
+__all__ = [
+    # original functions
+    "get_plugin_socket",
+    "get_next_msg",
+    "publish_msg",
+    "send_quit_command",
+    # client class
+    "Plugin",
+    "Client",
+    # errors
+    "EventEngineError",
+    "ConfigError",
+    "Timeout",
+    "PublishError",
+    "ClosedError",
+    # protocol constants and settings
+    "NEXT_MSG_COMMAND",
+    "QUIT_COMMAND",
+    "PUBLISHED_REPLY",
+    "BAD_MSG_REPLY_PREFIX",
+    "DEFAULT_LINGER_MS",
+    "PORT_ENV",
+    "HOST_ENV",
+    "DEFAULT_HOST",
+    "__version__",
+]
+
+logging.getLogger("pyevents").addHandler(logging.NullHandler())

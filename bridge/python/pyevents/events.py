@@ -1,0 +1,261 @@
+"""The original ``pyevents`` functions for writing event-engine plugins.
+
+These four functions keep the names, arguments, defaults and wire behaviour
+of the original ``pyevents/events.py`` of event-engine 0.2.0, so existing
+plugins run unchanged against the C++ engine::
+
+    import zmq
+    from pyevents.events import (get_plugin_socket, get_next_msg,
+                                 publish_msg, send_quit_command)
+
+    context = zmq.Context()
+    # pass the port configured for your plugin; pass host= if the engine is
+    # not reachable under the name "engine" (the original's docker default)
+    socket = get_plugin_socket(context, port)
+
+    while True:
+        msg_bytes = get_next_msg(socket)   # raw event bytes
+        ...                                # do something with the event
+        publish_msg(socket, some_bytes)    # publish an event
+        if some_condition:
+            break
+
+    send_quit_command(socket)              # tell the engine we are done
+
+Differences from the original; none changes the bytes sent or what callers
+see in any sequence of calls that worked with the original:
+
+* after a :func:`get_next_msg` timeout the *same* socket keeps working (the
+  original raised "Operation cannot be accomplished in current state" on the
+  next send):
+
+  - the timed-out ``next_msg`` request stays outstanding, and the next
+    :func:`get_next_msg` on that socket waits for *its* reply instead of
+    sending the command again, so an event the engine sends after the timeout
+    is not lost (this works with any REQ socket);
+  - :func:`publish_msg` or :func:`send_quit_command` may be called in
+    between: they first keep a reply that already arrived (returned by the
+    next :func:`get_next_msg`), then abandon the request. Sockets made by
+    :func:`get_plugin_socket` set ``ZMQ_REQ_RELAXED`` and
+    ``ZMQ_REQ_CORRELATE`` for this, so a late reply to the abandoned request
+    is discarded instead of being taken as the reply to the new one. (An
+    event the engine sends in the short moment between that check and the
+    engine seeing the new request is still lost; the engine drops an
+    abandoned ``next_msg`` as soon as a newer request from the same peer
+    arrives, so this needs an event to arrive in exactly that window.)
+
+  This bookkeeping is per socket and shared with :class:`pyevents.Plugin`;
+  if you also send on the socket yourself, do so only when no
+  :func:`get_next_msg` has just timed out on it;
+* sockets made by :func:`get_plugin_socket` set a bounded ``ZMQ_LINGER`` (:data:`DEFAULT_LINGER_MS`), so closing a
+  socket or terminating the context cannot hang when the engine is gone, yet
+  a final quit command still gets flushed to a live engine;
+* :func:`publish_msg` also accepts ``str`` (encoded as UTF-8);
+* diagnostics go to the ``"pyevents"`` logger instead of ``print``.
+
+For a friendlier API (timeouts in seconds, typed exceptions, context manager,
+iteration) see :class:`pyevents.Plugin`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import weakref
+from collections import deque
+from typing import Deque, Union
+
+import zmq
+
+__all__ = [
+    "get_plugin_socket",
+    "get_next_msg",
+    "publish_msg",
+    "send_quit_command",
+    "NEXT_MSG_COMMAND",
+    "QUIT_COMMAND",
+    "PUBLISHED_REPLY",
+    "BAD_MSG_REPLY_PREFIX",
+    "DEFAULT_LINGER_MS",
+]
+
+# -- wire protocol (SPEC section 4; byte-exact) ------------------------------
+
+#: Request asking the engine for the plugin's next event.
+NEXT_MSG_COMMAND: bytes = b"plugin_command: next_msg"
+#: Request telling the engine the plugin is finished; it gets no reply.
+QUIT_COMMAND: bytes = b"plugin_command: quit"
+#: The engine's reply to any other request (which it published as an event).
+PUBLISHED_REPLY: bytes = b"event-engine: msg published"
+#: Start of the engine's reply to a request it could not accept.
+BAD_MSG_REPLY_PREFIX: bytes = b"event-engine: bad msg"
+
+#: LINGER (ms) of sockets made by :func:`get_plugin_socket`.
+DEFAULT_LINGER_MS: int = 1000
+
+_log = logging.getLogger("pyevents")
+
+Payload = Union[bytes, bytearray, memoryview, str]
+
+
+# -- per-socket request state -------------------------------------------------
+
+
+class _SocketState:
+    """What a plugin socket is waiting for; shared by the functions below
+    and :class:`pyevents.Plugin`. Guarded by the thread that owns the socket
+    (ZeroMQ sockets must not be shared between threads anyway)."""
+
+    __slots__ = ("awaiting_event", "stash")
+
+    def __init__(self) -> None:
+        #: A next_msg request was sent and its reply not yet received.
+        self.awaiting_event: bool = False
+        #: Events that arrived for an abandoned next_msg, returned first.
+        self.stash: Deque[bytes] = deque()
+
+
+_states: "weakref.WeakKeyDictionary[zmq.Socket, _SocketState]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _state(socket: zmq.Socket) -> _SocketState:
+    state = _states.get(socket)
+    if state is None:
+        state = _SocketState()
+        _states[socket] = state
+    return state
+
+
+def _receive_event(socket: zmq.Socket, flags: int = 0) -> bytes:
+    """Return the next event: a stashed one, else the reply to the
+    outstanding next_msg request, sending that request first if there is
+    none. Raises :class:`zmq.error.Again` on timeout, leaving the request
+    outstanding."""
+    state = _state(socket)
+    if state.stash:
+        return state.stash.popleft()
+    if not state.awaiting_event:
+        socket.send(NEXT_MSG_COMMAND, flags)
+        state.awaiting_event = True
+        _log.debug("next_msg requested")
+    data: bytes = socket.recv(flags)
+    state.awaiting_event = False
+    return data
+
+
+def _keep_late_event(socket: zmq.Socket) -> None:
+    """Before another request abandons an outstanding next_msg, keep its
+    reply if it has already arrived."""
+    state = _states.get(socket)
+    if state is None or not state.awaiting_event:
+        return
+    try:
+        state.stash.append(socket.recv(zmq.NOBLOCK))
+    except zmq.Again:
+        return
+    state.awaiting_event = False
+    _log.debug("kept an event that arrived after a next_msg timeout")
+
+
+def _request_sent(socket: zmq.Socket) -> None:
+    """A request other than next_msg was sent: any outstanding next_msg is
+    abandoned (its late reply is discarded by ZMQ_REQ_CORRELATE)."""
+    state = _states.get(socket)
+    if state is not None and state.awaiting_event:
+        state.awaiting_event = False
+        _log.debug("abandoned an outstanding next_msg request")
+
+
+def get_plugin_socket(
+    context: zmq.Context, port: Union[int, str], host: str = "engine"
+) -> zmq.Socket:
+    """Create the REQ socket a plugin uses to talk to the engine.
+
+    Args:
+        context: the ZeroMQ context that owns the socket.
+        port: the TCP port configured for this plugin on the engine.
+        host: the engine's host name or address; the default ``"engine"`` is
+            the original's docker-compose service name.
+
+    Returns:
+        A REQ socket connected to ``tcp://{host}:{port}`` with
+        ``ZMQ_REQ_RELAXED``, ``ZMQ_REQ_CORRELATE`` and a bounded LINGER set.
+        Like every ZeroMQ socket, use it from one thread only.
+    """
+    socket = context.socket(zmq.REQ)
+    try:
+        socket.setsockopt(zmq.REQ_RELAXED, 1)
+        socket.setsockopt(zmq.REQ_CORRELATE, 1)
+        socket.setsockopt(zmq.LINGER, DEFAULT_LINGER_MS)
+        endpoint = f"tcp://{host}:{port}"
+        socket.connect(endpoint)
+    except BaseException:
+        socket.close(linger=0)
+        raise
+    _log.debug("plugin socket connected to %s", endpoint)
+    return socket
+
+
+def get_next_msg(socket: zmq.Socket, timeout: int = -1) -> bytes:
+    """Get the next event for this plugin.
+
+    Sends ``plugin_command: next_msg`` and blocks until the engine answers
+    or until ``timeout`` milliseconds have passed (``-1``, the default, waits
+    forever). On timeout raises :class:`zmq.error.Again` ("Resource
+    temporarily unavailable"), as the original did; the request then stays
+    outstanding and the next call waits for its reply rather than sending
+    the command again, so no event is lost.
+
+    The event is returned as raw bytes; converting them into the
+    application's message format is up to the plugin.
+
+    Note that ``timeout`` stays set on the socket (``RCVTIMEO``), so it also
+    applies to a following :func:`publish_msg`, exactly as in the original.
+    """
+    socket.RCVTIMEO = timeout
+    data = _receive_event(socket)
+    _log.debug("got event of %d bytes", len(data))
+    return data
+
+
+def publish_msg(socket: zmq.Socket, data: Payload) -> str:
+    """Publish ``data`` (raw bytes; ``str`` is encoded as UTF-8) as an event.
+
+    Waits for the engine's reply and returns it as a string, normally
+    ``"event-engine: msg published"``. Any other reply is logged as a warning
+    and returned (the original did not raise either).
+    """
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    _keep_late_event(socket)
+    while True:
+        try:
+            socket.send(data, zmq.NOBLOCK)
+            _request_sent(socket)
+            break
+        except zmq.ZMQError as e:
+            if e.errno == zmq.EAGAIN:
+                time.sleep(0.1)
+            else:
+                _log.error("could not send a publish request: %s", e)
+                raise
+    reply: str = socket.recv_string()
+    if PUBLISHED_REPLY.decode() not in reply:
+        _log.warning(
+            "unexpected reply from event-engine to a publish request: %r", reply
+        )
+    return reply
+
+
+def send_quit_command(socket: zmq.Socket) -> None:
+    """Tell the engine that this plugin is about to terminate.
+
+    Sends ``plugin_command: quit`` and does not wait for a reply (the engine
+    sends none). Close the socket afterwards (its LINGER lets the command
+    reach the engine).
+    """
+    socket.send(QUIT_COMMAND)
+    _request_sent(socket)
+    _log.debug("quit command sent")

@@ -1,0 +1,144 @@
+// The original event-engine example application (SPEC §6): two internal
+// plugins written as actors and one external Python plugin that speaks the
+// pyevents protocol on TCP port 6000.
+//
+//   example_app [--no-launch] [--publish-port N] [--subscribe-port N]
+//               [--plugin-port N] [--python PATH] [--script PATH]
+//
+// By default the app launches the Python plugin itself; with --no-launch it
+// waits for any pyevents plugin to connect to the plugin port.
+
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <unistd.h>
+
+#include <ee/app.hpp>
+
+#include "examples/common/example_events.hpp"
+
+using namespace example;
+
+namespace {
+
+class msg_producer : public ee::plugin {
+public:
+  std::string name() const override { return "MsgProducer"; }
+
+  std::vector<ee::event_type> subscriptions() const override {
+    return {ee::type_of<type_b_event>(), ee::type_of<type_c_event>()};
+  }
+
+  void on_start(ee::context& ctx) override {
+    for (int i = 0; i < 5; ++i)
+      ctx.publish(type_a_event{"This is message " + std::to_string(i)});
+  }
+
+  void on_event(ee::context& ctx, const ee::event& ev) override {
+    if (auto b = ee::decode<type_b_event>(ev)) {
+      std::cout << "MsgProducer: got TypeB count " << b->count << std::endl;
+      ++counts_;
+    } else if (auto c = ee::decode<type_c_event>(ev)) {
+      std::cout << "MsgProducer: got TypeC '" << c->message << "'"
+                << std::endl;
+      got_goodbye_ = true;
+    }
+    if (counts_ >= 5 && got_goodbye_)
+      ctx.stop();
+  }
+
+private:
+  int counts_ = 0;
+  bool got_goodbye_ = false;
+};
+
+class counter : public ee::plugin {
+public:
+  std::string name() const override { return "Counter"; }
+
+  std::vector<ee::event_type> subscriptions() const override {
+    return {ee::type_of<type_a_event>()};
+  }
+
+  void on_event(ee::context& ctx, const ee::event& ev) override {
+    if (auto a = ee::decode<type_a_event>(ev)) {
+      std::cout << "Counter: got TypeA '" << a->message << "'" << std::endl;
+      ctx.publish(type_b_event{a->message.size()});
+      if (++seen_ == 5)
+        ctx.stop();
+    }
+  }
+
+private:
+  int seen_ = 0;
+};
+
+int parse_port(const char* flag, const char* value) {
+  char* end = nullptr;
+  long port = value ? std::strtol(value, &end, 10) : -1;
+  if (!value || *end != '\0' || port < 0 || port > 65535) {
+    std::cerr << "example_app: " << flag << " needs a port in 0..65535, got '"
+              << (value ? value : "") << "'\n";
+    std::exit(2);
+  }
+  return static_cast<int>(port);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  ee::app_config cfg; // publish 5559, subscribe 5560, as the original
+  int plugin_port = 6000;
+  bool launch = true;
+  std::string python = ::access("/usr/bin/python3", X_OK) == 0
+                         ? "/usr/bin/python3"
+                         : "python3";
+  std::string script = EE_SOURCE_DIR "/examples/example_app/py_plugin.py";
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    const char* next = i + 1 < argc ? argv[i + 1] : nullptr;
+    if (arg == "--no-launch") {
+      launch = false;
+    } else if (arg == "--publish-port") {
+      cfg.publish_port = parse_port("--publish-port", next);
+      ++i;
+    } else if (arg == "--subscribe-port") {
+      cfg.subscribe_port = parse_port("--subscribe-port", next);
+      ++i;
+    } else if (arg == "--plugin-port") {
+      plugin_port = parse_port("--plugin-port", next);
+      ++i;
+    } else if (arg == "--python" && next) {
+      python = next;
+      ++i;
+    } else if (arg == "--script" && next) {
+      script = next;
+      ++i;
+    } else {
+      std::cerr << "usage: example_app [--no-launch] [--publish-port N] "
+                   "[--subscribe-port N] [--plugin-port N] [--python PATH] "
+                   "[--script PATH]\n";
+      return 2;
+    }
+  }
+  ee::app app{cfg};
+  app.emplace_plugin<msg_producer>().emplace_plugin<counter>();
+  ee::external_plugin_config py;
+  py.name = "PyPlugin";
+  py.port = plugin_port;
+  py.subscriptions = {ee::type_of<type_a_event>(), ee::type_of<type_b_event>()};
+  if (launch)
+    py.command = {python, script}; // learns its port from EE_PLUGIN_PORT
+  app.register_external_plugin(py);
+  app.stop_on_signals();
+  if (!launch)
+    std::cout << "example_app: waiting for a pyevents plugin on port "
+              << plugin_port << std::endl;
+  if (auto err = app.run()) {
+    std::cerr << "example_app failed: " << err.to_string() << '\n';
+    return 1;
+  }
+  std::cout << "example_app: all plugins finished" << std::endl;
+  return 0;
+}

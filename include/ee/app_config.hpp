@@ -1,0 +1,46 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+#include "ee/supervision.hpp"
+
+namespace ee {
+
+/// Application-wide settings. Every field has a working default.
+struct app_config {
+  /// TCP port where raw PUB clients publish into the engine (engine: SUB).
+  /// 0 picks a free port. Range 0..65535.
+  int publish_port = 5559;
+  /// TCP port where raw SUB clients receive every event (engine: XPUB).
+  /// 0 picks a free port. Range 0..65535.
+  int subscribe_port = 5560;
+  /// Address the TCP sockets bind to: loopback by default; `"*"` or
+  /// `"0.0.0.0"` for every interface (containers).
+  std::string bind_address = "127.0.0.1";
+  /// If false, no TCP port is opened unless external plugins are registered
+  /// (useful for purely in-process apps and tests).
+  bool enable_tcp = true;
+  /// Largest event accepted from the wire, in bytes; larger ones are
+  /// rejected with an error reply and counted.
+  std::size_t max_message_size = 64 * 1024 * 1024;
+  /// Default capacity of each subscriber's queue of undelivered events.
+  std::size_t queue_capacity = 10000;
+  /// How many events may be delivered to a plugin before it acknowledges.
+  std::size_t delivery_window = 1000;
+  /// Which plugins are restarted when one fails.
+  restart_strategy strategy = restart_strategy::one_for_one;
+  /// Restart intensity: at most `max_restarts` within `restart_period`,
+  /// else the app escalates (stops everything, `run()` fails).
+  std::size_t max_restarts = 5;
+  /// See `max_restarts`.
+  std::chrono::milliseconds restart_period{10000};
+  /// How long shutdown waits for queues to drain and processes to exit
+  /// before forcing them.
+  std::chrono::milliseconds shutdown_grace{3000};
+  /// Worker threads of the actor scheduler (0 = number of cores).
+  std::size_t scheduler_threads = 0;
+};
+
+} // namespace ee

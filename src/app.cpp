@@ -1,0 +1,458 @@
+#include "ee/app.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <csignal>
+#include <future>
+#include <mutex>
+#include <set>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <caf/all.hpp>
+
+#include "actors/engine.hpp"
+#include "actors/messages.hpp"
+#include "actors/plugin_host.hpp"
+#include "bridge/bridge.hpp"
+#include "ee/log.hpp"
+
+namespace ee {
+
+namespace {
+
+// Signal handling: the handler only touches these atomics.
+std::atomic<int> signal_count{0};
+
+extern "C" void ee_on_signal(int) {
+  if (signal_count.fetch_add(1) >= 1)
+    _exit(130);
+}
+
+bool command_exists(const std::string& cmd) {
+  auto executable = [](const std::string& path) {
+    struct stat sb;
+    return ::stat(path.c_str(), &sb) == 0 && S_ISREG(sb.st_mode)
+           && ::access(path.c_str(), X_OK) == 0;
+  };
+  if (cmd.find('/') != std::string::npos)
+    return executable(cmd);
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  std::size_t pos = 0;
+  while (pos <= dirs.size()) {
+    auto end = dirs.find(':', pos);
+    if (end == std::string::npos)
+      end = dirs.size();
+    auto dir = dirs.substr(pos, end - pos);
+    if (dir.empty())
+      dir = ".";
+    if (executable(dir + "/" + cmd))
+      return true;
+    pos = end + 1;
+  }
+  return false;
+}
+
+} // namespace
+
+struct app::impl {
+  app_config cfg;
+  std::vector<plugin_spec> plugins;
+  // Parallel to `plugins` for external ones (empty config for internal).
+  std::vector<external_plugin_config> externals;
+  std::set<std::string> names;
+  error first_error;
+  std::atomic<bool> ran{false};
+  bool handle_signals = false;
+
+  mutable std::mutex mtx;
+  mutable std::condition_variable cv;
+  // -- guarded by mtx --
+  bool started = false;
+  bool finished = false;
+  bool stop_requested = false;
+  caf::actor engine;
+  caf::actor_system* sys = nullptr;
+  int pub_port = -1;
+  int sub_port = -1;
+  std::map<std::string, int> plugin_ports;
+  engine_stats final_stats;
+
+  void record(error err) {
+    ee::log(log_level::error, err.message());
+    if (!first_error)
+      first_error = std::move(err);
+  }
+
+  bool check_name(const std::string& name) {
+    if (name.empty()) {
+      record(error{ec::invalid_config,
+                   "a plugin has an empty name: give every plugin a unique, "
+                   "non-empty name()"});
+      return false;
+    }
+    if (!names.insert(name).second) {
+      record(error{ec::duplicate_name,
+                   "two plugins are named '" + name
+                     + "': plugin names must be unique within an app"});
+      return false;
+    }
+    return true;
+  }
+
+  error validate() const;
+};
+
+app::app() : app(app_config{}) {
+  // nop
+}
+
+app::app(int publish_port, int subscribe_port) : app([&] {
+  app_config cfg;
+  cfg.publish_port = publish_port;
+  cfg.subscribe_port = subscribe_port;
+  return cfg;
+}()) {
+  // nop
+}
+
+app::app(app_config cfg) : impl_(std::make_unique<impl>()) {
+  impl_->cfg = std::move(cfg);
+}
+
+app::~app() {
+  stop();
+}
+
+app& app::register_plugin(std::unique_ptr<plugin_base> instance,
+                          plugin_options opts) {
+  if (!instance) {
+    impl_->record(error{ec::invalid_config,
+                        "register_plugin got a null plugin instance"});
+    return *this;
+  }
+  plugin_spec spec;
+  try {
+    spec.name = instance->name();
+  } catch (...) {
+    impl_->record(error{ec::invalid_config,
+                        "a plugin's name() threw: "
+                          + describe_current_exception()});
+    return *this;
+  }
+  if (!impl_->check_name(spec.name))
+    return *this;
+  if (opts.restart != restart_policy::temporary) {
+    impl_->record(error{
+      ec::invalid_config,
+      "plugin '" + spec.name
+        + "' has a restart policy that needs fresh instances, but was "
+          "registered as one instance: register a factory "
+          "(app::register_plugin(plugin_factory, ...) or "
+          "app::emplace_plugin<T>(...)) or use restart_policy::temporary"});
+    return *this;
+  }
+  spec.kind = kind_of(*instance);
+  spec.first = std::move(instance);
+  spec.options = opts;
+  impl_->plugins.push_back(std::move(spec));
+  impl_->externals.emplace_back();
+  return *this;
+}
+
+app& app::register_plugin(plugin_factory factory, plugin_options opts) {
+  if (!factory) {
+    impl_->record(error{ec::invalid_config,
+                        "register_plugin got an empty plugin factory"});
+    return *this;
+  }
+  std::unique_ptr<plugin_base> first;
+  try {
+    first = factory();
+  } catch (...) {
+    impl_->record(error{ec::invalid_config,
+                        "a plugin factory threw: "
+                          + describe_current_exception()});
+    return *this;
+  }
+  if (!first) {
+    impl_->record(error{ec::invalid_config,
+                        "a plugin factory returned no instance"});
+    return *this;
+  }
+  plugin_spec spec;
+  try {
+    spec.name = first->name();
+  } catch (...) {
+    impl_->record(error{ec::invalid_config,
+                        "a plugin's name() threw: "
+                          + describe_current_exception()});
+    return *this;
+  }
+  if (!impl_->check_name(spec.name))
+    return *this;
+  spec.kind = kind_of(*first);
+  spec.first = std::move(first);
+  spec.factory = std::move(factory);
+  spec.options = opts;
+  impl_->plugins.push_back(std::move(spec));
+  impl_->externals.emplace_back();
+  return *this;
+}
+
+app& app::register_external_plugin(external_plugin_config cfg) {
+  if (!impl_->check_name(cfg.name))
+    return *this;
+  if (cfg.port < 0 || cfg.port > 65535) {
+    impl_->record(error{ec::invalid_config,
+                        "external plugin '" + cfg.name + "': port "
+                          + std::to_string(cfg.port)
+                          + " is out of range (0..65535, 0 = any free port)"});
+    return *this;
+  }
+  if (!cfg.command.empty() && !command_exists(cfg.command.front())) {
+    impl_->record(error{ec::launch_failed,
+                        "external plugin '" + cfg.name + "': command '"
+                          + cfg.command.front()
+                          + "' not found (not an executable file, nor in "
+                            "PATH)"});
+    return *this;
+  }
+  plugin_spec spec;
+  spec.kind = plugin_kind::external;
+  spec.name = cfg.name;
+  spec.options = cfg.options;
+  for (auto& t : cfg.subscriptions)
+    spec.filters.push_back(t.filter());
+  spec.await_first_request = cfg.await_first_request;
+  spec.has_command = !cfg.command.empty();
+  impl_->plugins.push_back(std::move(spec));
+  impl_->externals.push_back(std::move(cfg));
+  return *this;
+}
+
+error app::impl::validate() const {
+  auto port_ok = [](int p) { return p >= 0 && p <= 65535; };
+  if (cfg.enable_tcp) {
+    if (!port_ok(cfg.publish_port))
+      return error{ec::invalid_config,
+                   "publish port " + std::to_string(cfg.publish_port)
+                     + " is out of range (0..65535, 0 = any free port)"};
+    if (!port_ok(cfg.subscribe_port))
+      return error{ec::invalid_config,
+                   "subscribe port " + std::to_string(cfg.subscribe_port)
+                     + " is out of range (0..65535, 0 = any free port)"};
+  }
+  std::map<int, std::string> used;
+  auto claim = [&](int port, std::string who) -> error {
+    if (port == 0)
+      return {};
+    auto [i, added] = used.emplace(port, who);
+    if (!added)
+      return error{ec::duplicate_port,
+                   "port " + std::to_string(port) + " is configured twice: for "
+                     + i->second + " and for " + who};
+    return {};
+  };
+  if (cfg.enable_tcp) {
+    if (auto err = claim(cfg.publish_port, "the publish port"))
+      return err;
+    if (auto err = claim(cfg.subscribe_port, "the subscribe port"))
+      return err;
+  }
+  for (auto& ext : externals)
+    if (!ext.name.empty())
+      if (auto err = claim(ext.port, "external plugin '" + ext.name + "'"))
+        return err;
+  if (cfg.queue_capacity == 0)
+    return error{ec::invalid_config, "queue_capacity must be at least 1"};
+  if (cfg.delivery_window == 0)
+    return error{ec::invalid_config, "delivery_window must be at least 1"};
+  if (cfg.bind_address.empty())
+    return error{ec::invalid_config,
+                 "bind_address is empty: use 127.0.0.1 (default), * or an "
+                 "interface address"};
+  if (plugins.empty())
+    return error{ec::invalid_config,
+                 "no plugins registered: register at least one plugin before "
+                 "run()"};
+  return {};
+}
+
+error app::run() {
+  auto& d = *impl_;
+  if (d.ran.exchange(true))
+    return error{ec::already_running,
+                 "app::run() was called a second time: an app runs once; "
+                 "create a new app to run again"};
+  if (d.first_error)
+    return d.first_error;
+  if (auto err = d.validate()) {
+    ee::log(log_level::error, err.message());
+    return err;
+  }
+  // -- the bridge --------------------------------------------------------------
+  std::vector<bridge_plugin> bps;
+  for (slot_id i = 0; i < d.plugins.size(); ++i) {
+    if (d.plugins[i].kind != plugin_kind::external)
+      continue;
+    auto& ext = d.externals[i];
+    bridge_plugin bp;
+    bp.slot = i;
+    bp.name = ext.name;
+    bp.port = ext.port;
+    bp.filters = d.plugins[i].filters;
+    bp.await_first_request = ext.await_first_request;
+    bp.command = ext.command;
+    bp.env = ext.env;
+    bp.working_dir = ext.working_dir;
+    bps.push_back(std::move(bp));
+  }
+  std::unique_ptr<bridge> br;
+  if (d.cfg.enable_tcp || !bps.empty()) {
+    error err;
+    br = bridge::open(d.cfg, std::move(bps), err);
+    if (!br) {
+      ee::log(log_level::error, err.message());
+      return err;
+    }
+  }
+  // -- the actor system --------------------------------------------------------
+  caf::actor_system_config sys_cfg;
+  if (d.cfg.scheduler_threads > 0)
+    sys_cfg.set("scheduler.max-threads", d.cfg.scheduler_threads);
+  std::promise<std::pair<error, engine_stats>> done;
+  auto result = done.get_future();
+  error final_result;
+  {
+    caf::actor_system sys{sys_cfg};
+    auto params = std::make_shared<engine_params>();
+    params->cfg = d.cfg;
+    params->plugins = std::move(d.plugins);
+    auto done_ptr = std::make_shared<decltype(done)>(std::move(done));
+    params->on_done = [done_ptr](const error& err, const engine_stats& st) {
+      done_ptr->set_value({err, st});
+    };
+    caf::actor bridge_actor;
+    if (br) {
+      bridge_actor = br->spawn_actor(sys);
+      params->bridge = bridge_actor;
+    }
+    auto engine = spawn_engine(sys, params);
+    if (br)
+      br->start(engine);
+    {
+      std::lock_guard<std::mutex> guard{d.mtx};
+      d.engine = engine;
+      d.sys = &sys;
+      d.started = true;
+      if (br) {
+        d.pub_port = br->publish_port();
+        d.sub_port = br->subscribe_port();
+        d.plugin_ports = br->plugin_ports();
+      }
+      if (d.stop_requested)
+        caf::anon_send(engine, stop_atom::value);
+    }
+    d.cv.notify_all();
+    // Wait for the engine; poll for signals meanwhile.
+    bool signalled = false;
+    while (result.wait_for(std::chrono::milliseconds{d.handle_signals ? 50 : 500})
+           != std::future_status::ready) {
+      if (d.handle_signals && !signalled && signal_count.load() > 0) {
+        signalled = true;
+        ee::log(log_level::info,
+                "signal received: stopping (a second signal forces exit)");
+        caf::anon_send(engine, stop_atom::value);
+      }
+    }
+    auto [err, st] = result.get();
+    final_result = err;
+    if (br) {
+      br->shutdown();
+      st.rejected = br->rejected();
+      caf::anon_send_exit(bridge_actor, caf::exit_reason::user_shutdown);
+    }
+    {
+      std::lock_guard<std::mutex> guard{d.mtx};
+      d.final_stats = st;
+      d.engine = nullptr;
+      d.sys = nullptr;
+    }
+    engine = nullptr;
+    bridge_actor = nullptr;
+  } // the actor system waits for every actor here
+  {
+    std::lock_guard<std::mutex> guard{d.mtx};
+    d.finished = true;
+  }
+  d.cv.notify_all();
+  if (d.handle_signals) {
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+  }
+  return final_result;
+}
+
+void app::stop() {
+  std::lock_guard<std::mutex> guard{impl_->mtx};
+  impl_->stop_requested = true;
+  if (impl_->engine)
+    caf::anon_send(impl_->engine, stop_atom::value);
+}
+
+const app_config& app::config() const noexcept {
+  return impl_->cfg;
+}
+
+int app::publish_port() const {
+  std::lock_guard<std::mutex> guard{impl_->mtx};
+  return impl_->started ? impl_->pub_port : impl_->cfg.publish_port;
+}
+
+int app::subscribe_port() const {
+  std::lock_guard<std::mutex> guard{impl_->mtx};
+  return impl_->started ? impl_->sub_port : impl_->cfg.subscribe_port;
+}
+
+int app::plugin_port(const std::string& name) const {
+  std::lock_guard<std::mutex> guard{impl_->mtx};
+  auto i = impl_->plugin_ports.find(name);
+  return i == impl_->plugin_ports.end() ? -1 : i->second;
+}
+
+bool app::wait_started(std::chrono::milliseconds timeout) const {
+  std::unique_lock<std::mutex> guard{impl_->mtx};
+  impl_->cv.wait_for(guard, timeout,
+                     [&] { return impl_->started || impl_->finished; });
+  return impl_->started;
+}
+
+engine_stats app::stats() const {
+  // Holding the lock keeps the actor system alive during the request; the
+  // engine answers or is already gone (then the request fails at once).
+  std::lock_guard<std::mutex> guard{impl_->mtx};
+  if (!impl_->engine || impl_->sys == nullptr)
+    return impl_->final_stats;
+  engine_stats result = impl_->final_stats;
+  caf::scoped_actor self{*impl_->sys, true};
+  self->request(impl_->engine, std::chrono::seconds{5}, stats_atom::value)
+    .receive([&](engine_stats& st) { result = std::move(st); },
+             [&](caf::error&) {
+               // keep the last snapshot
+             });
+  return result;
+}
+
+void app::stop_on_signals() {
+  impl_->handle_signals = true;
+  signal_count = 0;
+  struct sigaction sa {};
+  sa.sa_handler = ee_on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+} // namespace ee
