@@ -104,6 +104,16 @@ struct slot {
   }
 };
 
+/// Flow-control state of one publisher (a plugin slot, or the bridge).
+struct publisher_state {
+  // Events that could not be routed because a subscriber was full, in
+  // publication order; routed first when room frees up.
+  std::deque<event> parked;
+  // Routed events not yet returned as credit.
+  std::uint64_t owed = 0;
+  bool blocked = false;
+};
+
 struct engine_state {
   static inline const char* name = "ee.engine";
 
@@ -120,7 +130,11 @@ struct engine_state {
   bool barrier_passed = false;
   std::size_t ready_count = 0;
   // Events published before the barrier passed, routed when it does.
-  std::vector<event> pre_barrier;
+  std::vector<std::pair<slot_id, event>> pre_barrier;
+  // Indexed by slot id; the last entry is for anonymous publishers.
+  std::vector<publisher_state> pubs;
+  std::vector<slot_id> blocked_pubs;
+  std::uint64_t credit_batch = 1;
   // Shutdown.
   bool stopping = false;
   bool draining = false;
@@ -144,6 +158,9 @@ public:
   void init() {
     auto& specs = st_.params->plugins;
     st_.slots.resize(specs.size());
+    st_.pubs.resize(specs.size() + 1);
+    st_.credit_batch = std::max<std::uint64_t>(
+      1, st_.params->cfg.publish_window / 4);
     for (slot_id i = 0; i < specs.size(); ++i) {
       auto& s = st_.slots[i];
       s.id = i;
@@ -206,6 +223,7 @@ public:
     hp->uuid = s.uuid;
     hp->engine = caf::actor_cast<caf::actor>(self_);
     hp->instance = std::move(instance);
+    hp->publish_window = st_.params->cfg.publish_window;
     s.host = spawn_plugin_host(self_->system(), std::move(hp));
     s.state = slot_state::starting;
     s.failure_reported = false;
@@ -276,8 +294,8 @@ public:
     ee::log(log_level::debug, "engine: start barrier passed");
     auto early = std::move(st_.pre_barrier);
     st_.pre_barrier.clear();
-    for (auto& ev : early)
-      route(ev);
+    for (auto& [pub, ev] : early)
+      publish(pub, ev);
     for (auto& s : st_.slots)
       if (s.state == slot_state::ready)
         start(s);
@@ -294,22 +312,112 @@ public:
 
   // -- routing -----------------------------------------------------------------
 
-  void publish(event& ev) {
-    if (!st_.barrier_passed && !st_.done) {
-      st_.pre_barrier.emplace_back(std::move(ev));
-      return;
-    }
-    route(ev);
+  slot_id anonymous() const {
+    return static_cast<slot_id>(st_.slots.size());
   }
 
-  // Routes `ev` to its subscribers. The engine's own events (`system`) go
-  // only to subscriptions that name them, not to the empty filter.
+  // Handles an event published by `pub` (a slot id, or `anonymous()`).
+  void publish(slot_id pub, event& ev) {
+    if (pub > anonymous())
+      pub = anonymous();
+    if (!st_.barrier_passed && !st_.done) {
+      st_.pre_barrier.emplace_back(pub, std::move(ev));
+      return;
+    }
+    auto& ps = st_.pubs[pub];
+    if (!ps.parked.empty()) {
+      ps.parked.push_back(std::move(ev));
+      return;
+    }
+    if (!try_route(pub, ev)) {
+      ps.parked.push_back(std::move(ev));
+      if (!ps.blocked) {
+        ps.blocked = true;
+        st_.blocked_pubs.push_back(pub);
+      }
+      return;
+    }
+    owe_credit(pub, 1);
+  }
+
+  void owe_credit(slot_id pub, std::uint64_t n) {
+    auto& ps = st_.pubs[pub];
+    ps.owed += n;
+    if (ps.owed >= st_.credit_batch && !ps.blocked)
+      send_credit(pub);
+  }
+
+  void send_credit(slot_id pub) {
+    auto& ps = st_.pubs[pub];
+    if (ps.owed == 0)
+      return;
+    if (pub < st_.slots.size()) {
+      auto& s = st_.slots[pub];
+      if (!s.external() && s.host)
+        self_->send(s.host, credit_atom::value, ps.owed);
+    } else if (st_.params->bridge) {
+      self_->send(st_.params->bridge, credit_atom::value, ps.owed);
+    }
+    ps.owed = 0;
+  }
+
+  // Routes `ev` if every subscriber with the `block` policy has room (a
+  // publisher's own queue never blocks it). @returns false if not routed.
+  bool try_route(slot_id pub, const event& ev) {
+    st_.matched.clear();
+    st_.table.match(ev.bytes(), st_.matched, false);
+    for (auto id : st_.matched) {
+      auto& s = st_.slots[id];
+      if (id != pub && !s.gone()
+          && s.spec->options.overflow == overflow_policy::block
+          && s.pending.size() + s.unacked.size() >= s.capacity)
+        return false;
+    }
+    ++st_.stats.published;
+    for (auto id : st_.matched)
+      enqueue(st_.slots[id], ev);
+    route_raw(ev, false);
+    return true;
+  }
+
+  // Routes parked events of blocked publishers while there is room.
+  void retry_parked() {
+    if (st_.blocked_pubs.empty())
+      return;
+    auto blocked = std::move(st_.blocked_pubs);
+    st_.blocked_pubs.clear();
+    for (auto pub : blocked) {
+      auto& ps = st_.pubs[pub];
+      std::uint64_t routed = 0;
+      while (!ps.parked.empty() && try_route(pub, ps.parked.front())) {
+        ps.parked.pop_front();
+        ++routed;
+      }
+      ps.owed += routed;
+      if (ps.parked.empty()) {
+        ps.blocked = false;
+        send_credit(pub);
+        if (pub < st_.slots.size())
+          mark_dirty(st_.slots[pub]); // deliveries resume
+      } else {
+        st_.blocked_pubs.push_back(pub);
+      }
+    }
+  }
+
+  // Routes `ev` to its subscribers unconditionally. The engine's own events
+  // (`system`) go only to subscriptions that name them, not to the empty
+  // filter.
   void route(const event& ev, bool system = false) {
     ++st_.stats.published;
     st_.matched.clear();
     st_.table.match(ev.bytes(), st_.matched, system);
     for (auto id : st_.matched)
       enqueue(st_.slots[id], ev);
+    route_raw(ev, system);
+  }
+
+  void route_raw(const event& ev, bool system) {
     if (!st_.raw_table.empty()
         && st_.raw_table.matches_any(ev.bytes(), system)) {
       st_.raw_batch.push_back(ev);
@@ -386,6 +494,10 @@ public:
   void deliver(slot& s) {
     if (s.state != slot_state::running || s.pending.empty())
       return;
+    // A plugin whose own events wait for room gets nothing new meanwhile:
+    // backpressure travels upstream.
+    if (st_.pubs[s.id].blocked)
+      return;
     auto window = st_.params->cfg.delivery_window;
     if (s.unacked.size() >= window)
       return;
@@ -410,20 +522,22 @@ public:
     s.stats.handled += n;
     if (!s.pending.empty())
       mark_dirty(s);
+    retry_parked();
     if (st_.draining)
       check_drained();
   }
 
   // -- failures and restarts ---------------------------------------------------
 
-  void on_failure(slot_id id, std::uint64_t handled, std::string& what) {
+  void on_failure(slot_id id, std::uint64_t handled, bool poisoned,
+                  std::string& what) {
     if (id >= st_.slots.size())
       return;
     auto& s = st_.slots[id];
     on_ack(id, handled);
     s.failure_reported = true;
     s.last_failure = std::move(what);
-    if (!s.unacked.empty()) {
+    if (poisoned && !s.unacked.empty()) {
       dead_letter(s, s.unacked.front());
       s.unacked.pop_front();
     }
@@ -523,6 +637,7 @@ public:
     unregister_filters(s);
     s.pending.clear();
     s.unacked.clear();
+    retry_parked();
     ++s.restart_generation;
     if (s.external() && st_.params->bridge)
       self_->send(st_.params->bridge, stop_atom::value, s.id);
@@ -826,15 +941,18 @@ caf::behavior engine_fun(engine_actor* self,
       impl->on_ready(id, inc, filters);
     },
     [impl](ready_atom, slot_id id) { impl->on_external_ready(id); },
-    [impl](publish_atom, event& ev) { impl->publish(ev); },
+    [impl](publish_atom, slot_id pub, event& ev) { impl->publish(pub, ev); },
+    [impl](publish_atom, event& ev) { impl->publish(impl->anonymous(), ev); },
     [impl](publish_atom, event_batch& evs) {
       for (auto& ev : evs)
-        impl->publish(ev);
+        impl->publish(impl->anonymous(), ev);
     },
     [impl](flush_atom) { impl->flush(); },
     [impl](ack_atom, slot_id id, std::uint64_t n) { impl->on_ack(id, n); },
-    [impl](failure_atom, slot_id id, std::uint64_t handled,
-           std::string& what) { impl->on_failure(id, handled, what); },
+    [impl](failure_atom, slot_id id, std::uint64_t handled, bool poisoned,
+           std::string& what) {
+      impl->on_failure(id, handled, poisoned, what);
+    },
     [impl](restart_atom, slot_id id, std::uint64_t gen) {
       impl->on_restart(id, gen);
     },

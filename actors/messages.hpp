@@ -30,7 +30,9 @@ using ready_atom = caf::atom_constant<caf::atom("ready")>;
 /// engine -> host: the start barrier passed, run your start code.
 using ok_atom = caf::atom_constant<caf::atom("ok")>;
 
-/// anyone -> engine: `(publish_atom, event)` or `(publish_atom, event_batch)`.
+/// host -> engine: `(publish_atom, slot_id, event)`: a flow-controlled
+/// publish by the plugin in that slot (the engine returns credit).
+/// bridge -> engine: `(publish_atom, event)` or `(publish_atom, event_batch)`.
 using publish_atom = caf::atom_constant<caf::atom("publish")>;
 
 /// engine -> host or bridge: `(deliver_atom, slot_id, event_batch)`.
@@ -39,9 +41,10 @@ using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
 /// host or bridge -> engine: `(ack_atom, slot_id, count)`: handled events.
 using ack_atom = caf::atom_constant<caf::atom("ack")>;
 
-/// host -> engine: `(failure_atom, slot_id, handled, what)` just before the
-/// host quits because its plugin threw; `handled` events of the current
-/// deliveries were handled before the failing one.
+/// host -> engine: `(failure_atom, slot_id, handled, poisoned, what)` just
+/// before the host quits because its plugin threw; `handled` delivered events
+/// were handled before the failure; if `poisoned`, the next one was being
+/// handled when it failed (it goes to dead letters, not back to the plugin).
 using failure_atom = caf::atom_constant<caf::atom("failure")>;
 
 /// engine -> host: stop your plugin (`on_stop`, then quit).
@@ -73,8 +76,8 @@ using launch_atom = caf::atom_constant<caf::atom("launch")>;
 /// raw TCP subscribers.
 using raw_sub_atom = caf::atom_constant<caf::atom("rawsub")>;
 
-/// engine -> bridge: `(credit_atom, slot_id)` the queue of external plugin
-/// `slot_id` has room again (bridge publishers may resume).
+/// engine -> publisher (host or bridge): `(credit_atom, n)` n more events may
+/// be published.
 using credit_atom = caf::atom_constant<caf::atom("credit")>;
 
 /// engine -> bridge: `(stop_atom)` shut down; bridge -> engine after that:

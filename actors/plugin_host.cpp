@@ -51,7 +51,9 @@ using host_actor = caf::stateful_actor<host_state>;
 class actor_context final : public context {
 public:
   actor_context(host_actor* self, host_params& params)
-    : self_(self), params_(params) {
+    : self_(self),
+      params_(params),
+      credit_(static_cast<std::int64_t>(params.publish_window)) {
     // nop
   }
 
@@ -72,6 +74,11 @@ public:
 
   bool stop_requested() const noexcept { return stop_requested_; }
 
+  /// @returns true while the plugin may publish without exceeding its credit.
+  bool has_credit() const noexcept { return credit_ > 0; }
+
+  void add_credit(std::uint64_t n) { credit_ += static_cast<std::int64_t>(n); }
+
   std::function<void(context&)> take_timer(timer_id id) {
     auto i = timers_.find(id);
     if (i == timers_.end())
@@ -85,6 +92,9 @@ private:
   host_actor* self_;
   host_params& params_;
   bool stop_requested_ = false;
+  // May go negative: a callback is never interrupted; scheduled actions wait
+  // while it is not positive.
+  std::int64_t credit_;
   timer_id last_timer_ = 0;
   std::unordered_map<timer_id, std::function<void(context&)>> timers_;
 };
@@ -100,10 +110,14 @@ struct host_state {
   bool finished = false;
   // Events handled since the last acknowledgement.
   std::uint64_t handled = 0;
+  // Timers that fired while out of publish credit, in order.
+  std::deque<timer_id> deferred_timers;
 };
 
 void actor_context::publish(event ev) {
-  self_->send(params_.engine, publish_atom::value, std::move(ev));
+  --credit_;
+  self_->send(params_.engine, publish_atom::value, params_.slot,
+              std::move(ev));
 }
 
 timer_id actor_context::schedule(std::chrono::milliseconds delay,
@@ -130,13 +144,14 @@ public:
     }
   }
 
-  // Reports the current exception and terminates the host.
-  void fail(const char* where) {
+  // Reports the current exception and terminates the host. `poisoned`: the
+  // failure happened while handling the next unacknowledged event.
+  void fail(const char* where, bool poisoned = false) {
     auto what = describe_current_exception();
     ee::log(log_level::error, "plugin '" + name() + "': exception in "
                                 + where + ": " + what);
     self_->send(st_.params->engine, failure_atom::value, st_.params->slot,
-                st_.handled, std::string{where} + ": " + what);
+                st_.handled, poisoned, std::string{where} + ": " + what);
     st_.handled = 0;
     st_.finished = true;
     self_->quit(caf::make_error(caf::sec::runtime_error, what));
@@ -185,7 +200,7 @@ public:
           st_.user_behavior(msg);
         }
       } catch (...) {
-        fail("on_event");
+        fail("on_event", true);
         return;
       }
       ++st_.handled;
@@ -200,6 +215,10 @@ public:
   void timer(timer_id id) {
     if (st_.finished)
       return;
+    if (!st_.ctx->has_credit()) {
+      st_.deferred_timers.push_back(id);
+      return;
+    }
     auto fn = st_.ctx->take_timer(id);
     if (!fn)
       return;
@@ -210,6 +229,16 @@ public:
       return;
     }
     after_callback();
+  }
+
+  void credit(std::uint64_t n) {
+    st_.ctx->add_credit(n);
+    while (!st_.finished && st_.ctx->has_credit()
+           && !st_.deferred_timers.empty()) {
+      auto id = st_.deferred_timers.front();
+      st_.deferred_timers.pop_front();
+      timer(id);
+    }
   }
 
   void after_callback() {
@@ -269,7 +298,7 @@ caf::behavior host_fun(host_actor* self, std::shared_ptr<host_params> params) {
           if (auto res = ub(msg))
             return std::move(*res);
         } catch (...) {
-          host_impl{self}.fail("a message handler");
+          host_impl{self}.fail("a message handler", false);
           return caf::message{};
         }
         return caf::sec::unexpected_message;
@@ -280,6 +309,7 @@ caf::behavior host_fun(host_actor* self, std::shared_ptr<host_params> params) {
     [impl](ok_atom) { impl->start(); },
     [impl](deliver_atom, slot_id, event_batch& batch) { impl->deliver(batch); },
     [impl](timer_atom, timer_id id) { impl->timer(id); },
+    [impl](credit_atom, std::uint64_t n) { impl->credit(n); },
     [impl](stop_atom) { impl->finish(); },
   };
 }
@@ -289,14 +319,18 @@ caf::behavior host_fun(host_actor* self, std::shared_ptr<host_params> params) {
 class blocking_io final : public publisher, public subscriber {
 public:
   blocking_io(caf::blocking_actor* self, host_params& params)
-    : self_(self), params_(params) {
+    : self_(self), params_(params), credit_(params.publish_window) {
     // nop
   }
 
   // -- publisher --
 
   void publish(event ev) override {
-    self_->send(params_.engine, publish_atom::value, std::move(ev));
+    while (credit_ == 0)
+      wait(std::nullopt); // flow control: the engine returns credit
+    --credit_;
+    self_->send(params_.engine, publish_atom::value, params_.slot,
+                std::move(ev));
   }
 
   // -- subscriber --
@@ -341,7 +375,8 @@ public:
                      [&](deliver_atom, slot_id, event_batch& batch) {
                        for (auto& ev : batch)
                          buffer_.push_back(std::move(ev));
-                     });
+                     },
+                     [&](credit_atom, std::uint64_t n) { credit_ += n; });
     }
     return ok;
   }
@@ -354,11 +389,13 @@ public:
     }
   }
 
-  /// Reports a failure: every returned event but the last was handled.
+  /// Reports a failure: every returned event but the last was handled; the
+  /// last one (if any) was being handled.
   void report_failure(const std::string& what) {
-    std::uint64_t handled = returned_ > 0 ? returned_ - 1 : 0;
+    bool poisoned = returned_ > 0;
+    std::uint64_t handled = poisoned ? returned_ - 1 : 0;
     self_->send(params_.engine, failure_atom::value, params_.slot, handled,
-                what);
+                poisoned, what);
     returned_ = 0;
   }
 
@@ -383,10 +420,12 @@ private:
         buffer_.push_back(std::move(ev));
     };
     auto on_stop = [&](stop_atom) { stopping_ = true; };
+    auto on_credit = [&](credit_atom, std::uint64_t n) { credit_ += n; };
     if (timeout)
-      self_->receive(on_deliver, on_stop, caf::after(*timeout) >> [] {});
+      self_->receive(on_deliver, on_stop, on_credit,
+                     caf::after(*timeout) >> [] {});
     else
-      self_->receive(on_deliver, on_stop);
+      self_->receive(on_deliver, on_stop, on_credit);
     if (stopping_)
       throw stop_requested{};
   }
@@ -395,6 +434,7 @@ private:
   host_params& params_;
   std::deque<event> buffer_;
   std::uint64_t returned_ = 0;
+  std::uint64_t credit_;
   bool stopping_ = false;
 };
 

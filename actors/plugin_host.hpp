@@ -21,6 +21,8 @@ struct host_params {
   std::string uuid;
   caf::actor engine;
   std::unique_ptr<plugin_base> instance;
+  /// Initial publish credit (app_config::publish_window).
+  std::uint64_t publish_window = 1000;
 };
 
 /// Spawns the actor (event-based, or detached for blocking plugins) that runs

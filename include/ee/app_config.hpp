@@ -29,6 +29,10 @@ struct app_config {
   std::size_t queue_capacity = 10000;
   /// How many events may be delivered to a plugin before it acknowledges.
   std::size_t delivery_window = 1000;
+  /// How many events a publisher may have in flight to the engine before it
+  /// waits for credit (blocking plugins wait in `publish`; actor plugins'
+  /// scheduled actions wait; the bridge stops reading its sockets).
+  std::size_t publish_window = 1000;
   /// Which plugins are restarted when one fails.
   restart_strategy strategy = restart_strategy::one_for_one;
   /// Restart intensity: at most `max_restarts` within `restart_period`,

@@ -1,0 +1,509 @@
+"""Fixtures for the pytest integration tests that run the real engine binaries.
+
+Run with Debian's interpreter (it has pyzmq)::
+
+    /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/python
+
+The build directory is ``$EE_BUILD_DIR`` (default ``<repo>/build``); tests that
+need a binary that is not there are skipped with the reason.
+
+Everything is bounded: every engine is started on free ports (0), every wait
+has a deadline, every ZeroMQ socket has LINGER 0 and a receive timeout, and
+teardown terminates (SIGTERM, then SIGKILL after 5 s) any process still
+running.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket as pysocket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Union
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PYTHON_DIR = REPO / "bridge" / "python"
+if str(PYTHON_DIR) not in sys.path:
+    sys.path.insert(0, str(PYTHON_DIR))
+
+try:
+    import zmq
+except ImportError:  # pragma: no cover - depends on the interpreter
+    zmq = None  # type: ignore[assignment]
+
+BUILD_DIR = Path(os.environ.get("EE_BUILD_DIR") or (REPO / "build")).resolve()
+
+#: The binaries the integration tests run, by short name.
+BINARIES: Dict[str, Path] = {
+    "event-engine": BUILD_DIR / "event-engine",
+    "ee_test_host": BUILD_DIR / "tests" / "ee_test_host",
+    "example_app": BUILD_DIR / "examples" / "example_app",
+}
+
+#: Debian's interpreter, the one with pyzmq; launched plugins use it.
+PYTHON = "/usr/bin/python3"
+
+#: Bound on anything that should happen "at once" (seconds / milliseconds).
+WAIT_S = 5.0
+WAIT_MS = int(WAIT_S * 1000)
+#: Bound on an engine's start (the ready line).
+READY_TIMEOUT_S = 20.0
+#: Grace between SIGTERM and SIGKILL in teardown.
+KILL_GRACE_S = 5.0
+
+READY_RE = re.compile(r"^event-engine: ready (.*)$", re.MULTILINE)
+
+
+def binary_path(name: str) -> Path:
+    """The path of binary ``name``; skips the test if it is not built.
+
+    The lead may be rebuilding concurrently, so a briefly missing binary is
+    waited for (up to 30 s) before skipping.
+    """
+    if zmq is None:
+        pytest.skip(f"{sys.executable} has no pyzmq; run the tests with {PYTHON}")
+    try:
+        path = BINARIES[name]
+    except KeyError:
+        raise ValueError(f"unknown binary {name!r}; use one of {sorted(BINARIES)}")
+    deadline = time.monotonic() + (30.0 if BUILD_DIR.is_dir() else 0.0)
+    while not (path.is_file() and os.access(path, os.X_OK)):
+        if time.monotonic() >= deadline:
+            pytest.skip(
+                f"{path} is not built: build with 'make -C {BUILD_DIR}' "
+                "or set EE_BUILD_DIR to the build directory"
+            )
+        time.sleep(0.5)
+    return path
+
+
+# -- TOML ------------------------------------------------------------------------
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, (str, os.PathLike)):
+        s = str(v)
+        s = s.replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{s}"'
+    if isinstance(v, Mapping):
+        return "{ " + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + " }"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    raise TypeError(f"cannot write {v!r} as TOML")
+
+
+def to_toml(config: Mapping[str, Any]) -> str:
+    """Writes ``{"engine": {...}, "plugin": [{...}, ...]}`` as TOML."""
+    lines: List[str] = []
+    for key, value in config.items():
+        if key == "plugin":
+            continue
+        lines.append(f"[{key}]")
+        lines.extend(f"{k} = {_toml_value(v)}" for k, v in value.items())
+        lines.append("")
+    for plugin in config.get("plugin", []):
+        lines.append("[[plugin]]")
+        lines.extend(f"{k} = {_toml_value(v)}" for k, v in plugin.items())
+        lines.append("")
+    return "\n".join(lines)
+
+
+def with_free_ports(config: Mapping[str, Any]) -> Dict[str, Any]:
+    """A copy of ``config`` with every port that is not given set to 0."""
+    result: Dict[str, Any] = {k: v for k, v in config.items()}
+    engine = dict(result.get("engine", {}))
+    engine.setdefault("publish_port", 0)
+    engine.setdefault("subscribe_port", 0)
+    result["engine"] = engine
+    plugins = []
+    for p in result.get("plugin", []):
+        p = dict(p)
+        p.setdefault("port", 0)
+        plugins.append(p)
+    if plugins:
+        result["plugin"] = plugins
+    return result
+
+
+# -- the engine process ----------------------------------------------------------
+
+
+class EngineProcess:
+    """A running engine binary whose stdout and stderr go to one log file."""
+
+    def __init__(self, argv: List[str], log_path: Path, cwd: Path,
+                 env: Optional[Mapping[str, str]] = None) -> None:
+        self.argv = argv
+        self.log_path = log_path
+        self._log = open(log_path, "wb")
+        self.proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=str(cwd),
+            env=dict(env) if env is not None else None,
+        )
+        self.publish_port = -1
+        self.subscribe_port = -1
+        self.plugin_ports: Dict[str, int] = {}
+
+    # -- output --
+
+    def output(self) -> str:
+        """Everything the process wrote so far (stdout and stderr)."""
+        try:
+            return self.log_path.read_bytes().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def wait_for_output(self, pattern: Union[str, "re.Pattern[str]"],
+                        timeout: float = WAIT_S) -> "re.Match[str]":
+        """Waits until ``pattern`` (a regex) appears in the output."""
+        rx = re.compile(pattern) if isinstance(pattern, str) else pattern
+        deadline = time.monotonic() + timeout
+        while True:
+            m = rx.search(self.output())
+            if m:
+                return m
+            if time.monotonic() >= deadline:
+                raise AssertionError(
+                    f"{rx.pattern!r} did not appear within {timeout} s; "
+                    f"output:\n{self.output()}"
+                )
+            time.sleep(0.02)
+
+    def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            m = READY_RE.search(self.output())
+            if m:
+                break
+            if self.proc.poll() is not None:
+                raise AssertionError(
+                    f"{self.argv[0]} exited with {self.proc.returncode} before "
+                    f"it was ready; output:\n{self.output()}"
+                )
+            if time.monotonic() >= deadline:
+                raise AssertionError(
+                    f"{self.argv[0]} not ready within {timeout} s; "
+                    f"output:\n{self.output()}"
+                )
+            time.sleep(0.01)
+        for key, value in re.findall(r"(\S+)=(\d+)", m.group(1)):
+            if key == "publish_port":
+                self.publish_port = int(value)
+            elif key == "subscribe_port":
+                self.subscribe_port = int(value)
+            elif key.startswith("plugin."):
+                self.plugin_ports[key[len("plugin."):]] = int(value)
+        assert self.publish_port > 0 and self.subscribe_port > 0, m.group(0)
+
+    def plugin_port(self, name: str) -> int:
+        try:
+            return self.plugin_ports[name]
+        except KeyError:
+            raise AssertionError(
+                f"no port for plugin {name!r} in the ready line; "
+                f"output:\n{self.output()}"
+            ) from None
+
+    def endpoint(self, port: int) -> str:
+        return f"tcp://127.0.0.1:{port}"
+
+    # -- lifetime --
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def wait(self, timeout: float = WAIT_S) -> int:
+        """Waits for the exit; fails the test (with the output) on timeout."""
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(
+                f"{self.argv[0]} still running after {timeout} s; "
+                f"output:\n{self.output()}"
+            ) from None
+
+    def signal(self, sig: int) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+
+    def kill(self) -> None:
+        """SIGTERM, then SIGKILL after KILL_GRACE_S; always reaps."""
+        if self.proc.poll() is None:
+            try:
+                self.proc.send_signal(signal.SIGTERM)
+                self.proc.wait(KILL_GRACE_S)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(KILL_GRACE_S)
+        self._log.close()
+
+
+class ProcessRegistry:
+    """Tracks processes started by a test, terminated in teardown."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp_path = tmp_path
+        self.engines: List[EngineProcess] = []
+        self.others: List[subprocess.Popen] = []
+        self._count = 0
+
+    def next_name(self, stem: str) -> str:
+        self._count += 1
+        return f"{stem}{self._count}"
+
+    def close(self) -> None:
+        for e in self.engines:
+            e.kill()
+        for p in self.others:
+            if p.poll() is None:
+                try:
+                    p.terminate()
+                    p.wait(KILL_GRACE_S)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait(KILL_GRACE_S)
+
+
+@pytest.fixture
+def processes(tmp_path: Path):
+    registry = ProcessRegistry(tmp_path)
+    try:
+        yield registry
+    finally:
+        registry.close()
+
+
+ConfigLike = Union[str, Mapping[str, Any]]
+
+
+@pytest.fixture
+def engine(processes: ProcessRegistry, tmp_path: Path) -> Callable[..., EngineProcess]:
+    """Factory: ``engine(config, binary="event-engine", wait_ready=True)``.
+
+    ``config`` is TOML text or a dict ``{"engine": {...}, "plugin": [...]}``
+    (missing ports become 0 = free port). The file is written into the test's
+    ``tmp_path``; the process is terminated in teardown if still running.
+    """
+
+    def start(config: ConfigLike, binary: str = "event-engine",
+              wait_ready: bool = True, args: Iterable[str] = (),
+              env: Optional[Mapping[str, str]] = None) -> EngineProcess:
+        path = binary_path(binary)
+        text = config if isinstance(config, str) else to_toml(with_free_ports(config))
+        name = processes.next_name("engine")
+        cfg = tmp_path / f"{name}.toml"
+        cfg.write_text(text)
+        e = EngineProcess([str(path), str(cfg), *args], tmp_path / f"{name}.log",
+                          tmp_path, env)
+        processes.engines.append(e)
+        if wait_ready:
+            e.wait_ready()
+        return e
+
+    return start
+
+
+@pytest.fixture
+def run_binary(processes: ProcessRegistry, tmp_path: Path) -> Callable[..., EngineProcess]:
+    """Factory: ``run_binary(name, *args)`` starts a binary without a config
+    file (e.g. example_app) and does not wait for a ready line."""
+
+    def start(binary: str, *args: str,
+              env: Optional[Mapping[str, str]] = None) -> EngineProcess:
+        path = binary_path(binary)
+        name = processes.next_name(binary)
+        e = EngineProcess([str(path), *args], tmp_path / f"{name}.log",
+                          tmp_path, env)
+        processes.engines.append(e)
+        return e
+
+    return start
+
+
+def python_env(**extra: str) -> Dict[str, str]:
+    """The environment for a Python plugin process: pyevents importable."""
+    env = dict(os.environ)
+    old = env.get("PYTHONPATH")
+    env["PYTHONPATH"] = str(PYTHON_DIR) + (os.pathsep + old if old else "")
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+# -- ZeroMQ sockets ----------------------------------------------------------------
+
+
+class Sockets:
+    """Creates raw pyzmq sockets (LINGER 0, receive timeout) and closes them
+    all in teardown."""
+
+    def __init__(self) -> None:
+        self.context = zmq.Context()
+        self._sockets: List["zmq.Socket"] = []
+
+    def _make(self, kind: int, timeout_ms: int) -> "zmq.Socket":
+        s = self.context.socket(kind)
+        s.setsockopt(zmq.LINGER, 0)
+        s.setsockopt(zmq.RCVTIMEO, timeout_ms)
+        s.setsockopt(zmq.SNDTIMEO, timeout_ms)
+        self._sockets.append(s)
+        return s
+
+    def track(self, s: "zmq.Socket") -> "zmq.Socket":
+        """Adopts a socket made elsewhere (e.g. by pyevents)."""
+        s.setsockopt(zmq.LINGER, 0)
+        self._sockets.append(s)
+        return s
+
+    def req(self, port: int, timeout_ms: int = WAIT_MS) -> "zmq.Socket":
+        """A plain REQ socket (the original client's) on a plugin port."""
+        s = self._make(zmq.REQ, timeout_ms)
+        s.connect(f"tcp://127.0.0.1:{port}")
+        return s
+
+    def relaxed_req(self, port: int, timeout_ms: int = WAIT_MS) -> "zmq.Socket":
+        s = self._make(zmq.REQ, timeout_ms)
+        s.setsockopt(zmq.REQ_RELAXED, 1)
+        s.setsockopt(zmq.REQ_CORRELATE, 1)
+        s.connect(f"tcp://127.0.0.1:{port}")
+        return s
+
+    def sub(self, port: int, *filters: bytes,
+            timeout_ms: int = WAIT_MS) -> "zmq.Socket":
+        s = self._make(zmq.SUB, timeout_ms)
+        for f in filters:
+            s.setsockopt(zmq.SUBSCRIBE, f)
+        s.connect(f"tcp://127.0.0.1:{port}")
+        return s
+
+    def pub(self, port: int, timeout_ms: int = WAIT_MS) -> "zmq.Socket":
+        s = self._make(zmq.PUB, timeout_ms)
+        s.connect(f"tcp://127.0.0.1:{port}")
+        return s
+
+    def close(self) -> None:
+        for s in self._sockets:
+            if not s.closed:
+                s.close(linger=0)
+        self.context.destroy(linger=0)
+
+
+@pytest.fixture
+def zsock():
+    if zmq is None:
+        pytest.skip(f"{sys.executable} has no pyzmq; run the tests with {PYTHON}")
+    sockets = Sockets()
+    try:
+        yield sockets
+    finally:
+        sockets.close()
+
+
+# -- protocol helpers -----------------------------------------------------------------
+
+NEXT = b"plugin_command: next_msg"
+QUIT = b"plugin_command: quit"
+PUBLISHED = b"event-engine: msg published"
+BAD_MSG = b"event-engine: bad msg"
+
+
+def publish(req: "zmq.Socket", data: bytes) -> bytes:
+    """Publishes ``data`` through a plugin REQ socket; returns the reply."""
+    req.send(data)
+    return req.recv()
+
+
+def publish_ok(req: "zmq.Socket", data: bytes) -> None:
+    reply = publish(req, data)
+    assert reply == PUBLISHED, reply
+
+
+def next_msg(req: "zmq.Socket") -> bytes:
+    req.send(NEXT)
+    return req.recv()
+
+
+def poll_readable(s: "zmq.Socket", timeout_s: float) -> bool:
+    return bool(s.poll(int(timeout_s * 1000), zmq.POLLIN))
+
+
+def recv_until(s: "zmq.Socket", last: bytes, timeout_s: float = WAIT_S,
+               limit: int = 100000) -> List[bytes]:
+    """Receives from ``s`` until ``last`` arrives (included); bounded."""
+    got: List[bytes] = []
+    deadline = time.monotonic() + timeout_s
+    while len(got) < limit:
+        left = deadline - time.monotonic()
+        if left <= 0 or not poll_readable(s, left):
+            raise AssertionError(
+                f"{last!r} not received within {timeout_s} s; got {got[-20:]!r}"
+            )
+        msg = s.recv()
+        got.append(msg)
+        if msg == last:
+            return got
+    raise AssertionError(f"{last!r} not among the first {limit} messages")
+
+
+def sync_subs(subs: List["zmq.Socket"], probe: Callable[[], None],
+              is_probe_reply: Callable[[bytes], bool],
+              timeout_s: float = 10.0) -> List[List[bytes]]:
+    """ZeroMQ slow joiner: calls ``probe()`` (which publishes a probe event)
+    every 50 ms until every SUB in ``subs`` has received a message recognised
+    by ``is_probe_reply``. Returns what each SUB received meanwhile (probe
+    replies that arrive later are the caller's to skip)."""
+    received: List[List[bytes]] = [[] for _ in subs]
+    pending = set(range(len(subs)))
+    deadline = time.monotonic() + timeout_s
+    while pending:
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"subscriptions did not propagate in {timeout_s} s")
+        probe()
+        end = time.monotonic() + 0.05
+        while pending and time.monotonic() < end:
+            for i in list(pending):
+                while poll_readable(subs[i], 0):
+                    msg = subs[i].recv()
+                    received[i].append(msg)
+                    if is_probe_reply(msg):
+                        pending.discard(i)
+            time.sleep(0.002)
+    return received
+
+
+def free_port() -> int:
+    """A TCP port that was free a moment ago (small race, acceptable)."""
+    with pysocket.socket(pysocket.AF_INET, pysocket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pid_gone(pid: int) -> bool:
+    """True if ``pid`` does not exist (or is a zombie nobody reaps)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        return state in ("Z", "X")
+    except (OSError, IndexError):
+        return True
