@@ -8,6 +8,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/backoff.hpp"
 #include "actors/messages.hpp"
 #include "actors/plugin_host.hpp"
 #include "actors/subscription_table.hpp"
@@ -84,8 +85,7 @@ struct slot {
   // Set by a failure message from the host, before its down message.
   bool failure_reported = false;
   std::string last_failure;
-  // Restart intensity and back-off.
-  std::deque<clock_type::time_point> restart_times;
+  // Back-off.
   std::chrono::milliseconds delay{0};
   clock_type::time_point started_at;
   bool dirty = false;
@@ -142,6 +142,8 @@ struct engine_state {
   bool done = false;
   error result;
   std::vector<std::string> failures;
+  // Restart intensity, app-wide (as an OTP supervisor's).
+  std::deque<clock_type::time_point> restart_times;
   engine_stats stats;
 };
 
@@ -662,38 +664,30 @@ public:
   void handle_restart(slot& s) {
     auto now = clock_type::now();
     auto& cfg = st_.params->cfg;
-    s.restart_times.push_back(now);
-    while (!s.restart_times.empty()
-           && now - s.restart_times.front() > cfg.restart_period)
-      s.restart_times.pop_front();
-    if (s.restart_times.size() > cfg.max_restarts) {
+    auto& times = st_.restart_times;
+    times.push_back(now);
+    while (!times.empty() && now - times.front() > cfg.restart_period)
+      times.pop_front();
+    if (times.size() > cfg.max_restarts) {
       escalate(s);
       return;
     }
     auto& bo = s.spec->options.backoff;
-    if (s.restarts == 0 || now - s.started_at > bo.reset_after) {
-      s.delay = bo.initial;
-    } else {
-      auto next = std::chrono::duration<double, std::milli>(s.delay) * bo.factor;
-      s.delay = std::min(
-        bo.max, std::chrono::duration_cast<std::chrono::milliseconds>(next));
-    }
-    auto delay = s.delay;
-    if (bo.jitter > 0 && delay.count() > 0) {
-      static thread_local std::mt19937 rng{std::random_device{}()};
-      std::uniform_real_distribution<double> dist{1.0 - bo.jitter,
-                                                  1.0 + bo.jitter};
-      delay = std::chrono::milliseconds{
-        static_cast<long long>(static_cast<double>(delay.count()) * dist(rng))};
-    }
-    schedule_restart(s, delay);
+    bool reset = s.restarts == 0 || s.started_at == clock_type::time_point{}
+                 || now - s.started_at > bo.reset_after;
+    s.delay = next_backoff(bo, s.delay, reset);
+    static thread_local std::mt19937 rng{std::random_device{}()};
+    std::uniform_real_distribution<double> unit{0.0, 1.0};
+    schedule_restart(s, with_jitter(s.delay, bo.jitter, unit(rng)));
     // Siblings that go down with it.
     auto strategy = cfg.strategy;
     if (strategy == restart_strategy::one_for_one)
       return;
     for (auto& o : st_.slots) {
+      // Temporary plugins cannot be restarted: they keep running.
       if (o.id == s.id || !o.alive() || o.state == slot_state::stopping
-          || o.state == slot_state::stopping_for_restart)
+          || o.state == slot_state::stopping_for_restart
+          || o.spec->options.restart == restart_policy::temporary)
         continue;
       if (strategy == restart_strategy::rest_for_one && o.id < s.id)
         continue;
@@ -746,12 +740,12 @@ public:
 
   void escalate(slot& s) {
     auto& cfg = st_.params->cfg;
-    std::string text = "plugin '" + s.spec->name + "' failed "
-                       + std::to_string(s.restart_times.size())
-                       + " times within "
+    std::string text = "plugin '" + s.spec->name + "' failed: restart limit "
+                       "exceeded (" + std::to_string(st_.restart_times.size())
+                       + " restarts within "
                        + std::to_string(cfg.restart_period.count())
-                       + " ms (limit: " + std::to_string(cfg.max_restarts)
-                       + " restarts); last failure: " + s.last_failure;
+                       + " ms, limit: " + std::to_string(cfg.max_restarts)
+                       + "); last failure: " + s.last_failure;
     ee::log(log_level::error, "escalating: " + text);
     lifecycle(lifecycle::escalated, s, s.last_failure);
     st_.result = error{ec::restart_limit, text};
@@ -791,9 +785,13 @@ public:
     stop_next();
   }
 
+  // Internal plugins drain their queues; an external plugin's last event
+  // stays unacknowledged until its client asks again, so only its
+  // undelivered events count.
   void check_drained() {
     for (auto& s : st_.slots)
-      if (s.alive() && (!s.pending.empty() || !s.unacked.empty()))
+      if (s.alive()
+          && (!s.pending.empty() || (!s.external() && !s.unacked.empty())))
         return;
     st_.draining = false;
     begin_stop(false);
@@ -968,7 +966,9 @@ caf::behavior engine_fun(engine_actor* self,
       else
         self->state.raw_table.remove(filter, 0);
     },
-    [impl](stats_atom) -> engine_stats { return impl->snapshot_stats(); },
+    [impl](stats_atom, stats_promise& p) {
+      p->set_value(impl->snapshot_stats());
+    },
   };
 }
 

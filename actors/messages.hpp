@@ -3,6 +3,8 @@
 // The project's single header of CAF atoms and message types.
 
 #include <cstdint>
+#include <future>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -13,6 +15,9 @@
 #include "ee/stats.hpp"
 
 namespace ee {
+
+/// Where the engine puts a stats snapshot.
+using stats_promise = std::shared_ptr<std::promise<engine_stats>>;
 
 /// A batch of events in one message.
 using event_batch = std::vector<event>;
@@ -84,7 +89,8 @@ using credit_atom = caf::atom_constant<caf::atom("credit")>;
 /// `(done_atom)` all processes are gone.
 using done_atom = caf::atom_constant<caf::atom("done")>;
 
-/// `(stats_atom)` -> engine_stats snapshot (request/response).
+/// anyone -> engine: `(stats_atom, stats_promise)`: fulfil the promise with
+/// a snapshot of the counters (no scoped actor needed by the caller).
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 
 } // namespace ee
@@ -92,3 +98,4 @@ using stats_atom = caf::atom_constant<caf::atom("stats")>;
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ee::event)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ee::event_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ee::engine_stats)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ee::stats_promise)

@@ -326,6 +326,12 @@ public:
   // -- publisher --
 
   void publish(event ev) override {
+    // Take in credit, deliveries and stop requests without blocking, so a
+    // plugin that only publishes still notices a stop.
+    for (int i = 0; i < 64 && !self_->mailbox().empty(); ++i)
+      wait(std::chrono::milliseconds{0});
+    if (stopping_)
+      throw stop_requested{};
     while (credit_ == 0)
       wait(std::nullopt); // flow control: the engine returns credit
     --credit_;
@@ -358,13 +364,27 @@ public:
     }
   }
 
-  bool stopping() const noexcept override { return stopping_; }
+  bool stopping() const noexcept override {
+    if (!stopping_ && !self_->mailbox().empty())
+      const_cast<blocking_io*>(this)->peek_stop();
+    return stopping_;
+  }
 
   const std::string& name() const noexcept override { return params_.name; }
 
   const std::string& id() const noexcept override { return params_.uuid; }
 
   // -- host side --
+
+  /// Takes in pending messages without blocking (a stop sets `stopping_`).
+  void peek_stop() noexcept {
+    try {
+      for (int i = 0; i < 64 && !self_->mailbox().empty() && !stopping_; ++i)
+        receive_one(std::chrono::milliseconds{0});
+    } catch (...) {
+      // receive_one does not throw; stay safe in a noexcept context
+    }
+  }
 
   /// Waits for the ok of the start barrier. @returns false on stop.
   bool await_ok() {
@@ -415,6 +435,12 @@ private:
   }
 
   void wait(std::optional<std::chrono::milliseconds> timeout) {
+    receive_one(timeout);
+    if (stopping_)
+      throw stop_requested{};
+  }
+
+  void receive_one(std::optional<std::chrono::milliseconds> timeout) {
     auto on_deliver = [&](deliver_atom, slot_id, event_batch& batch) {
       for (auto& ev : batch)
         buffer_.push_back(std::move(ev));
@@ -426,8 +452,6 @@ private:
                      caf::after(*timeout) >> [] {});
     else
       self_->receive(on_deliver, on_stop, on_credit);
-    if (stopping_)
-      throw stop_requested{};
   }
 
   caf::blocking_actor* self_;

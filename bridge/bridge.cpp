@@ -529,19 +529,39 @@ struct bridge::impl {
 
   // -- shutdown -------------------------------------------------------------------
 
+  // Waits up to `deadline` for `p`'s process to exit, forwarding its output.
+  void await_exit(plugin_io& p, clock_type::time_point deadline) {
+    while (p.proc.running() && clock_type::now() < deadline) {
+      for (int fd : {p.proc.stdout_fd(), p.proc.stderr_fd()})
+        if (fd >= 0)
+          forward_output(p, fd);
+      bool normal;
+      std::string text;
+      if (p.proc.poll_exit(normal, text)) {
+        for (int fd : {p.proc.stdout_fd(), p.proc.stderr_fd()})
+          if (fd >= 0)
+            forward_output(p, fd);
+        ee::log(normal ? log_level::info : log_level::warning,
+                "external plugin '" + p.cfg.name + "': process " + text);
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds{10});
+    }
+  }
+
   void close_all() {
-    // Terminate launched processes: SIGTERM to all, then wait, then SIGKILL.
+    // A process whose plugin sent quit is exiting by itself: let it finish
+    // (within the grace period) before SIGTERM cuts its last words short.
+    auto deadline = clock_type::now() + cfg.shutdown_grace;
+    for (auto& p : plugins)
+      if (p->quit)
+        await_exit(*p, deadline);
+    // Terminate the others: SIGTERM to all, then wait, then SIGKILL.
     for (auto& p : plugins)
       p->proc.signal(SIGTERM);
-    auto deadline = clock_type::now() + cfg.shutdown_grace;
+    deadline = clock_type::now() + cfg.shutdown_grace;
     for (auto& p : plugins) {
-      while (p->proc.running() && clock_type::now() < deadline) {
-        bool normal;
-        std::string text;
-        if (p->proc.poll_exit(normal, text))
-          break;
-        std::this_thread::sleep_for(std::chrono::milliseconds{10});
-      }
+      await_exit(*p, deadline);
       for (int fd : {p->proc.stdout_fd(), p->proc.stderr_fd()})
         if (fd >= 0)
           forward_output(*p, fd);

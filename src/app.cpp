@@ -282,10 +282,23 @@ error app::impl::validate() const {
 
 error app::run() {
   auto& d = *impl_;
+  // Whatever path returns, waiters of `wait_started` learn that run() is
+  // over.
+  struct finish_guard {
+    app::impl& d;
+    ~finish_guard() {
+      {
+        std::lock_guard<std::mutex> guard{d.mtx};
+        d.finished = true;
+      }
+      d.cv.notify_all();
+    }
+  };
   if (d.ran.exchange(true))
     return error{ec::already_running,
                  "app::run() was called a second time: an app runs once; "
                  "create a new app to run again"};
+  finish_guard on_return{d};
   if (d.first_error)
     return d.first_error;
   if (auto err = d.validate()) {
@@ -383,11 +396,6 @@ error app::run() {
     engine = nullptr;
     bridge_actor = nullptr;
   } // the actor system waits for every actor here
-  {
-    std::lock_guard<std::mutex> guard{d.mtx};
-    d.finished = true;
-  }
-  d.cv.notify_all();
   if (d.handle_signals) {
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGTERM, SIG_DFL);
@@ -430,19 +438,21 @@ bool app::wait_started(std::chrono::milliseconds timeout) const {
 }
 
 engine_stats app::stats() const {
-  // Holding the lock keeps the actor system alive during the request; the
-  // engine answers or is already gone (then the request fails at once).
+  caf::actor engine;
+  {
+    std::lock_guard<std::mutex> guard{impl_->mtx};
+    if (!impl_->engine)
+      return impl_->final_stats;
+    engine = impl_->engine;
+  }
+  auto promise = std::make_shared<std::promise<engine_stats>>();
+  auto result = promise->get_future();
+  caf::anon_send(engine, stats_atom::value, std::move(promise));
+  // A dead engine drops the message: fall back to the final snapshot.
+  if (result.wait_for(std::chrono::seconds{2}) == std::future_status::ready)
+    return result.get();
   std::lock_guard<std::mutex> guard{impl_->mtx};
-  if (!impl_->engine || impl_->sys == nullptr)
-    return impl_->final_stats;
-  engine_stats result = impl_->final_stats;
-  caf::scoped_actor self{*impl_->sys, true};
-  self->request(impl_->engine, std::chrono::seconds{5}, stats_atom::value)
-    .receive([&](engine_stats& st) { result = std::move(st); },
-             [&](caf::error&) {
-               // keep the last snapshot
-             });
-  return result;
+  return impl_->final_stats;
 }
 
 void app::stop_on_signals() {

@@ -1,5 +1,7 @@
 #include "ee/host.hpp"
 
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
@@ -121,9 +123,14 @@ int run_host(int argc, char** argv, const std::function<void(app&)>& customize) 
   for (auto& p : desc.plugins)
     app.register_external_plugin(p);
   app.stop_on_signals();
+  // Polls, so that a run() that fails before starting (bind or launch
+  // errors) is not held up by a waiting announcer.
+  std::atomic<bool> run_returned{false};
   std::thread announcer{[&] {
-    if (!app.wait_started(std::chrono::seconds{30}))
-      return;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{30};
+    while (!app.wait_started(std::chrono::milliseconds{50}))
+      if (run_returned || std::chrono::steady_clock::now() >= deadline)
+        return;
     std::string line = "event-engine: ready publish_port="
                        + std::to_string(app.publish_port())
                        + " subscribe_port="
@@ -133,6 +140,7 @@ int run_host(int argc, char** argv, const std::function<void(app&)>& customize) 
     std::cout << line << std::endl;
   }};
   auto err = app.run();
+  run_returned = true;
   announcer.join();
   if (err) {
     std::cerr << "event-engine: " << err.to_string() << '\n';

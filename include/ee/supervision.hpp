@@ -18,6 +18,8 @@ enum class restart_policy {
 };
 
 /// Which plugins are restarted when one fails (Erlang/OTP strategies).
+/// Siblings with `restart_policy::temporary` are never stopped for a
+/// sibling's restart (they could not be started again).
 enum class restart_strategy {
   /// Only the failed plugin.
   one_for_one,

@@ -54,6 +54,8 @@ WAIT_S = 5.0
 WAIT_MS = int(WAIT_S * 1000)
 #: Bound on an engine's start (the ready line).
 READY_TIMEOUT_S = 20.0
+#: [engine] shutdown_grace_ms of configs given as dicts (unless set).
+SHUTDOWN_GRACE_MS = 500
 #: Grace between SIGTERM and SIGKILL in teardown.
 KILL_GRACE_S = 5.0
 
@@ -124,6 +126,10 @@ def with_free_ports(config: Mapping[str, Any]) -> Dict[str, Any]:
     engine = dict(result.get("engine", {}))
     engine.setdefault("publish_port", 0)
     engine.setdefault("subscribe_port", 0)
+    # On SIGTERM the engine waits up to shutdown_grace for plugins to take
+    # their queued and delivered-but-unconfirmed events; the tests' clients
+    # never confirm their last event, so keep teardown short.
+    engine.setdefault("shutdown_grace_ms", SHUTDOWN_GRACE_MS)
     result["engine"] = engine
     plugins = []
     for p in result.get("plugin", []):
@@ -296,7 +302,8 @@ def engine(processes: ProcessRegistry, tmp_path: Path) -> Callable[..., EnginePr
     """Factory: ``engine(config, binary="event-engine", wait_ready=True)``.
 
     ``config`` is TOML text or a dict ``{"engine": {...}, "plugin": [...]}``
-    (missing ports become 0 = free port). The file is written into the test's
+    (missing ports become 0 = free port, shutdown_grace_ms defaults to
+    SHUTDOWN_GRACE_MS). The file is written into the test's
     ``tmp_path``; the process is terminated in teardown if still running.
     """
 
