@@ -500,7 +500,10 @@ public:
     // backpressure travels upstream.
     if (st_.pubs[s.id].blocked)
       return;
-    auto window = st_.params->cfg.delivery_window;
+    // At least one queued event stays undelivered when the queue is full, so
+    // drop_oldest always has an old event to drop for a new one.
+    auto window = std::min(st_.params->cfg.delivery_window,
+                           std::max<std::size_t>(1, s.capacity - 1));
     if (s.unacked.size() >= window)
       return;
     auto n = std::min(window - s.unacked.size(), s.pending.size());

@@ -44,7 +44,12 @@ struct stop_cmd {
   slot_id slot;
 };
 
-using command = std::variant<deliver_cmd, raw_cmd, launch_cmd, stop_cmd>;
+struct credit_cmd {
+  std::uint64_t n;
+};
+
+using command
+  = std::variant<deliver_cmd, raw_cmd, launch_cmd, stop_cmd, credit_cmd>;
 
 std::string endpoint(const std::string& address, int port) {
   std::string addr = address;
@@ -71,6 +76,15 @@ struct envelope {
   }
 };
 
+// A publish request held back until the engine gives credit.
+struct held_publish {
+  envelope env;
+  std::string body;
+};
+
+// Most publish requests held back at once (beyond: an error reply).
+constexpr std::size_t max_held_publishes = 10000;
+
 } // namespace
 
 // -- the bridge's state, owned by the I/O thread after start -------------------
@@ -86,6 +100,8 @@ struct bridge::impl {
     std::unordered_map<std::string, event> in_flight;
     // next_msg requests waiting for an event, oldest first.
     std::deque<envelope> waiting;
+    // Publish requests waiting for credit, oldest first.
+    std::deque<held_publish> held;
     bool first_request_seen = false;
     bool quit = false;
     bool stopped = false;
@@ -104,6 +120,10 @@ struct bridge::impl {
   int sub_port = -1;
   std::atomic<std::uint64_t> rejected{0};
   std::atomic<std::uint64_t> raw_dropped{0};
+  // Events the bridge may still hand to the engine before it must wait for
+  // credit (flow control). I/O thread only.
+  std::int64_t credit = 0;
+  std::size_t held_total = 0;
 
   caf::actor engine;
   std::thread thread;
@@ -151,7 +171,9 @@ struct bridge::impl {
       fd_owner.clear();
       items.push_back({nullptr, wake_fd, ZMQ_POLLIN, 0});
       std::size_t sub_idx = 0, xpub_idx = 0, router_base = 0;
-      if (sub) {
+      // Without credit the publish port is not read: TCP pushes back on
+      // raw publishers.
+      if (sub && credit > 0) {
         sub_idx = items.size();
         items.push_back({sub->handle(), 0, ZMQ_POLLIN, 0});
       }
@@ -188,7 +210,7 @@ struct bridge::impl {
         (void) !::read(wake_fd, &n, sizeof(n));
       }
       handle_commands();
-      if (sub && (items[sub_idx].revents & ZMQ_POLLIN))
+      if (sub_idx != 0 && (items[sub_idx].revents & ZMQ_POLLIN))
         read_sub(frames);
       if (xpub && (items[xpub_idx].revents & ZMQ_POLLIN))
         read_xpub();
@@ -235,6 +257,32 @@ struct bridge::impl {
     }
   }
 
+  void handle(credit_cmd& cmd) {
+    credit += static_cast<std::int64_t>(cmd.n);
+    // Publish held requests, oldest first, plugin by plugin.
+    bool progress = true;
+    while (credit > 0 && held_total > 0 && progress) {
+      progress = false;
+      for (auto& p : plugins) {
+        if (credit <= 0)
+          break;
+        if (p->held.empty())
+          continue;
+        auto h = std::move(p->held.front());
+        p->held.pop_front();
+        --held_total;
+        progress = true;
+        publish_to_engine(event{std::move(h.body)});
+        reply(*p, h.env, wire::published_reply);
+      }
+    }
+  }
+
+  void publish_to_engine(event ev) {
+    --credit;
+    caf::anon_send(engine, publish_atom::value, std::move(ev));
+  }
+
   void handle(launch_cmd& cmd) {
     auto i = by_slot.find(cmd.slot);
     if (i == by_slot.end())
@@ -251,6 +299,8 @@ struct bridge::impl {
     p.queue.clear();
     p.in_flight.clear();
     p.waiting.clear();
+    held_total -= p.held.size();
+    p.held.clear();
     if (p.proc.running() && !p.term_at)
       p.term_at = clock_type::now() + cfg.shutdown_grace;
   }
@@ -339,7 +389,7 @@ struct bridge::impl {
   // -- raw PUB clients -----------------------------------------------------------
 
   void read_sub(std::vector<zmq::message_t>& frames) {
-    for (int budget = 0; budget < 1024; ++budget) {
+    for (int budget = 0; budget < 1024 && credit > 0; ++budget) {
       frames.clear();
       if (!recv_all(*sub, frames))
         return;
@@ -360,8 +410,7 @@ struct bridge::impl {
                   + std::to_string(cfg.max_message_size) + ")");
         continue;
       }
-      caf::anon_send(engine, publish_atom::value,
-                     event{frames[0].to_string()});
+      publish_to_engine(event{frames[0].to_string()});
     }
   }
 
@@ -469,8 +518,21 @@ struct bridge::impl {
         }
         return; // no reply, as in the original
       case wire::request_kind::publish:
-        caf::anon_send(engine, publish_atom::value, event{std::string{body}});
-        reply(p, env, wire::published_reply);
+        if (credit > 0 && p.held.empty()) {
+          publish_to_engine(event{std::string{body}});
+          reply(p, env, wire::published_reply);
+        } else if (held_total < max_held_publishes) {
+          // Flow control: the reply (and so the client) waits for credit.
+          p.held.push_back(held_publish{std::move(env), std::string{body}});
+          ++held_total;
+        } else {
+          ++rejected;
+          reply(p, env,
+                wire::make_bad_msg_reply("the engine is overloaded ("
+                                         + std::to_string(held_total)
+                                         + " publishes wait for room); "
+                                           "nothing was published"));
+        }
         return;
       case wire::request_kind::bad:
         ++rejected;
@@ -671,12 +733,14 @@ caf::actor bridge::spawn_actor(caf::actor_system& sys) {
       },
       [d](launch_atom, slot_id slot) { d->push(launch_cmd{slot}); },
       [d](stop_atom, slot_id slot) { d->push(stop_cmd{slot}); },
+      [d](credit_atom, std::uint64_t n) { d->push(credit_cmd{n}); },
     };
   });
 }
 
 void bridge::start(caf::actor engine) {
   impl_->engine = std::move(engine);
+  impl_->credit = static_cast<std::int64_t>(impl_->cfg.publish_window);
   impl_->running = true;
   impl_->thread = std::thread{[d = impl_.get()] {
     try {
@@ -726,6 +790,10 @@ std::map<std::string, int> bridge::plugin_ports() const {
 
 std::uint64_t bridge::rejected() const noexcept {
   return impl_->rejected.load();
+}
+
+std::uint64_t bridge::raw_dropped() const noexcept {
+  return impl_->raw_dropped.load();
 }
 
 } // namespace ee

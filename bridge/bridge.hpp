@@ -68,6 +68,9 @@ public:
   /// Counters of rejected wire messages.
   std::uint64_t rejected() const noexcept;
 
+  /// Events dropped for slow raw subscribers (ZeroMQ semantics).
+  std::uint64_t raw_dropped() const noexcept;
+
   struct impl;
 
 private:

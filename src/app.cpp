@@ -385,6 +385,7 @@ error app::run() {
     if (br) {
       br->shutdown();
       st.rejected = br->rejected();
+      st.raw_dropped = br->raw_dropped();
       caf::anon_send_exit(bridge_actor, caf::exit_reason::user_shutdown);
     }
     {

@@ -36,6 +36,9 @@ struct engine_stats {
   std::uint64_t dead_letters = 0;
   /// Malformed or oversized messages rejected from the wire.
   std::uint64_t rejected = 0;
+  /// Events dropped for slow raw TCP subscribers on the subscribe port
+  /// (they keep ZeroMQ's drop-at-high-water-mark semantics).
+  std::uint64_t raw_dropped = 0;
   /// Per plugin, by name.
   std::map<std::string, subscriber_stats> plugins;
 };

@@ -70,7 +70,8 @@ double seconds(clock_type::time_point from, clock_type::time_point to) {
   return std::chrono::duration<double>(to - from).count();
 }
 
-// -- settings ------------------------------------------------------------------
+// -- settings
+// ------------------------------------------------------------------
 
 struct settings {
   std::uint64_t events = 1000000;
@@ -102,7 +103,8 @@ std::uint64_t expected_total(std::uint64_t n) {
   return total;
 }
 
-// -- process helpers -----------------------------------------------------------
+// -- process helpers
+// -----------------------------------------------------------
 
 /// @returns the value (kB) of `key` in /proc/self/status, e.g. "VmHWM".
 long status_kb(const char* key) {
@@ -110,8 +112,8 @@ long status_kb(const char* key) {
   std::string line;
   auto klen = std::strlen(key);
   while (std::getline(in, line))
-    if (line.compare(0, klen, key) == 0 && line.size() > klen
-        && line[klen] == ':')
+    if (line.compare(0, klen, key) == 0 && line.size() > klen &&
+        line[klen] == ':')
       return std::strtol(line.c_str() + klen + 1, nullptr, 10);
   return -1;
 }
@@ -178,8 +180,8 @@ process_result run_process(const std::vector<std::string>& argv,
   char buf[4096];
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                  deadline - clock_type::now())
-                  .count();
+                    deadline - clock_type::now())
+                    .count();
     if (left <= 0) {
       res.timed_out = true;
       kill(pid, SIGKILL);
@@ -286,7 +288,7 @@ ee::app_config& apply_knobs(ee::app_config& cfg) {
   auto knob = [](const char* name, auto& field) {
     if (auto v = std::getenv(name))
       field = static_cast<std::decay_t<decltype(field)>>(
-        std::strtoull(v, nullptr, 10));
+          std::strtoull(v, nullptr, 10));
   };
   knob("EE_BENCH_SCHED_THREADS", cfg.scheduler_threads);
   knob("EE_BENCH_PUBLISH_WINDOW", cfg.publish_window);
@@ -301,9 +303,8 @@ ee::app_config& apply_knobs(ee::app_config& cfg) {
 class app_runner {
 public:
   explicit app_runner(ee::app& a)
-    : app_(a), fut_(done_.get_future()), thread_([this] {
-        done_.set_value(app_.run());
-      }) {
+      : app_(a), fut_(done_.get_future()),
+        thread_([this] { done_.set_value(app_.run()); }) {
     // nop
   }
 
@@ -312,7 +313,7 @@ public:
 
   ~app_runner() {
     if (thread_.joinable())
-      (void) finish(0ms);
+      (void)finish(0ms);
   }
 
   /// @returns run()'s error and whether the app had to be stopped.
@@ -353,7 +354,8 @@ void set_hwm(zmq::socket_t& s, int hwm) {
   s.set(zmq::sockopt::linger, 0);
 }
 
-// -- a. pipeline: engine ---------------------------------------------------------
+// -- a. pipeline: engine
+// ---------------------------------------------------------
 
 constexpr std::string_view initial_type = "InitialMsgString";
 constexpr std::string_view operator_type = "OperatorMsg";
@@ -447,10 +449,10 @@ int child_engine_pipeline(std::uint64_t n) {
   cfg.enable_tcp = false;
   ee::app app{apply_knobs(cfg)};
   app.emplace_plugin<pl_producer>(&s)
-    .emplace_plugin<pl_operator>(&s)
-    .emplace_plugin<pl_accumulator>(&s);
-  auto [err, forced] = run_bounded(app, std::chrono::milliseconds{
-                                          60000 + n / 50}); // >= 50k ev/s
+      .emplace_plugin<pl_operator>(&s)
+      .emplace_plugin<pl_accumulator>(&s);
+  auto [err, forced] = run_bounded(
+      app, std::chrono::milliseconds{60000 + n / 50}); // >= 50k ev/s
   if (err)
     std::cerr << "engine pipeline: " << err.to_string() << '\n';
   if (s.seen != n)
@@ -465,7 +467,8 @@ int child_engine_pipeline(std::uint64_t n) {
   return 0;
 }
 
-// -- a. pipeline: raw libzmq, the original topology -----------------------------
+// -- a. pipeline: raw libzmq, the original topology
+// -----------------------------
 //
 // PUB -> XSUB [proxy thread] XPUB -> SUB, one thread per plugin with its own
 // PUB and SUB socket. Lossless only because every socket has SNDHWM = RCVHWM
@@ -500,7 +503,7 @@ void proxy_loop(zmq::context_t& ctx, std::promise<void>& bound,
       bool more = msg.more();
       to.send(msg, more ? zmq::send_flags::sndmore : zmq::send_flags::none);
       while (more) {
-        (void) from.recv(msg);
+        (void)from.recv(msg);
         more = msg.more();
         to.send(msg, more ? zmq::send_flags::sndmore : zmq::send_flags::none);
       }
@@ -529,8 +532,8 @@ int child_raw_pipeline(std::uint64_t n) {
   s.n = n;
   auto plugin_sockets = [&](const char* filter) {
     std::pair<zmq::socket_t, zmq::socket_t> ps{
-      zmq::socket_t{ctx, zmq::socket_type::pub},
-      zmq::socket_t{ctx, zmq::socket_type::sub}};
+        zmq::socket_t{ctx, zmq::socket_type::pub},
+        zmq::socket_t{ctx, zmq::socket_type::sub}};
     set_hwm(ps.first, 0);
     set_hwm(ps.second, 0);
     ps.second.set(zmq::sockopt::rcvtimeo, 10000);
@@ -625,7 +628,8 @@ int child_raw_pipeline(std::uint64_t n) {
   return 0;
 }
 
-// -- results -----------------------------------------------------------------------
+// -- results
+// -----------------------------------------------------------------------
 
 struct row {
   std::string section;
@@ -679,9 +683,10 @@ void report(const std::string& section, const std::string& name,
 }
 
 void print_table() {
-  std::cout << "\n" << std::left << std::setw(4) << "sec" << std::setw(46)
-            << "figure" << std::right << std::setw(14) << "engine"
-            << std::setw(14) << "baseline" << std::setw(8) << "ratio"
+  std::cout << "\n"
+            << std::left << std::setw(4) << "sec" << std::setw(46) << "figure"
+            << std::right << std::setw(14) << "engine" << std::setw(14)
+            << "baseline" << std::setw(8) << "ratio"
             << "  unit / note\n"
             << std::string(110, '-') << '\n'
             << "(ratio = engine / baseline: higher is better for rates, lower "
@@ -704,7 +709,8 @@ struct target {
 
 std::vector<target> targets;
 
-// -- a. driver -------------------------------------------------------------------
+// -- a. driver
+// -------------------------------------------------------------------
 
 struct pipeline_figures {
   bool ok = false;
@@ -755,9 +761,9 @@ void section_a(const settings& cfg) {
   for (auto n : counts)
     eng[n] = run_pipeline_child("engine-pipeline", n);
   for (auto n : counts)
-    if (n == cfg.events
-        || std::find(cfg.raw_counts.begin(), cfg.raw_counts.end(), n)
-             != cfg.raw_counts.end())
+    if (n == cfg.events ||
+        std::find(cfg.raw_counts.begin(), cfg.raw_counts.end(), n) !=
+            cfg.raw_counts.end())
       raw[n] = run_pipeline_child("raw-pipeline", n);
   for (auto n : counts) {
     auto& e = eng[n];
@@ -794,11 +800,11 @@ void section_a(const settings& cfg) {
   if (e.ok && r != raw.end() && r->second.ok) {
     double ratio = e.eps / r->second.eps;
     std::ostringstream m;
-    m << std::fixed << std::setprecision(2) << ratio << "x ("
-      << fmt(e.eps) << " vs " << fmt(r->second.eps) << " events/s)";
-    targets.push_back({"pipeline >= 1.5x raw libzmq (" + count_name(cfg.events)
-                         + " events)",
-                       m.str(), ratio >= 1.5});
+    m << std::fixed << std::setprecision(2) << ratio << "x (" << fmt(e.eps)
+      << " vs " << fmt(r->second.eps) << " events/s)";
+    targets.push_back(
+        {"pipeline >= 1.5x raw libzmq (" + count_name(cfg.events) + " events)",
+         m.str(), ratio >= 1.5});
   } else {
     targets.push_back({"pipeline >= 1.5x raw libzmq", "run failed", false});
   }
@@ -814,11 +820,12 @@ void section_a(const settings& cfg) {
     m << f.lost << " lost, totals " << (f.totals_ok ? "exact" : "WRONG")
       << ", peak " << fmt(f.peak_mb) << " MB";
     targets.push_back(
-      {what, m.str(), f.ok && f.lost == 0 && f.totals_ok && f.peak_mb <= 64});
+        {what, m.str(), f.ok && f.lost == 0 && f.totals_ok && f.peak_mb <= 64});
   }
 }
 
-// -- b. fan-out --------------------------------------------------------------------
+// -- b. fan-out
+// --------------------------------------------------------------------
 
 constexpr std::string_view fan_type = "FanData";
 constexpr std::size_t fan_event_size = 100;
@@ -910,8 +917,8 @@ int child_fanout(std::size_t k, std::uint64_t n) {
     ok = ok && c == n;
   bool shared = !s.first.empty() && !s.first[0].empty();
   for (auto& ev : s.first)
-    shared = shared && ev.data() == s.first[0].data()
-             && ev.shares_buffer_with(s.first[0]);
+    shared = shared && ev.data() == s.first[0].data() &&
+             ev.shares_buffer_with(s.first[0]);
   double secs = seconds(s.start, s.end);
   return print_child({{"ok", ok},
                       {"secs", secs},
@@ -1044,12 +1051,14 @@ void section_b(const settings& cfg) {
   }
   std::cout << "shared buffer: " << (all_shared ? "yes" : "no") << std::endl;
   targets.push_back({"fan-out shares one buffer",
-                     std::string{"shared buffer: "} + (all_shared ? "yes" : "no")
-                       + (all_ok ? "" : " (some run incomplete)"),
+                     std::string{"shared buffer: "} +
+                         (all_shared ? "yes" : "no") +
+                         (all_ok ? "" : " (some run incomplete)"),
                      all_shared && all_ok});
 }
 
-// -- c. external plugin round trips ---------------------------------------------
+// -- c. external plugin round trips
+// ---------------------------------------------
 
 // The client: MODE "pyevents" uses the original functions (publish_msg, then
 // get_next_msg, which returns the client's own event through the engine);
@@ -1183,14 +1192,14 @@ void section_c(const settings& cfg) {
           frames.push_back(std::move(m));
           while (more) {
             zmq::message_t part;
-            (void) router.recv(part);
+            (void)router.recv(part);
             more = part.more();
             frames.push_back(std::move(part));
           }
           for (std::size_t i = 0; i < frames.size(); ++i)
             router.send(frames[i], i + 1 < frames.size()
-                                     ? zmq::send_flags::sndmore
-                                     : zmq::send_flags::none);
+                                       ? zmq::send_flags::sndmore
+                                       : zmq::send_flags::none);
         }
       }
     }};
@@ -1220,14 +1229,16 @@ void section_c(const settings& cfg) {
     std::ostringstream m;
     m << std::fixed << std::setprecision(2) << ratio << "x (" << fmt(*eng_rt)
       << " vs " << fmt(*raw_rt) << " /s)";
-    targets.push_back({"pyevents round trips >= 0.85x raw", m.str(),
-                       ratio >= 0.85});
+    targets.push_back(
+        {"pyevents round trips >= 0.85x raw", m.str(), ratio >= 0.85});
   } else {
-    targets.push_back({"pyevents round trips >= 0.85x raw", "run failed", false});
+    targets.push_back(
+        {"pyevents round trips >= 0.85x raw", "run failed", false});
   }
 }
 
-// -- d. raw TCP subscribers --------------------------------------------------------
+// -- d. raw TCP subscribers
+// --------------------------------------------------------
 
 constexpr std::string_view tcp_probe = "BenchProbe";
 constexpr std::string_view tcp_data = "BenchData";
@@ -1271,8 +1282,8 @@ void tcp_client(zmq::context_t& ctx, const std::string& endpoint,
     auto now = clock_type::now();
     if (got)
       quiet_since = now;
-    else if (s.producer_done && now - quiet_since > 500ms
-             && now - s.sent > 500ms)
+    else if (s.producer_done && now - quiet_since > 500ms &&
+             now - s.sent > 500ms)
       break;
   }
   s.client_done = true;
@@ -1369,8 +1380,8 @@ int child_tcp(std::uint64_t n) {
 }
 
 void section_d(const settings& cfg) {
-  std::cout << "\n== d. raw TCP SUB client, " << cfg.tcp_events
-            << " events of " << fan_event_size
+  std::cout << "\n== d. raw TCP SUB client, " << cfg.tcp_events << " events of "
+            << fan_event_size
             << " bytes (default HWMs: slow subscribers drop) ==\n";
   tcp_figures eng, raw;
   if (auto kv = run_child({"tcp", std::to_string(cfg.tcp_events)}, 300s)) {
@@ -1390,9 +1401,8 @@ void section_d(const settings& cfg) {
       pub.set(zmq::sockopt::linger, 0);
       pub.bind("tcp://127.0.0.1:*");
       ep_p.set_value(pub.get(zmq::sockopt::last_endpoint));
-      tcp_produce(s, [&](std::string_view bytes) {
-        pub.send(zmq::buffer(bytes));
-      });
+      tcp_produce(
+          s, [&](std::string_view bytes) { pub.send(zmq::buffer(bytes)); });
       auto give_up = clock_type::now() + 130s;
       while (!s.client_done && clock_type::now() < give_up)
         std::this_thread::sleep_for(5ms);
@@ -1417,7 +1427,8 @@ void section_d(const settings& cfg) {
          "ZeroMQ PUB/SUB semantics");
 }
 
-// -- e. barrier and restarts -------------------------------------------------------
+// -- e. barrier and restarts
+// -------------------------------------------------------
 
 struct barrier_shared {
   std::size_t k = 0;
@@ -1430,9 +1441,7 @@ public:
   idle_plugin(barrier_shared* s, std::size_t idx) : s_(s), idx_(idx) {
     // nop
   }
-  std::string name() const override {
-    return "idle_" + std::to_string(idx_);
-  }
+  std::string name() const override { return "idle_" + std::to_string(idx_); }
   std::vector<ee::event_type> subscriptions() const override {
     return {ee::event_type{"BenchIdle"}};
   }
@@ -1474,7 +1483,7 @@ public:
     std::lock_guard<std::mutex> guard{s_->mtx};
     if (ctx.restarts() > 0) {
       s_->latencies_ms.push_back(
-        std::chrono::duration<double, std::milli>(now - s_->thrown).count());
+          std::chrono::duration<double, std::milli>(now - s_->thrown).count());
       ++s_->restarts_seen;
     } else {
       s_->first_started = true;
@@ -1556,10 +1565,10 @@ int child_restart(std::size_t rounds, bool verbose) {
   opts.backoff.initial = 0ms;
   opts.backoff.jitter = 0;
   app.register_plugin(
-    ee::plugin_factory{[&s]() -> std::unique_ptr<ee::plugin_base> {
-      return std::make_unique<crasher>(&s);
-    }},
-    opts);
+      ee::plugin_factory{[&s]() -> std::unique_ptr<ee::plugin_base> {
+        return std::make_unique<crasher>(&s);
+      }},
+      opts);
   app.emplace_plugin<crash_driver>(&s, rounds);
   if (!verbose)
     ee::set_log_level(ee::log_level::off); // one error line per crash
@@ -1578,7 +1587,7 @@ int child_restart(std::size_t rounds, bool verbose) {
                {"median_ms", v.empty() ? -1.0 : v[v.size() / 2]},
                {"min_ms", v.empty() ? -1.0 : v.front()},
                {"max_ms", v.empty() ? -1.0 : v.back()}});
-  (void) runner.finish(0ms); // run() reports the crashes: expected here
+  (void)runner.finish(0ms); // run() reports the crashes: expected here
   return 0;
 }
 
@@ -1603,12 +1612,12 @@ void section_e(const settings& cfg) {
          std::to_string(cfg.plugins) + " plugins: run() -> last on_start", "s",
          opt(barrier_s), std::nullopt, "target < 0.5 s");
   report("e", "barrier_run_seconds",
-         std::to_string(cfg.plugins) + " plugins: whole run()", "s",
-         opt(run_s), std::nullopt, "start + stop of every plugin");
+         std::to_string(cfg.plugins) + " plugins: whole run()", "s", opt(run_s),
+         std::nullopt, "start + stop of every plugin");
   targets.push_back(
-    {std::to_string(cfg.plugins) + " plugins through the barrier < 0.5 s",
-     barrier_s >= 0 ? fmt(barrier_s) + " s" : "failed",
-     barrier_s >= 0 && barrier_s < 0.5});
+      {std::to_string(cfg.plugins) + " plugins through the barrier < 0.5 s",
+       barrier_s >= 0 ? fmt(barrier_s) + " s" : "failed",
+       barrier_s >= 0 && barrier_s < 0.5});
   std::optional<double> median, fastest, worst;
   double count = 0;
   std::vector<std::string> args{"restart", std::to_string(cfg.restarts)};
@@ -1622,8 +1631,8 @@ void section_e(const settings& cfg) {
       worst = (*kv)["max_ms"];
     }
   }
-  std::cout << "# restarts: " << count << " of " << cfg.restarts
-            << ", median " << (median ? fmt(*median) : "-") << " ms, max "
+  std::cout << "# restarts: " << count << " of " << cfg.restarts << ", median "
+            << (median ? fmt(*median) : "-") << " ms, max "
             << (worst ? fmt(*worst) : "-") << " ms" << std::endl;
   report("e", "restart_latency_median",
          "restart latency, median of " + std::to_string(int(count)), "ms",
@@ -1634,7 +1643,8 @@ void section_e(const settings& cfg) {
          std::nullopt);
 }
 
-// -- main ----------------------------------------------------------------------------
+// -- main
+// ----------------------------------------------------------------------------
 
 std::uint64_t parse_count(const std::string& s) {
   char* end = nullptr;
@@ -1658,23 +1668,27 @@ std::vector<std::uint64_t> parse_counts(const std::string& s) {
 
 void usage() {
   std::cerr
-    << "usage: ee_benchmark [--events N] [--counts 1e5,1e6,1e7] [--big]\n"
-       "                    [--raw-counts LIST] [--sections abcde]\n"
-       "                    [--fanout-total N] [--rt N] [--tcp-events N]\n"
-       "                    [--plugins N] [--restarts N] [--quick] [--verbose]\n"
-       "  --events N        pipeline events compared with raw libzmq (1e6)\n"
-       "  --counts LIST     engine pipeline event counts (1e5,1e6,1e7)\n"
-       "  --big             add 1e7 to --counts (e.g. with --quick)\n"
-       "  --raw-counts LIST counts at which raw libzmq also runs (1e5,1e6,1e7)\n"
-       "  --sections LETTERS which sections run (abcde): a pipeline, b fan-out,\n"
-       "                    c pyevents round trips, d TCP SUB, e barrier+restart\n"
-       "  --fanout-total N  deliveries per fan-out case (2e6)\n"
-       "  --rt N            round-trip pairs of the Python clients (5000)\n"
-       "  --tcp-events N    events for the TCP SUB client (1e6)\n"
-       "  --plugins N       actor plugins through the barrier (1000)\n"
-       "  --restarts N      crashes for the restart latency (20)\n"
-       "  --quick           small figures for a smoke run\n"
-       "  --verbose         engine log at info level\n";
+      << "usage: ee_benchmark [--events N] [--counts 1e5,1e6,1e7] [--big]\n"
+         "                    [--raw-counts LIST] [--sections abcde]\n"
+         "                    [--fanout-total N] [--rt N] [--tcp-events N]\n"
+         "                    [--plugins N] [--restarts N] [--quick] "
+         "[--verbose]\n"
+         "  --events N        pipeline events compared with raw libzmq (1e6)\n"
+         "  --counts LIST     engine pipeline event counts (1e5,1e6,1e7)\n"
+         "  --big             add 1e7 to --counts (e.g. with --quick)\n"
+         "  --raw-counts LIST counts at which raw libzmq also runs "
+         "(1e5,1e6,1e7)\n"
+         "  --sections LETTERS which sections run (abcde): a pipeline, b "
+         "fan-out,\n"
+         "                    c pyevents round trips, d TCP SUB, e "
+         "barrier+restart\n"
+         "  --fanout-total N  deliveries per fan-out case (2e6)\n"
+         "  --rt N            round-trip pairs of the Python clients (5000)\n"
+         "  --tcp-events N    events for the TCP SUB client (1e6)\n"
+         "  --plugins N       actor plugins through the barrier (1000)\n"
+         "  --restarts N      crashes for the restart latency (20)\n"
+         "  --quick           small figures for a smoke run\n"
+         "  --verbose         engine log at info level\n";
 }
 
 } // namespace
@@ -1768,8 +1782,8 @@ int main(int argc, char** argv) {
   alarm(1800);
   auto t0 = clock_type::now();
   std::cout << "ee_benchmark: " << std::thread::hardware_concurrency()
-            << " hardware threads; pipeline events " << cfg.events
-            << ", sizes " << min_size << ".." << max_size << " bytes\n";
+            << " hardware threads; pipeline events " << cfg.events << ", sizes "
+            << min_size << ".." << max_size << " bytes\n";
   auto has = [&](char c) { return cfg.sections.find(c) != std::string::npos; };
   if (has('a'))
     section_a(cfg);
