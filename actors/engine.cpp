@@ -11,6 +11,7 @@
 #include "actors/backoff.hpp"
 #include "actors/messages.hpp"
 #include "actors/plugin_host.hpp"
+#include "actors/publish_queue.hpp"
 #include "actors/subscription_table.hpp"
 #include "ee/caf.hpp"
 #include "ee/log.hpp"
@@ -77,6 +78,8 @@ struct slot {
   std::uint64_t restart_generation = 0;
   std::vector<std::string> filters;
   bool filters_registered = false;
+  // What the plugin publishes goes through here (see publish_queue).
+  std::shared_ptr<publish_queue> outbox = std::make_shared<publish_queue>();
   // Events queued for the plugin, not delivered yet.
   std::deque<event> pending;
   // Events delivered but not acknowledged, in delivery order.
@@ -135,6 +138,8 @@ struct engine_state {
   std::vector<publisher_state> pubs;
   std::vector<slot_id> blocked_pubs;
   std::uint64_t credit_batch = 1;
+  // Reused buffer for draining outboxes.
+  std::vector<event> drained;
   // Shutdown.
   bool stopping = false;
   bool draining = false;
@@ -226,6 +231,7 @@ public:
     hp->engine = caf::actor_cast<caf::actor>(self_);
     hp->instance = std::move(instance);
     hp->publish_window = st_.params->cfg.publish_window;
+    hp->outbox = s.outbox;
     s.host = spawn_plugin_host(self_->system(), std::move(hp));
     s.state = slot_state::starting;
     s.failure_reported = false;
@@ -313,6 +319,17 @@ public:
   }
 
   // -- routing -----------------------------------------------------------------
+
+  // Publishes what the plugin in slot `id` put into its outbox.
+  void drain(slot_id id) {
+    if (id >= st_.slots.size())
+      return;
+    auto& buf = st_.drained;
+    st_.slots[id].outbox->take(buf);
+    for (auto& ev : buf)
+      publish(id, ev);
+    buf.clear();
+  }
 
   slot_id anonymous() const {
     return static_cast<slot_id>(st_.slots.size());
@@ -486,7 +503,9 @@ public:
       deliver(s);
     }
     if (!st_.raw_batch.empty()) {
-      if (st_.params->bridge)
+      if (st_.params->deliver_raw)
+        st_.params->deliver_raw(std::move(st_.raw_batch));
+      else if (st_.params->bridge)
         self_->send(st_.params->bridge, raw_sub_atom::value,
                     std::move(st_.raw_batch));
       st_.raw_batch.clear();
@@ -515,7 +534,10 @@ public:
       s.pending.pop_front();
     }
     st_.stats.delivered += n;
-    self_->send(s.host, deliver_atom::value, s.id, std::move(batch));
+    if (s.external() && st_.params->deliver_external)
+      st_.params->deliver_external(s.id, std::move(batch));
+    else
+      self_->send(s.host, deliver_atom::value, s.id, std::move(batch));
   }
 
   void on_ack(slot_id id, std::uint64_t n) {
@@ -581,6 +603,7 @@ public:
     auto& s = st_.slots[i->second];
     st_.by_addr.erase(i);
     s.host = nullptr;
+    drain(s.id); // what it published before it went down
     bool abnormal = s.failure_reported || msg.reason;
     if (abnormal && !s.failure_reported) {
       s.last_failure = "the plugin's actor terminated: "
@@ -934,15 +957,30 @@ caf::behavior engine_fun(engine_actor* self,
     }
     return caf::exit_reason::unhandled_exception;
   });
-  self->send(self, ok_atom::value);
+  // Nothing from outside may kill the engine: unknown messages and error
+  // replies are logged and dropped.
+  self->set_default_handler(
+    [](caf::scheduled_actor* ptr,
+       caf::message_view& x) -> caf::result<caf::message> {
+      ee::log(log_level::warning,
+              "engine: dropped an unexpected message: "
+                + to_string(x.copy_content_to_message()));
+      return caf::drop(ptr, x);
+    });
+  self->set_error_handler([](caf::error& err) {
+    ee::log(log_level::warning, "engine: ignored an error message: "
+                                  + caf::to_string(err));
+  });
+  // Spawn the plugins now: a message that arrives before them (a stats
+  // request, a publish from the wire) then finds every slot in place.
+  impl->init();
   return {
-    [impl](ok_atom) { impl->init(); },
     [impl](ready_atom, slot_id id, std::uint32_t inc,
            std::vector<std::string>& filters) {
       impl->on_ready(id, inc, filters);
     },
     [impl](ready_atom, slot_id id) { impl->on_external_ready(id); },
-    [impl](publish_atom, slot_id pub, event& ev) { impl->publish(pub, ev); },
+    [impl](drain_atom, slot_id id) { impl->drain(id); },
     [impl](publish_atom, event& ev) { impl->publish(impl->anonymous(), ev); },
     [impl](publish_atom, event_batch& evs) {
       for (auto& ev : evs)

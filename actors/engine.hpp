@@ -43,6 +43,13 @@ struct engine_params {
   std::vector<plugin_spec> plugins;
   /// The bridge actor, or invalid when there is no bridge.
   caf::actor bridge;
+  /// Hands events for external plugin `slot` to the bridge (thread-safe;
+  /// empty without a bridge). Saves the bridge actor's hop on the way to a
+  /// waiting `next_msg`.
+  std::function<void(std::uint32_t slot, std::vector<event>&& batch)>
+    deliver_external;
+  /// Hands events to the bridge for raw TCP subscribers (thread-safe).
+  std::function<void(std::vector<event>&& batch)> deliver_raw;
   /// Called once, from the engine, with the app's result when it finishes.
   std::function<void(const error&, const engine_stats&)> on_done;
 };

@@ -35,10 +35,13 @@ using ready_atom = caf::atom_constant<caf::atom("ready")>;
 /// engine -> host: the start barrier passed, run your start code.
 using ok_atom = caf::atom_constant<caf::atom("ok")>;
 
-/// host -> engine: `(publish_atom, slot_id, event)`: a flow-controlled
-/// publish by the plugin in that slot (the engine returns credit).
 /// bridge -> engine: `(publish_atom, event)` or `(publish_atom, event_batch)`.
 using publish_atom = caf::atom_constant<caf::atom("publish")>;
+
+/// host -> engine: `(drain_atom, slot_id)`: the doorbell of the plugin's
+/// outbox (a `publish_queue`): take its events and publish them (the engine
+/// returns credit for each).
+using drain_atom = caf::atom_constant<caf::atom("drain")>;
 
 /// engine -> host or bridge: `(deliver_atom, slot_id, event_batch)`.
 using deliver_atom = caf::atom_constant<caf::atom("deliver")>;

@@ -116,8 +116,8 @@ struct host_state {
 
 void actor_context::publish(event ev) {
   --credit_;
-  self_->send(params_.engine, publish_atom::value, params_.slot,
-              std::move(ev));
+  if (params_.outbox->push(std::move(ev)))
+    self_->send(params_.engine, drain_atom::value, params_.slot);
 }
 
 timer_id actor_context::schedule(std::chrono::milliseconds delay,
@@ -335,8 +335,8 @@ public:
     while (credit_ == 0)
       wait(std::nullopt); // flow control: the engine returns credit
     --credit_;
-    self_->send(params_.engine, publish_atom::value, params_.slot,
-                std::move(ev));
+    if (params_.outbox->push(std::move(ev)))
+      self_->send(params_.engine, drain_atom::value, params_.slot);
   }
 
   // -- subscriber --

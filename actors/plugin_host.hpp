@@ -9,6 +9,7 @@
 
 #include "actors/engine.hpp"
 #include "actors/messages.hpp"
+#include "actors/publish_queue.hpp"
 
 namespace ee {
 
@@ -21,6 +22,8 @@ struct host_params {
   std::string uuid;
   caf::actor engine;
   std::unique_ptr<plugin_base> instance;
+  /// The plugin's outbox (shared with the engine, kept across restarts).
+  std::shared_ptr<publish_queue> outbox;
   /// Initial publish credit (app_config::publish_window).
   std::uint64_t publish_window = 1000;
 };

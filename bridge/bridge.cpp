@@ -738,6 +738,14 @@ caf::actor bridge::spawn_actor(caf::actor_system& sys) {
   });
 }
 
+void bridge::deliver(slot_id slot, event_batch&& batch) {
+  impl_->push(deliver_cmd{slot, std::move(batch)});
+}
+
+void bridge::deliver_raw(event_batch&& batch) {
+  impl_->push(raw_cmd{std::move(batch)});
+}
+
 void bridge::start(caf::actor engine) {
   impl_->engine = std::move(engine);
   impl_->credit = static_cast<std::int64_t>(impl_->cfg.publish_window);

@@ -49,6 +49,13 @@ public:
   /// Spawns the actor that receives the engine's messages for the bridge.
   caf::actor spawn_actor(caf::actor_system& sys);
 
+  /// Hands events for external plugin `slot` to the I/O thread.
+  /// Thread-safe.
+  void deliver(slot_id slot, event_batch&& batch);
+
+  /// Hands events for raw TCP subscribers to the I/O thread. Thread-safe.
+  void deliver_raw(event_batch&& batch);
+
   /// Starts the I/O thread; incoming events go to `engine`.
   void start(caf::actor engine);
 

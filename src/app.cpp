@@ -6,6 +6,7 @@
 #include <future>
 #include <mutex>
 #include <set>
+#include <thread>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -333,8 +334,14 @@ error app::run() {
   }
   // -- the actor system --------------------------------------------------------
   caf::actor_system_config sys_cfg;
-  if (d.cfg.scheduler_threads > 0)
-    sys_cfg.set("scheduler.max-threads", d.cfg.scheduler_threads);
+  auto threads = d.cfg.scheduler_threads;
+  if (threads == 0)
+    threads = std::max(2u, std::thread::hardware_concurrency());
+  sys_cfg.set("scheduler.max-threads", threads);
+  // Idle workers block on their queue instead of polling it: on few cores
+  // the polling workers steal the CPU from the threads doing the work (ZeroMQ
+  // I/O, blocking plugins), which halves request/reply throughput.
+  sys_cfg.set("work-stealing.moderate-poll-attempts", std::size_t{0});
   std::promise<std::pair<error, engine_stats>> done;
   auto result = done.get_future();
   error final_result;
@@ -344,15 +351,33 @@ error app::run() {
     params->cfg = d.cfg;
     params->plugins = std::move(d.plugins);
     auto done_ptr = std::make_shared<decltype(done)>(std::move(done));
-    params->on_done = [done_ptr](const error& err, const engine_stats& st) {
-      done_ptr->set_value({err, st});
+    auto done_set = std::make_shared<std::atomic<bool>>(false);
+    params->on_done = [done_ptr, done_set](const error& err,
+                                           const engine_stats& st) {
+      if (!done_set->exchange(true))
+        done_ptr->set_value({err, st});
     };
     caf::actor bridge_actor;
     if (br) {
       bridge_actor = br->spawn_actor(sys);
       params->bridge = bridge_actor;
+      auto* b = br.get(); // outlives the engine: shut down after it
+      params->deliver_external = [b](slot_id slot, event_batch&& batch) {
+        b->deliver(slot, std::move(batch));
+      };
+      params->deliver_raw = [b](event_batch&& batch) {
+        b->deliver_raw(std::move(batch));
+      };
     }
     auto engine = spawn_engine(sys, params);
+    // If the engine ever dies without reporting, run() must not hang.
+    engine->attach_functor([done_ptr, done_set](const caf::error& reason) {
+      if (!done_set->exchange(true))
+        done_ptr->set_value(
+          {error{ec::internal, "the engine terminated unexpectedly: "
+                                 + caf::to_string(reason)},
+           engine_stats{}});
+    });
     if (br)
       br->start(engine);
     {

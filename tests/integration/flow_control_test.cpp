@@ -207,7 +207,14 @@ ee::subscriber_stats run_drop_policy(ee::overflow_policy policy) {
   EXPECT_TRUE(app.wait_started(10s));
   ee::subscriber_stats st;
   for (int i = 0; i < 2000; ++i) {
-    st = app.stats().plugins.at("lossy");
+    auto all = app.stats();
+    auto found = all.plugins.find("lossy");
+    if (found == all.plugins.end()) {
+      ADD_FAILURE() << "no stats for 'lossy' (published " << all.published
+                    << ")";
+      break;
+    }
+    st = found->second;
     if (st.routed == 2000 && st.handled + st.dropped == 2000)
       break;
     std::this_thread::sleep_for(10ms);
