@@ -148,7 +148,7 @@ public:
   // failure happened while handling the next unacknowledged event.
   void fail(const char* where, bool poisoned = false) {
     auto what = describe_current_exception();
-    ee::log(log_level::error, "plugin '" + name() + "': exception in "
+    ee::log(log_level::debug, "plugin '" + name() + "': exception in "
                                 + where + ": " + what);
     self_->send(st_.params->engine, failure_atom::value, st_.params->slot,
                 st_.handled, poisoned, std::string{where} + ": " + what);
@@ -472,7 +472,7 @@ void blocking_host_fun(caf::blocking_actor* self,
       filters.push_back(t.filter());
   } catch (...) {
     auto what = describe_current_exception();
-    ee::log(log_level::error, "plugin '" + params->name
+    ee::log(log_level::debug, "plugin '" + params->name
                                 + "': exception in subscriptions: " + what);
     io.report_failure("subscriptions: " + what);
     self->fail_state(caf::make_error(caf::sec::runtime_error, what));
@@ -489,7 +489,7 @@ void blocking_host_fun(caf::blocking_actor* self,
     io.ack_all();
   } catch (...) {
     auto what = describe_current_exception();
-    ee::log(log_level::error,
+    ee::log(log_level::debug,
             "plugin '" + params->name + "': exception in run: " + what);
     io.report_failure("run: " + what);
     self->fail_state(caf::make_error(caf::sec::runtime_error, what));
