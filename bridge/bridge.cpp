@@ -721,9 +721,10 @@ std::unique_ptr<bridge> bridge::open(const app_config& cfg,
 }
 
 caf::actor bridge::spawn_actor(caf::actor_system& sys) {
-  auto* d = impl_.get();
-  // The actor only hands the engine's messages to the I/O thread.
-  return sys.spawn([d](caf::event_based_actor*) -> caf::behavior {
+  // The actor only hands the engine's messages to the I/O thread. (`d` is
+  // an argument, not a capture: CAF 0.17 binds a null tuple reference for
+  // argument-less spawns, which UBSan reports.)
+  auto fun = [](caf::event_based_actor*, impl* d) -> caf::behavior {
     return {
       [d](deliver_atom, slot_id slot, event_batch& batch) {
         d->push(deliver_cmd{slot, std::move(batch)});
@@ -735,7 +736,8 @@ caf::actor bridge::spawn_actor(caf::actor_system& sys) {
       [d](stop_atom, slot_id slot) { d->push(stop_cmd{slot}); },
       [d](credit_atom, std::uint64_t n) { d->push(credit_cmd{n}); },
     };
-  });
+  };
+  return sys.spawn(fun, impl_.get());
 }
 
 void bridge::deliver(slot_id slot, event_batch&& batch) {
