@@ -157,6 +157,9 @@ struct bridge::impl {
   // -- I/O thread ----------------------------------------------------------------
 
   void run() {
+    // How long the loop keeps polling without sleeping after activity.
+    constexpr auto spin_period = std::chrono::microseconds{50};
+    auto last_activity = clock_type::time_point{};
     std::vector<zmq::pollitem_t> items;
     // Layout: [wake, sub?, xpub?, routers..., process fds...]
     std::vector<std::pair<plugin_io*, int>> fd_owner;
@@ -195,9 +198,16 @@ struct bridge::impl {
         }
         any_process = any_process || p->proc.running() || p->term_at;
       }
+      // Right after activity, poll without sleeping for a short while: the
+      // answer to a request (an event the engine routes back) usually
+      // follows within microseconds, and a sleeping thread would need a
+      // wake-up for it.
+      bool hot = clock_type::now() - last_activity < spin_period;
+      auto timeout = hot ? std::chrono::milliseconds{0}
+                         : std::chrono::milliseconds{any_process ? 50 : 500};
+      int ready = 0;
       try {
-        zmq::poll(items.data(), items.size(),
-                  std::chrono::milliseconds{any_process ? 50 : 500});
+        ready = zmq::poll(items.data(), items.size(), timeout);
       } catch (const zmq::error_t& e) {
         if (e.num() == EINTR)
           continue;
@@ -205,6 +215,10 @@ struct bridge::impl {
                                     + e.what());
         break;
       }
+      if (ready > 0)
+        last_activity = clock_type::now();
+      else if (hot)
+        std::this_thread::yield();
       if (items[0].revents & ZMQ_POLLIN) {
         std::uint64_t n;
         (void) !::read(wake_fd, &n, sizeof(n));
@@ -519,8 +533,10 @@ struct bridge::impl {
         return; // no reply, as in the original
       case wire::request_kind::publish:
         if (credit > 0 && p.held.empty()) {
-          publish_to_engine(event{std::string{body}});
+          // Reply first: the client's next request overlaps the hand-off.
+          event ev{std::string{body}};
           reply(p, env, wire::published_reply);
+          publish_to_engine(std::move(ev));
         } else if (held_total < max_held_publishes) {
           // Flow control: the reply (and so the client) waits for credit.
           p.held.push_back(held_publish{std::move(env), std::string{body}});

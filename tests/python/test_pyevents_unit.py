@@ -344,16 +344,22 @@ def test_full_original_plugin_loop(sock: zmq.Socket, engine: FakeEngine) -> None
 def test_replies_echo_envelope_with_correlation_id(
     sock: zmq.Socket, engine: FakeEngine
 ) -> None:
-    """Documents what the engine sees: REQ_CORRELATE adds a 4-byte request id
-    frame between the routing id and the empty delimiter; echoing every frame
-    up to the delimiter is what makes replies match."""
+    """Documents what the engine sees: a plain REQ envelope until a timed-out
+    request is abandoned; from then on REQ_CORRELATE adds a 4-byte request id
+    frame between the routing id and the empty delimiter, and echoing every
+    frame up to the delimiter is what makes replies match."""
     publish_msg(sock, b"a")
-    publish_msg(sock, b"b")
-    first, second = engine.requests
-    assert len(first.envelope) == 3
+    with pytest.raises(zmq.error.Again):
+        get_next_msg(sock, 50)
+    publish_msg(sock, b"b")   # abandons the timed-out next_msg
+    publish_msg(sock, b"c")
+    first = engine.requests[0]
+    second, third = engine.requests[-2:]
+    assert len(first.envelope) == 2 and first.envelope[1] == b""
+    assert len(second.envelope) == 3
     assert first.envelope[0] == second.envelope[0]  # same peer, same connection
-    assert len(first.envelope[1]) == 4 and first.envelope[2] == b""
-    assert first.envelope[1] != second.envelope[1]
+    assert len(second.envelope[1]) == 4 and second.envelope[2] == b""
+    assert second.envelope[1] != third.envelope[1]
 
 
 # -- original functions: timeout recovery ------------------------------------------

@@ -239,7 +239,7 @@ class Plugin:
         """
         self._check_usable("next_msg")
         ms = _timeout_ms(timeout, "next_msg")
-        self._socket.RCVTIMEO = ms
+        self._socket.setsockopt(zmq.RCVTIMEO, ms)
         self._socket.SNDTIMEO = ms
         try:
             reply = _receive_event(self._socket)
@@ -297,6 +297,7 @@ class Plugin:
         if self._closed:
             raise ClosedError(f"{self._name}: cannot quit, the plugin is closed")
         self._socket.SNDTIMEO = _timeout_ms(_QUIT_SEND_TIMEOUT_S, "quit")
+        _keep_late_event(self._socket)
         try:
             self._socket.send(QUIT_COMMAND)
         except zmq.Again as e:
@@ -386,7 +387,7 @@ class Plugin:
     def _request(self, request: bytes, timeout: Optional[float], what: str) -> bytes:
         ms = _timeout_ms(timeout, what)
         _keep_late_event(self._socket)
-        self._socket.RCVTIMEO = ms
+        self._socket.setsockopt(zmq.RCVTIMEO, ms)
         self._socket.SNDTIMEO = ms
         try:
             self._socket.send(request)

@@ -35,10 +35,12 @@ see in any sequence of calls that worked with the original:
     is not lost (this works with any REQ socket);
   - :func:`publish_msg` or :func:`send_quit_command` may be called in
     between: they first keep a reply that already arrived (returned by the
-    next :func:`get_next_msg`), then abandon the request. Sockets made by
-    :func:`get_plugin_socket` set ``ZMQ_REQ_RELAXED`` and
-    ``ZMQ_REQ_CORRELATE`` for this, so a late reply to the abandoned request
-    is discarded instead of being taken as the reply to the new one. (An
+    next :func:`get_next_msg`), then abandon the request, setting
+    ``ZMQ_REQ_RELAXED`` and ``ZMQ_REQ_CORRELATE`` on the socket at that
+    moment, so a late reply to the abandoned request is discarded instead of
+    being taken as the reply to the new one (until then requests carry no
+    correlation frame, which keeps the usual exchanges as cheap as a plain
+    REQ socket's). (An
     event the engine sends in the short moment between that check and the
     engine seeing the new request is still lost; the engine drops an
     abandoned ``next_msg`` as soon as a newer request from the same peer
@@ -106,13 +108,15 @@ class _SocketState:
     and :class:`pyevents.Plugin`. Guarded by the thread that owns the socket
     (ZeroMQ sockets must not be shared between threads anyway)."""
 
-    __slots__ = ("awaiting_event", "stash")
+    __slots__ = ("awaiting_event", "stash", "relaxed")
 
     def __init__(self) -> None:
         #: A next_msg request was sent and its reply not yet received.
         self.awaiting_event: bool = False
         #: Events that arrived for an abandoned next_msg, returned first.
         self.stash: Deque[bytes] = deque()
+        #: ZMQ_REQ_RELAXED and ZMQ_REQ_CORRELATE are set on the socket.
+        self.relaxed: bool = False
 
 
 _states: "weakref.WeakKeyDictionary[zmq.Socket, _SocketState]" = (
@@ -154,6 +158,13 @@ def _keep_late_event(socket: zmq.Socket) -> None:
     try:
         state.stash.append(socket.recv(zmq.NOBLOCK))
     except zmq.Again:
+        # The request will be abandoned: let the REQ socket send again, and
+        # discard the abandoned request's late reply (correlation ids). Set
+        # only now, so the usual exchanges carry no extra frame.
+        if not state.relaxed:
+            socket.setsockopt(zmq.REQ_RELAXED, 1)
+            socket.setsockopt(zmq.REQ_CORRELATE, 1)
+            state.relaxed = True
         return
     state.awaiting_event = False
     _log.debug("kept an event that arrived after a next_msg timeout")
@@ -180,14 +191,13 @@ def get_plugin_socket(
             the original's docker-compose service name.
 
     Returns:
-        A REQ socket connected to ``tcp://{host}:{port}`` with
-        ``ZMQ_REQ_RELAXED``, ``ZMQ_REQ_CORRELATE`` and a bounded LINGER set.
+        A REQ socket connected to ``tcp://{host}:{port}`` with a bounded
+        LINGER. (``ZMQ_REQ_RELAXED`` and ``ZMQ_REQ_CORRELATE`` are set
+        on it when a request that timed out has to be abandoned.)
         Like every ZeroMQ socket, use it from one thread only.
     """
     socket = context.socket(zmq.REQ)
     try:
-        socket.setsockopt(zmq.REQ_RELAXED, 1)
-        socket.setsockopt(zmq.REQ_CORRELATE, 1)
         socket.setsockopt(zmq.LINGER, DEFAULT_LINGER_MS)
         endpoint = f"tcp://{host}:{port}"
         socket.connect(endpoint)
@@ -214,7 +224,7 @@ def get_next_msg(socket: zmq.Socket, timeout: int = -1) -> bytes:
     Note that ``timeout`` stays set on the socket (``RCVTIMEO``), so it also
     applies to a following :func:`publish_msg`, exactly as in the original.
     """
-    socket.RCVTIMEO = timeout
+    socket.setsockopt(zmq.RCVTIMEO, timeout)
     data = _receive_event(socket)
     _log.debug("got event of %d bytes", len(data))
     return data
@@ -256,6 +266,7 @@ def send_quit_command(socket: zmq.Socket) -> None:
     sends none). Close the socket afterwards (its LINGER lets the command
     reach the engine).
     """
+    _keep_late_event(socket)
     socket.send(QUIT_COMMAND)
     _request_sent(socket)
     _log.debug("quit command sent")
