@@ -10,15 +10,14 @@ namespace ee {
 /// @returns the delay before the next restart: `bo.initial` when `reset` (the
 /// first restart, or the plugin ran longer than `bo.reset_after`), else
 /// `previous * bo.factor`, never above `bo.max`.
-inline std::chrono::milliseconds next_backoff(const backoff& bo,
-                                              std::chrono::milliseconds previous,
-                                              bool reset) {
+inline std::chrono::milliseconds
+next_backoff(const backoff& bo, std::chrono::milliseconds previous,
+             bool reset) {
   if (reset)
     return std::min(bo.initial, bo.max);
   auto next = static_cast<double>(previous.count()) * std::max(bo.factor, 1.0);
   auto cap = static_cast<double>(bo.max.count());
-  return std::chrono::milliseconds{
-    static_cast<long long>(std::min(next, cap))};
+  return std::chrono::milliseconds{static_cast<long long>(std::min(next, cap))};
 }
 
 /// @returns `delay` spread by ±`jitter` (a fraction): `unit` in [0, 1) picks
@@ -28,8 +27,8 @@ inline std::chrono::milliseconds with_jitter(std::chrono::milliseconds delay,
   if (jitter <= 0 || delay.count() == 0)
     return delay;
   auto factor = 1.0 + jitter * (2.0 * unit - 1.0);
-  return std::chrono::milliseconds{static_cast<long long>(
-    static_cast<double>(delay.count()) * factor)};
+  return std::chrono::milliseconds{
+      static_cast<long long>(static_cast<double>(delay.count()) * factor)};
 }
 
 } // namespace ee

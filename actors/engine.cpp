@@ -37,12 +37,11 @@ std::string make_uuid() {
   a = (a & 0xffffffffffff0fffULL) | 0x0000000000004000ULL; // version 4
   b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL; // variant 1
   char buf[37];
-  std::snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx",
-                static_cast<unsigned>(a >> 32),
-                static_cast<unsigned>((a >> 16) & 0xffff),
-                static_cast<unsigned>(a & 0xffff),
-                static_cast<unsigned>(b >> 48),
-                static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  std::snprintf(
+      buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx",
+      static_cast<unsigned>(a >> 32), static_cast<unsigned>((a >> 16) & 0xffff),
+      static_cast<unsigned>(a & 0xffff), static_cast<unsigned>(b >> 48),
+      static_cast<unsigned long long>(b & 0xffffffffffffULL));
   return buf;
 }
 
@@ -94,9 +93,7 @@ struct slot {
   bool dirty = false;
   subscriber_stats stats;
 
-  bool external() const noexcept {
-    return spec->kind == plugin_kind::external;
-  }
+  bool external() const noexcept { return spec->kind == plugin_kind::external; }
 
   bool gone() const noexcept {
     return state == slot_state::finished || state == slot_state::failed;
@@ -160,22 +157,23 @@ public:
     // nop
   }
 
-  // -- start-up ----------------------------------------------------------------
+  // -- start-up
+  // ----------------------------------------------------------------
 
   void init() {
     auto& specs = st_.params->plugins;
     st_.slots.resize(specs.size());
     st_.pubs.resize(specs.size() + 1);
-    st_.credit_batch = std::max<std::uint64_t>(
-      1, st_.params->cfg.publish_window / 4);
+    st_.credit_batch =
+        std::max<std::uint64_t>(1, st_.params->cfg.publish_window / 4);
     for (slot_id i = 0; i < specs.size(); ++i) {
       auto& s = st_.slots[i];
       s.id = i;
       s.spec = &specs[i];
       s.uuid = make_uuid();
       s.capacity = specs[i].options.queue_capacity != 0
-                     ? specs[i].options.queue_capacity
-                     : st_.params->cfg.queue_capacity;
+                       ? specs[i].options.queue_capacity
+                       : st_.params->cfg.queue_capacity;
       s.delay = specs[i].options.backoff.initial;
       st_.stats.plugins[specs[i].name];
     }
@@ -194,8 +192,8 @@ public:
     for (auto& s : st_.slots)
       if (s.external() && s.spec->has_command)
         self_->send(st_.params->bridge, launch_atom::value, s.id);
-    ee::log(log_level::debug, "engine: " + std::to_string(st_.slots.size())
-                                + " plugins spawned, waiting for the barrier");
+    ee::log(log_level::debug, "engine: " + std::to_string(st_.slots.size()) +
+                                  " plugins spawned, waiting for the barrier");
     check_barrier();
     check_done();
   }
@@ -203,8 +201,8 @@ public:
   void spawn_host(slot& s, std::unique_ptr<plugin_base> instance) {
     if (!instance) {
       if (!s.spec->factory) {
-        fail_for_good(s, "plugin '" + s.spec->name
-                           + "' cannot be restarted: it was registered as an "
+        fail_for_good(s, "plugin '" + s.spec->name +
+                             "' cannot be restarted: it was registered as an "
                              "instance; register a factory instead");
         return;
       }
@@ -212,13 +210,13 @@ public:
         instance = s.spec->factory();
       } catch (...) {
         auto what = describe_current_exception();
-        fail_for_good(s, "the factory of plugin '" + s.spec->name
-                           + "' threw: " + what);
+        fail_for_good(s, "the factory of plugin '" + s.spec->name +
+                             "' threw: " + what);
         return;
       }
       if (!instance) {
-        fail_for_good(s, "the factory of plugin '" + s.spec->name
-                           + "' returned no instance");
+        fail_for_good(s, "the factory of plugin '" + s.spec->name +
+                             "' returned no instance");
         return;
       }
     }
@@ -258,7 +256,8 @@ public:
     }
   }
 
-  // -- the start barrier -------------------------------------------------------
+  // -- the start barrier
+  // -------------------------------------------------------
 
   void on_ready(slot_id id, std::uint32_t incarnation,
                 std::vector<std::string>& filters) {
@@ -318,7 +317,8 @@ public:
     lifecycle(lifecycle::started, s, "");
   }
 
-  // -- routing -----------------------------------------------------------------
+  // -- routing
+  // -----------------------------------------------------------------
 
   // Publishes what the plugin in slot `id` put into its outbox.
   void drain(slot_id id) {
@@ -331,9 +331,7 @@ public:
     buf.clear();
   }
 
-  slot_id anonymous() const {
-    return static_cast<slot_id>(st_.slots.size());
-  }
+  slot_id anonymous() const { return static_cast<slot_id>(st_.slots.size()); }
 
   // Handles an event published by `pub` (a slot id, or `anonymous()`).
   void publish(slot_id pub, event& ev) {
@@ -387,9 +385,9 @@ public:
     st_.table.match(ev.bytes(), st_.matched, false);
     for (auto id : st_.matched) {
       auto& s = st_.slots[id];
-      if (id != pub && !s.gone()
-          && s.spec->options.overflow == overflow_policy::block
-          && s.pending.size() + s.unacked.size() >= s.capacity)
+      if (id != pub && !s.gone() &&
+          s.spec->options.overflow == overflow_policy::block &&
+          s.pending.size() + s.unacked.size() >= s.capacity)
         return false;
     }
     ++st_.stats.published;
@@ -437,8 +435,8 @@ public:
   }
 
   void route_raw(const event& ev, bool system) {
-    if (!st_.raw_table.empty()
-        && st_.raw_table.matches_any(ev.bytes(), system)) {
+    if (!st_.raw_table.empty() &&
+        st_.raw_table.matches_any(ev.bytes(), system)) {
       st_.raw_batch.push_back(ev);
       schedule_flush();
     }
@@ -451,25 +449,25 @@ public:
     auto queued = s.pending.size() + s.unacked.size();
     if (queued >= s.capacity) {
       switch (s.spec->options.overflow) {
-        case overflow_policy::drop_newest:
+      case overflow_policy::drop_newest:
+        count_drop(s);
+        return;
+      case overflow_policy::drop_oldest:
+        if (!s.pending.empty()) {
+          s.pending.pop_front();
+          count_drop(s);
+        } else {
           count_drop(s);
           return;
-        case overflow_policy::drop_oldest:
-          if (!s.pending.empty()) {
-            s.pending.pop_front();
-            count_drop(s);
-          } else {
-            count_drop(s);
-            return;
-          }
-          break;
-        case overflow_policy::block:
-          break;
+        }
+        break;
+      case overflow_policy::block:
+        break;
       }
     }
     s.pending.push_back(ev);
     s.stats.peak_queue = std::max<std::uint64_t>(
-      s.stats.peak_queue, s.pending.size() + s.unacked.size());
+        s.stats.peak_queue, s.pending.size() + s.unacked.size());
     mark_dirty(s);
   }
 
@@ -554,7 +552,8 @@ public:
       check_drained();
   }
 
-  // -- failures and restarts ---------------------------------------------------
+  // -- failures and restarts
+  // ---------------------------------------------------
 
   void on_failure(slot_id id, std::uint64_t handled, bool poisoned,
                   std::string& what) {
@@ -573,9 +572,9 @@ public:
   void dead_letter(slot& s, const event& ev) {
     ++s.stats.dead_letters;
     ++st_.stats.dead_letters;
-    ee::log(log_level::warning, "plugin '" + s.spec->name
-                                  + "': dead letter (" + std::to_string(ev.size())
-                                  + " bytes), the event it failed on");
+    ee::log(log_level::warning, "plugin '" + s.spec->name + "': dead letter (" +
+                                    std::to_string(ev.size()) +
+                                    " bytes), the event it failed on");
     std::string buf = dead_letter_prefix;
     buf += s.spec->name;
     buf += '\n';
@@ -606,8 +605,8 @@ public:
     drain(s.id); // what it published before it went down
     bool abnormal = s.failure_reported || msg.reason;
     if (abnormal && !s.failure_reported) {
-      s.last_failure = "the plugin's actor terminated: "
-                       + self_->system().render(msg.reason);
+      s.last_failure = "the plugin's actor terminated: " +
+                       self_->system().render(msg.reason);
       if (!s.unacked.empty()) {
         dead_letter(s, s.unacked.front());
         s.unacked.pop_front();
@@ -636,13 +635,13 @@ public:
       lifecycle(lifecycle::stopped, s, "");
     }
     auto policy = s.spec->options.restart;
-    bool restart = !st_.stopping
-                   && (policy == restart_policy::permanent
-                       || (policy == restart_policy::transient && abnormal));
+    bool restart =
+        !st_.stopping && (policy == restart_policy::permanent ||
+                          (policy == restart_policy::transient && abnormal));
     if (!restart) {
       if (abnormal) {
-        st_.failures.push_back("plugin '" + s.spec->name
-                               + "' failed: " + s.last_failure);
+        st_.failures.push_back("plugin '" + s.spec->name +
+                               "' failed: " + s.last_failure);
         retire(s, slot_state::failed);
       } else {
         retire(s, slot_state::finished);
@@ -699,8 +698,8 @@ public:
       return;
     }
     auto& bo = s.spec->options.backoff;
-    bool reset = s.restarts == 0 || s.started_at == clock_type::time_point{}
-                 || now - s.started_at > bo.reset_after;
+    bool reset = s.restarts == 0 || s.started_at == clock_type::time_point{} ||
+                 now - s.started_at > bo.reset_after;
     s.delay = next_backoff(bo, s.delay, reset);
     static thread_local std::mt19937 rng{std::random_device{}()};
     std::uniform_real_distribution<double> unit{0.0, 1.0};
@@ -711,9 +710,9 @@ public:
       return;
     for (auto& o : st_.slots) {
       // Temporary plugins cannot be restarted: they keep running.
-      if (o.id == s.id || !o.alive() || o.state == slot_state::stopping
-          || o.state == slot_state::stopping_for_restart
-          || o.spec->options.restart == restart_policy::temporary)
+      if (o.id == s.id || !o.alive() || o.state == slot_state::stopping ||
+          o.state == slot_state::stopping_for_restart ||
+          o.spec->options.restart == restart_policy::temporary)
         continue;
       if (strategy == restart_strategy::rest_for_one && o.id < s.id)
         continue;
@@ -722,8 +721,8 @@ public:
   }
 
   void stop_for_restart(slot& o) {
-    ee::log(log_level::info, "plugin '" + o.spec->name
-                               + "' stops to be restarted with a sibling");
+    ee::log(log_level::info, "plugin '" + o.spec->name +
+                                 "' stops to be restarted with a sibling");
     o.state = slot_state::stopping_for_restart;
     if (o.external()) {
       // Its process is relaunched; its queue stays with the bridge.
@@ -736,8 +735,8 @@ public:
   void schedule_restart(slot& s, std::chrono::milliseconds delay) {
     s.state = slot_state::restarting;
     auto gen = ++s.restart_generation;
-    ee::log(log_level::info, "plugin '" + s.spec->name + "' restarts in "
-                               + std::to_string(delay.count()) + " ms");
+    ee::log(log_level::info, "plugin '" + s.spec->name + "' restarts in " +
+                                 std::to_string(delay.count()) + " ms");
     if (delay.count() == 0)
       self_->send(self_, restart_atom::value, s.id, gen);
     else
@@ -748,8 +747,8 @@ public:
     if (id >= st_.slots.size())
       return;
     auto& s = st_.slots[id];
-    if (s.restart_generation != gen || s.state != slot_state::restarting
-        || st_.stopping)
+    if (s.restart_generation != gen || s.state != slot_state::restarting ||
+        st_.stopping)
       return;
     ++s.restarts;
     ++s.stats.restarts;
@@ -766,12 +765,14 @@ public:
 
   void escalate(slot& s) {
     auto& cfg = st_.params->cfg;
-    std::string text = "plugin '" + s.spec->name + "' failed: restart limit "
-                       "exceeded (" + std::to_string(st_.restart_times.size())
-                       + " restarts within "
-                       + std::to_string(cfg.restart_period.count())
-                       + " ms, limit: " + std::to_string(cfg.max_restarts)
-                       + "); last failure: " + s.last_failure;
+    std::string text = "plugin '" + s.spec->name +
+                       "' failed: restart limit "
+                       "exceeded (" +
+                       std::to_string(st_.restart_times.size()) +
+                       " restarts within " +
+                       std::to_string(cfg.restart_period.count()) +
+                       " ms, limit: " + std::to_string(cfg.max_restarts) +
+                       "); last failure: " + s.last_failure;
     ee::log(log_level::error, "escalating: " + text);
     lifecycle(lifecycle::escalated, s, s.last_failure);
     st_.result = error{ec::restart_limit, text};
@@ -781,7 +782,8 @@ public:
     check_done();
   }
 
-  // -- shutdown ----------------------------------------------------------------
+  // -- shutdown
+  // ----------------------------------------------------------------
 
   void begin_stop(bool drain) {
     if (st_.stopping || st_.draining) {
@@ -816,8 +818,8 @@ public:
   // undelivered events count.
   void check_drained() {
     for (auto& s : st_.slots)
-      if (s.alive()
-          && (!s.pending.empty() || (!s.external() && !s.unacked.empty())))
+      if (s.alive() &&
+          (!s.pending.empty() || (!s.external() && !s.unacked.empty())))
         return;
     st_.draining = false;
     begin_stop(false);
@@ -865,8 +867,8 @@ public:
       return;
     auto& s = st_.slots[id];
     if (s.state == slot_state::stopping && s.host) {
-      ee::log(log_level::warning, "plugin '" + s.spec->name
-                                    + "' did not stop in time, killing it");
+      ee::log(log_level::warning,
+              "plugin '" + s.spec->name + "' did not stop in time, killing it");
       self_->send_exit(s.host, caf::exit_reason::kill);
     }
   }
@@ -899,7 +901,8 @@ public:
     return st_.stats;
   }
 
-  // -- external plugins --------------------------------------------------------
+  // -- external plugins
+  // --------------------------------------------------------
 
   void on_quit(slot_id id) {
     if (id >= st_.slots.size())
@@ -911,8 +914,8 @@ public:
     lifecycle(lifecycle::stopped, s, "");
     if (st_.stopping)
       st_.stop_order.erase(
-        std::remove(st_.stop_order.begin(), st_.stop_order.end(), s.id),
-        st_.stop_order.end());
+          std::remove(st_.stop_order.begin(), st_.stop_order.end(), s.id),
+          st_.stop_order.end());
     retire(s, slot_state::finished);
     after_slot_gone();
   }
@@ -960,56 +963,55 @@ caf::behavior engine_fun(engine_actor* self,
   // Nothing from outside may kill the engine: unknown messages and error
   // replies are logged and dropped.
   self->set_default_handler(
-    [](caf::scheduled_actor* ptr,
-       caf::message_view& x) -> caf::result<caf::message> {
-      ee::log(log_level::warning,
-              "engine: dropped an unexpected message: "
-                + to_string(x.copy_content_to_message()));
-      return caf::drop(ptr, x);
-    });
+      [](caf::scheduled_actor* ptr,
+         caf::message_view& x) -> caf::result<caf::message> {
+        ee::log(log_level::warning, "engine: dropped an unexpected message: " +
+                                        to_string(x.copy_content_to_message()));
+        return caf::drop(ptr, x);
+      });
   self->set_error_handler([](caf::error& err) {
-    ee::log(log_level::warning, "engine: ignored an error message: "
-                                  + caf::to_string(err));
+    ee::log(log_level::warning,
+            "engine: ignored an error message: " + caf::to_string(err));
   });
   // Spawn the plugins now: a message that arrives before them (a stats
   // request, a publish from the wire) then finds every slot in place.
   impl->init();
   return {
-    [impl](ready_atom, slot_id id, std::uint32_t inc,
-           std::vector<std::string>& filters) {
-      impl->on_ready(id, inc, filters);
-    },
-    [impl](ready_atom, slot_id id) { impl->on_external_ready(id); },
-    [impl](drain_atom, slot_id id) { impl->drain(id); },
-    [impl](publish_atom, event& ev) { impl->publish(impl->anonymous(), ev); },
-    [impl](publish_atom, event_batch& evs) {
-      for (auto& ev : evs)
-        impl->publish(impl->anonymous(), ev);
-    },
-    [impl](flush_atom) { impl->flush(); },
-    [impl](ack_atom, slot_id id, std::uint64_t n) { impl->on_ack(id, n); },
-    [impl](failure_atom, slot_id id, std::uint64_t handled, bool poisoned,
-           std::string& what) {
-      impl->on_failure(id, handled, poisoned, what);
-    },
-    [impl](restart_atom, slot_id id, std::uint64_t gen) {
-      impl->on_restart(id, gen);
-    },
-    [impl](timeout_atom, slot_id id) { impl->on_timeout(id); },
-    [impl](stop_atom) { impl->begin_stop(true); },
-    [impl](quit_atom, slot_id id) { impl->on_quit(id); },
-    [impl](exited_atom, slot_id id, bool normal, std::string& text) {
-      impl->on_exited(id, normal, text);
-    },
-    [self](raw_sub_atom, std::string& filter, bool subscribe) {
-      if (subscribe)
-        self->state.raw_table.add(filter, 0);
-      else
-        self->state.raw_table.remove(filter, 0);
-    },
-    [impl](stats_atom, stats_promise& p) {
-      p->set_value(impl->snapshot_stats());
-    },
+      [impl](ready_atom, slot_id id, std::uint32_t inc,
+             std::vector<std::string>& filters) {
+        impl->on_ready(id, inc, filters);
+      },
+      [impl](ready_atom, slot_id id) { impl->on_external_ready(id); },
+      [impl](drain_atom, slot_id id) { impl->drain(id); },
+      [impl](publish_atom, event& ev) { impl->publish(impl->anonymous(), ev); },
+      [impl](publish_atom, event_batch& evs) {
+        for (auto& ev : evs)
+          impl->publish(impl->anonymous(), ev);
+      },
+      [impl](flush_atom) { impl->flush(); },
+      [impl](ack_atom, slot_id id, std::uint64_t n) { impl->on_ack(id, n); },
+      [impl](failure_atom, slot_id id, std::uint64_t handled, bool poisoned,
+             std::string& what) {
+        impl->on_failure(id, handled, poisoned, what);
+      },
+      [impl](restart_atom, slot_id id, std::uint64_t gen) {
+        impl->on_restart(id, gen);
+      },
+      [impl](timeout_atom, slot_id id) { impl->on_timeout(id); },
+      [impl](stop_atom) { impl->begin_stop(true); },
+      [impl](quit_atom, slot_id id) { impl->on_quit(id); },
+      [impl](exited_atom, slot_id id, bool normal, std::string& text) {
+        impl->on_exited(id, normal, text);
+      },
+      [self](raw_sub_atom, std::string& filter, bool subscribe) {
+        if (subscribe)
+          self->state.raw_table.add(filter, 0);
+        else
+          self->state.raw_table.remove(filter, 0);
+      },
+      [impl](stats_atom, stats_promise& p) {
+        p->set_value(impl->snapshot_stats());
+      },
   };
 }
 

@@ -47,7 +47,7 @@ struct engine_params {
   /// empty without a bridge). Saves the bridge actor's hop on the way to a
   /// waiting `next_msg`.
   std::function<void(std::uint32_t slot, std::vector<event>&& batch)>
-    deliver_external;
+      deliver_external;
   /// Hands events to the bridge for raw TCP subscribers (thread-safe).
   std::function<void(std::vector<event>&& batch)> deliver_raw;
   /// Called once, from the engine, with the app's result when it finishes.

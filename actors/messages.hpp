@@ -25,7 +25,8 @@ using event_batch = std::vector<event>;
 /// Index of a plugin (subscriber) slot in the engine.
 using slot_id = std::uint32_t;
 
-// -- plugin host <-> engine ----------------------------------------------------
+// -- plugin host <-> engine
+// ----------------------------------------------------
 
 /// host -> engine: `(ready_atom, slot_id, incarnation, filters)`: subscriptions
 /// are in place. bridge -> engine: `(ready_atom, slot_id)`: an external

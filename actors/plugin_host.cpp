@@ -23,8 +23,8 @@ std::string describe_current_exception() {
   } catch (const std::exception& e) {
     std::string type = typeid(e).name();
     int status = 0;
-    if (char* demangled = abi::__cxa_demangle(type.c_str(), nullptr, nullptr,
-                                              &status)) {
+    if (char* demangled =
+            abi::__cxa_demangle(type.c_str(), nullptr, nullptr, &status)) {
       if (status == 0)
         type = demangled;
       std::free(demangled);
@@ -51,9 +51,8 @@ using host_actor = caf::stateful_actor<host_state>;
 class actor_context final : public context {
 public:
   actor_context(host_actor* self, host_params& params)
-    : self_(self),
-      params_(params),
-      credit_(static_cast<std::int64_t>(params.publish_window)) {
+      : self_(self), params_(params),
+        credit_(static_cast<std::int64_t>(params.publish_window)) {
     // nop
   }
 
@@ -148,8 +147,8 @@ public:
   // failure happened while handling the next unacknowledged event.
   void fail(const char* where, bool poisoned = false) {
     auto what = describe_current_exception();
-    ee::log(log_level::debug, "plugin '" + name() + "': exception in "
-                                + where + ": " + what);
+    ee::log(log_level::debug,
+            "plugin '" + name() + "': exception in " + where + ": " + what);
     self_->send(st_.params->engine, failure_atom::value, st_.params->slot,
                 st_.handled, poisoned, std::string{where} + ": " + what);
     st_.handled = 0;
@@ -233,8 +232,8 @@ public:
 
   void credit(std::uint64_t n) {
     st_.ctx->add_credit(n);
-    while (!st_.finished && st_.ctx->has_credit()
-           && !st_.deferred_timers.empty()) {
+    while (!st_.finished && st_.ctx->has_credit() &&
+           !st_.deferred_timers.empty()) {
       auto id = st_.deferred_timers.front();
       st_.deferred_timers.pop_front();
       timer(id);
@@ -288,38 +287,41 @@ caf::behavior host_fun(host_actor* self, std::shared_ptr<host_params> params) {
   if (st.raw_plugin) {
     // Messages the host does not know go to the plugin's own behavior.
     self->set_default_handler(
-      [self](caf::scheduled_actor*,
-             caf::message_view& x) -> caf::result<caf::message> {
-        auto& ub = self->state.user_behavior;
-        if (!ub)
+        [self](caf::scheduled_actor*,
+               caf::message_view& x) -> caf::result<caf::message> {
+          auto& ub = self->state.user_behavior;
+          if (!ub)
+            return caf::sec::unexpected_message;
+          auto msg = x.move_content_to_message();
+          try {
+            if (auto res = ub(msg))
+              return std::move(*res);
+          } catch (...) {
+            host_impl{self}.fail("a message handler", false);
+            return caf::message{};
+          }
           return caf::sec::unexpected_message;
-        auto msg = x.move_content_to_message();
-        try {
-          if (auto res = ub(msg))
-            return std::move(*res);
-        } catch (...) {
-          host_impl{self}.fail("a message handler", false);
-          return caf::message{};
-        }
-        return caf::sec::unexpected_message;
-      });
+        });
   }
   impl->announce();
   return {
-    [impl](ok_atom) { impl->start(); },
-    [impl](deliver_atom, slot_id, event_batch& batch) { impl->deliver(batch); },
-    [impl](timer_atom, timer_id id) { impl->timer(id); },
-    [impl](credit_atom, std::uint64_t n) { impl->credit(n); },
-    [impl](stop_atom) { impl->finish(); },
+      [impl](ok_atom) { impl->start(); },
+      [impl](deliver_atom, slot_id, event_batch& batch) {
+        impl->deliver(batch);
+      },
+      [impl](timer_atom, timer_id id) { impl->timer(id); },
+      [impl](credit_atom, std::uint64_t n) { impl->credit(n); },
+      [impl](stop_atom) { impl->finish(); },
   };
 }
 
-// -- blocking hosts ------------------------------------------------------------
+// -- blocking hosts
+// ------------------------------------------------------------
 
 class blocking_io final : public publisher, public subscriber {
 public:
   blocking_io(caf::blocking_actor* self, host_params& params)
-    : self_(self), params_(params), credit_(params.publish_window) {
+      : self_(self), params_(params), credit_(params.publish_window) {
     // nop
   }
 
@@ -357,8 +359,8 @@ public:
       auto now = std::chrono::steady_clock::now();
       if (now >= deadline)
         return std::nullopt;
-      wait(std::chrono::duration_cast<std::chrono::milliseconds>(deadline
-                                                                 - now));
+      wait(std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                 now));
       if (auto ev = next())
         return ev;
     }
@@ -448,8 +450,8 @@ private:
     auto on_stop = [&](stop_atom) { stopping_ = true; };
     auto on_credit = [&](credit_atom, std::uint64_t n) { credit_ += n; };
     if (timeout)
-      self_->receive(on_deliver, on_stop, on_credit,
-                     caf::after(*timeout) >> [] {});
+      self_->receive(
+          on_deliver, on_stop, on_credit, caf::after(*timeout) >> [] {});
     else
       self_->receive(on_deliver, on_stop, on_credit);
   }
@@ -472,8 +474,8 @@ void blocking_host_fun(caf::blocking_actor* self,
       filters.push_back(t.filter());
   } catch (...) {
     auto what = describe_current_exception();
-    ee::log(log_level::debug, "plugin '" + params->name
-                                + "': exception in subscriptions: " + what);
+    ee::log(log_level::debug, "plugin '" + params->name +
+                                  "': exception in subscriptions: " + what);
     io.report_failure("subscriptions: " + what);
     self->fail_state(caf::make_error(caf::sec::runtime_error, what));
     return;
@@ -501,10 +503,10 @@ void blocking_host_fun(caf::blocking_actor* self,
 caf::actor spawn_plugin_host(caf::actor_system& sys,
                              std::shared_ptr<host_params> params) {
   switch (kind_of(*params->instance)) {
-    case plugin_kind::blocking:
-      return sys.spawn<caf::detached>(blocking_host_fun, std::move(params));
-    default:
-      return sys.spawn(host_fun, std::move(params));
+  case plugin_kind::blocking:
+    return sys.spawn<caf::detached>(blocking_host_fun, std::move(params));
+  default:
+    return sys.spawn(host_fun, std::move(params));
   }
 }
 

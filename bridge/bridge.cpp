@@ -2,8 +2,8 @@
 
 #include <atomic>
 #include <cerrno>
-#include <csignal>
 #include <condition_variable>
+#include <csignal>
 #include <deque>
 #include <mutex>
 #include <sys/eventfd.h>
@@ -25,7 +25,8 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-// -- commands from actors to the I/O thread ------------------------------------
+// -- commands from actors to the I/O thread
+// ------------------------------------
 
 struct deliver_cmd {
   slot_id slot;
@@ -48,8 +49,8 @@ struct credit_cmd {
   std::uint64_t n;
 };
 
-using command
-  = std::variant<deliver_cmd, raw_cmd, launch_cmd, stop_cmd, credit_cmd>;
+using command =
+    std::variant<deliver_cmd, raw_cmd, launch_cmd, stop_cmd, credit_cmd>;
 
 std::string endpoint(const std::string& address, int port) {
   std::string addr = address;
@@ -87,7 +88,8 @@ constexpr std::size_t max_held_publishes = 10000;
 
 } // namespace
 
-// -- the bridge's state, owned by the I/O thread after start -------------------
+// -- the bridge's state, owned by the I/O thread after start
+// -------------------
 
 struct bridge::impl {
   struct plugin_io {
@@ -151,10 +153,11 @@ struct bridge::impl {
 
   void wake() {
     std::uint64_t one = 1;
-    (void) !::write(wake_fd, &one, sizeof(one));
+    (void)!::write(wake_fd, &one, sizeof(one));
   }
 
-  // -- I/O thread ----------------------------------------------------------------
+  // -- I/O thread
+  // ----------------------------------------------------------------
 
   void run() {
     // How long the loop keeps polling without sleeping after activity.
@@ -211,8 +214,8 @@ struct bridge::impl {
       } catch (const zmq::error_t& e) {
         if (e.num() == EINTR)
           continue;
-        ee::log(log_level::error, std::string{"bridge: poll failed: "}
-                                    + e.what());
+        ee::log(log_level::error,
+                std::string{"bridge: poll failed: "} + e.what());
         break;
       }
       if (ready > 0)
@@ -221,7 +224,7 @@ struct bridge::impl {
         std::this_thread::yield();
       if (items[0].revents & ZMQ_POLLIN) {
         std::uint64_t n;
-        (void) !::read(wake_fd, &n, sizeof(n));
+        (void)!::read(wake_fd, &n, sizeof(n));
       }
       handle_commands();
       if (sub_idx != 0 && (items[sub_idx].revents & ZMQ_POLLIN))
@@ -323,8 +326,8 @@ struct bridge::impl {
     if (p.cfg.command.empty())
       return;
     if (p.proc.running()) {
-      ee::log(log_level::info, "external plugin '" + p.cfg.name
-                                 + "': stopping its process for a restart");
+      ee::log(log_level::info, "external plugin '" + p.cfg.name +
+                                   "': stopping its process for a restart");
       p.proc.terminate(cfg.shutdown_grace);
     }
     restore_in_flight(p);
@@ -340,15 +343,15 @@ struct bridge::impl {
     if (sub_port > 0)
       env["EE_SUBSCRIBE_PORT"] = std::to_string(sub_port);
     if (auto err = p.proc.launch(p.cfg.command, env, p.cfg.working_dir)) {
-      auto text = "external plugin '" + p.cfg.name
-                  + "': launch failed: " + err.message();
+      auto text = "external plugin '" + p.cfg.name +
+                  "': launch failed: " + err.message();
       ee::log(log_level::error, text);
       caf::anon_send(engine, exited_atom::value, p.cfg.slot, false, text);
       return;
     }
-    ee::log(log_level::info, "external plugin '" + p.cfg.name
-                               + "': launched pid "
-                               + std::to_string(p.proc.pid()));
+    ee::log(log_level::info, "external plugin '" + p.cfg.name +
+                                 "': launched pid " +
+                                 std::to_string(p.proc.pid()));
   }
 
   std::string connect_host() const {
@@ -369,8 +372,8 @@ struct bridge::impl {
     for (auto& p : plugins) {
       if (p->term_at && now >= *p->term_at) {
         if (p->proc.running()) {
-          ee::log(log_level::info, "external plugin '" + p->cfg.name
-                                     + "': terminating its process");
+          ee::log(log_level::info, "external plugin '" + p->cfg.name +
+                                       "': terminating its process");
           p->proc.terminate(cfg.shutdown_grace);
         }
         p->term_at.reset();
@@ -400,7 +403,8 @@ struct bridge::impl {
     p.in_flight.clear();
   }
 
-  // -- raw PUB clients -----------------------------------------------------------
+  // -- raw PUB clients
+  // -----------------------------------------------------------
 
   void read_sub(std::vector<zmq::message_t>& frames) {
     for (int budget = 0; budget < 1024 && credit > 0; ++budget) {
@@ -410,25 +414,26 @@ struct bridge::impl {
       if (frames.size() != 1) {
         ++rejected;
         ee::log(log_level::warning,
-                "publish port: dropped a multi-frame message ("
-                  + std::to_string(frames.size())
-                  + " frames): events are single frames");
+                "publish port: dropped a multi-frame message (" +
+                    std::to_string(frames.size()) +
+                    " frames): events are single frames");
         continue;
       }
       if (frames[0].size() > cfg.max_message_size) {
         ++rejected;
-        ee::log(log_level::warning,
-                "publish port: dropped a message of "
-                  + std::to_string(frames[0].size())
-                  + " bytes (max_message_size is "
-                  + std::to_string(cfg.max_message_size) + ")");
+        ee::log(log_level::warning, "publish port: dropped a message of " +
+                                        std::to_string(frames[0].size()) +
+                                        " bytes (max_message_size is " +
+                                        std::to_string(cfg.max_message_size) +
+                                        ")");
         continue;
       }
       publish_to_engine(event{frames[0].to_string()});
     }
   }
 
-  // -- raw SUB clients (XPUB subscriptions) ----------------------------------------
+  // -- raw SUB clients (XPUB subscriptions)
+  // ----------------------------------------
 
   void read_xpub() {
     for (;;) {
@@ -446,7 +451,8 @@ struct bridge::impl {
     }
   }
 
-  // -- external plugins (REQ-compatible ROUTER) ---------------------------------
+  // -- external plugins (REQ-compatible ROUTER)
+  // ---------------------------------
 
   bool recv_all(zmq::socket_t& sock, std::vector<zmq::message_t>& frames) {
     zmq::message_t msg;
@@ -488,12 +494,13 @@ struct bridge::impl {
       body_start = 1;
     for (std::size_t i = 0; i < body_start && i < frames.size(); ++i)
       env.frames.push_back(std::move(frames[i]));
-    auto body_frames = frames.size() > body_start ? frames.size() - body_start
-                                                  : 0;
+    auto body_frames =
+        frames.size() > body_start ? frames.size() - body_start : 0;
     std::string_view body;
     if (body_frames == 1)
-      body = std::string_view{static_cast<const char*>(frames[body_start].data()),
-                              frames[body_start].size()};
+      body =
+          std::string_view{static_cast<const char*>(frames[body_start].data()),
+                           frames[body_start].size()};
     auto identity = env.identity();
     // Any request from a connection confirms the event it got last, and
     // supersedes a next_msg it left waiting (REQ_RELAXED resend).
@@ -511,51 +518,52 @@ struct bridge::impl {
     }
     auto req = wire::classify(body_frames, body, cfg.max_message_size);
     if (p.stopped && req.kind != wire::request_kind::quit) {
-      reply(p, env, wire::make_bad_msg_reply("plugin '" + p.cfg.name
-                                             + "' has stopped"));
+      reply(
+          p, env,
+          wire::make_bad_msg_reply("plugin '" + p.cfg.name + "' has stopped"));
       return;
     }
     switch (req.kind) {
-      case wire::request_kind::next_msg:
-        if (p.quit) {
-          reply(p, env, wire::make_bad_msg_reply("plugin '" + p.cfg.name
-                                                 + "' has quit"));
-          return;
-        }
-        p.waiting.push_back(std::move(env));
-        serve_waiting(p);
+    case wire::request_kind::next_msg:
+      if (p.quit) {
+        reply(p, env,
+              wire::make_bad_msg_reply("plugin '" + p.cfg.name + "' has quit"));
         return;
-      case wire::request_kind::quit:
-        if (!p.quit && !p.stopped) {
-          p.quit = true;
-          caf::anon_send(engine, quit_atom::value, p.cfg.slot);
-        }
-        return; // no reply, as in the original
-      case wire::request_kind::publish:
-        if (credit > 0 && p.held.empty()) {
-          // Reply first: the client's next request overlaps the hand-off.
-          event ev{std::string{body}};
-          reply(p, env, wire::published_reply);
-          publish_to_engine(std::move(ev));
-        } else if (held_total < max_held_publishes) {
-          // Flow control: the reply (and so the client) waits for credit.
-          p.held.push_back(held_publish{std::move(env), std::string{body}});
-          ++held_total;
-        } else {
-          ++rejected;
-          reply(p, env,
-                wire::make_bad_msg_reply("the engine is overloaded ("
-                                         + std::to_string(held_total)
-                                         + " publishes wait for room); "
-                                           "nothing was published"));
-        }
-        return;
-      case wire::request_kind::bad:
+      }
+      p.waiting.push_back(std::move(env));
+      serve_waiting(p);
+      return;
+    case wire::request_kind::quit:
+      if (!p.quit && !p.stopped) {
+        p.quit = true;
+        caf::anon_send(engine, quit_atom::value, p.cfg.slot);
+      }
+      return; // no reply, as in the original
+    case wire::request_kind::publish:
+      if (credit > 0 && p.held.empty()) {
+        // Reply first: the client's next request overlaps the hand-off.
+        event ev{std::string{body}};
+        reply(p, env, wire::published_reply);
+        publish_to_engine(std::move(ev));
+      } else if (held_total < max_held_publishes) {
+        // Flow control: the reply (and so the client) waits for credit.
+        p.held.push_back(held_publish{std::move(env), std::string{body}});
+        ++held_total;
+      } else {
         ++rejected;
-        ee::log(log_level::warning, "external plugin '" + p.cfg.name
-                                      + "': bad request: " + req.error);
-        reply(p, env, wire::make_bad_msg_reply(req.error));
-        return;
+        reply(p, env,
+              wire::make_bad_msg_reply("the engine is overloaded (" +
+                                       std::to_string(held_total) +
+                                       " publishes wait for room); "
+                                       "nothing was published"));
+      }
+      return;
+    case wire::request_kind::bad:
+      ++rejected;
+      ee::log(log_level::warning, "external plugin '" + p.cfg.name +
+                                      "': bad request: " + req.error);
+      reply(p, env, wire::make_bad_msg_reply(req.error));
+      return;
     }
   }
 
@@ -591,21 +599,22 @@ struct bridge::impl {
       for (auto& f : env.frames) {
         zmq::message_t copy;
         copy.copy(f);
-        if (!p.router->send(copy, zmq::send_flags::sndmore
-                                    | zmq::send_flags::dontwait))
+        if (!p.router->send(copy, zmq::send_flags::sndmore |
+                                      zmq::send_flags::dontwait))
           return false;
       }
       zmq::message_t msg{body.data(), body.size()};
       return p.router->send(msg, zmq::send_flags::dontwait).has_value();
     } catch (const zmq::error_t& e) {
       if (e.num() != EHOSTUNREACH)
-        ee::log(log_level::warning, "external plugin '" + p.cfg.name
-                                      + "': reply failed: " + e.what());
+        ee::log(log_level::warning, "external plugin '" + p.cfg.name +
+                                        "': reply failed: " + e.what());
       return false;
     }
   }
 
-  // -- shutdown -------------------------------------------------------------------
+  // -- shutdown
+  // -------------------------------------------------------------------
 
   // Waits up to `deadline` for `p`'s process to exit, forwarding its output.
   void await_exit(plugin_io& p, clock_type::time_point deadline) {
@@ -652,7 +661,8 @@ struct bridge::impl {
   }
 };
 
-// -- bridge --------------------------------------------------------------------
+// -- bridge
+// --------------------------------------------------------------------
 
 bridge::bridge(std::unique_ptr<impl> ptr) : impl_(std::move(ptr)) {
   // nop
@@ -674,8 +684,8 @@ std::unique_ptr<bridge> bridge::open(const app_config& cfg,
   }
   // A hard cap far above the configured maximum: larger frames make libzmq
   // drop the connection instead of allocating them.
-  auto hard_max = static_cast<std::int64_t>(cfg.max_message_size) * 2
-                  + (1 << 20);
+  auto hard_max =
+      static_cast<std::int64_t>(cfg.max_message_size) * 2 + (1 << 20);
   auto bind = [&](zmq::socket_t& sock, int port,
                   const std::string& who) -> bool {
     auto ep = endpoint(cfg.bind_address, port);
@@ -691,8 +701,8 @@ std::unique_ptr<bridge> bridge::open(const app_config& cfg,
         fix = ": no permission (ports below 1024 need privileges)";
       else
         fix = ": check bind_address '" + cfg.bind_address + "'";
-      err = error{ec::bind_failed, "cannot bind " + who + " to " + ep + " ("
-                                     + e.what() + ")" + fix};
+      err = error{ec::bind_failed, "cannot bind " + who + " to " + ep + " (" +
+                                       e.what() + ")" + fix};
       return false;
     }
   };
@@ -705,8 +715,7 @@ std::unique_ptr<bridge> bridge::open(const app_config& cfg,
       if (!bind(*d->sub, cfg.publish_port, "the publish port"))
         return nullptr;
       d->pub_port = bound_port(*d->sub);
-      d->xpub = std::make_unique<zmq::socket_t>(d->ctx,
-                                                zmq::socket_type::xpub);
+      d->xpub = std::make_unique<zmq::socket_t>(d->ctx, zmq::socket_type::xpub);
       d->xpub->set(zmq::sockopt::linger, 0);
       d->xpub->set(zmq::sockopt::xpub_nodrop, 1);
       d->xpub->set(zmq::sockopt::maxmsgsize, std::int64_t{1 << 20});
@@ -717,8 +726,8 @@ std::unique_ptr<bridge> bridge::open(const app_config& cfg,
     for (auto& bp : plugins) {
       auto p = std::make_unique<impl::plugin_io>();
       p->cfg = std::move(bp);
-      p->router = std::make_unique<zmq::socket_t>(d->ctx,
-                                                  zmq::socket_type::router);
+      p->router =
+          std::make_unique<zmq::socket_t>(d->ctx, zmq::socket_type::router);
       p->router->set(zmq::sockopt::linger, 0);
       p->router->set(zmq::sockopt::router_mandatory, 1);
       p->router->set(zmq::sockopt::maxmsgsize, hard_max);
@@ -742,15 +751,15 @@ caf::actor bridge::spawn_actor(caf::actor_system& sys) {
   // argument-less spawns, which UBSan reports.)
   auto fun = [](caf::event_based_actor*, impl* d) -> caf::behavior {
     return {
-      [d](deliver_atom, slot_id slot, event_batch& batch) {
-        d->push(deliver_cmd{slot, std::move(batch)});
-      },
-      [d](raw_sub_atom, event_batch& batch) {
-        d->push(raw_cmd{std::move(batch)});
-      },
-      [d](launch_atom, slot_id slot) { d->push(launch_cmd{slot}); },
-      [d](stop_atom, slot_id slot) { d->push(stop_cmd{slot}); },
-      [d](credit_atom, std::uint64_t n) { d->push(credit_cmd{n}); },
+        [d](deliver_atom, slot_id slot, event_batch& batch) {
+          d->push(deliver_cmd{slot, std::move(batch)});
+        },
+        [d](raw_sub_atom, event_batch& batch) {
+          d->push(raw_cmd{std::move(batch)});
+        },
+        [d](launch_atom, slot_id slot) { d->push(launch_cmd{slot}); },
+        [d](stop_atom, slot_id slot) { d->push(stop_cmd{slot}); },
+        [d](credit_atom, std::uint64_t n) { d->push(credit_cmd{n}); },
     };
   };
   return sys.spawn(fun, impl_.get());
@@ -772,8 +781,8 @@ void bridge::start(caf::actor engine) {
     try {
       d->run();
     } catch (const std::exception& e) {
-      ee::log(log_level::error, std::string{"bridge: I/O thread failed: "}
-                                  + e.what());
+      ee::log(log_level::error,
+              std::string{"bridge: I/O thread failed: "} + e.what());
     }
     d->close_all();
   }};
@@ -794,9 +803,9 @@ void bridge::shutdown() {
     impl_->close_all();
   impl_->engine = nullptr;
   if (impl_->raw_dropped > 0)
-    ee::log(log_level::info, "bridge: "
-                               + std::to_string(impl_->raw_dropped.load())
-                               + " events dropped for slow raw subscribers");
+    ee::log(log_level::info,
+            "bridge: " + std::to_string(impl_->raw_dropped.load()) +
+                " events dropped for slow raw subscribers");
 }
 
 int bridge::publish_port() const noexcept {

@@ -36,9 +36,8 @@ class bridge {
 public:
   /// Binds every socket. @returns nullptr and sets `err` on failure (the
   /// message names the port and who wanted it).
-  static std::unique_ptr<bridge> open(const app_config& cfg,
-                                      std::vector<bridge_plugin> plugins,
-                                      error& err);
+  static std::unique_ptr<bridge>
+  open(const app_config& cfg, std::vector<bridge_plugin> plugins, error& err);
 
   bridge(const bridge&) = delete;
   bridge& operator=(const bridge&) = delete;

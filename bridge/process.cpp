@@ -37,11 +37,8 @@ std::string resolve(const std::string& cmd) {
 } // namespace
 
 process::process(process&& other) noexcept
-  : pid_(other.pid_),
-    out_fd_(other.out_fd_),
-    err_fd_(other.err_fd_),
-    out_buf_(std::move(other.out_buf_)),
-    err_buf_(std::move(other.err_buf_)) {
+    : pid_(other.pid_), out_fd_(other.out_fd_), err_fd_(other.err_fd_),
+      out_buf_(std::move(other.out_buf_)), err_buf_(std::move(other.err_buf_)) {
   other.pid_ = -1;
   other.out_fd_ = -1;
   other.err_fd_ = -1;
@@ -117,8 +114,8 @@ error process::launch(const std::vector<std::string>& argv,
   auto parent = ::getpid();
   auto pid = ::fork();
   if (pid < 0) {
-    for (int fd : {out[0], out[1], err[0], err[1], status_pipe[0],
-                   status_pipe[1]})
+    for (int fd :
+         {out[0], out[1], err[0], err[1], status_pipe[0], status_pipe[1]})
       ::close(fd);
     return error{ec::launch_failed, std::string{"fork: "} + strerror(errno)};
   }
@@ -136,8 +133,8 @@ error process::launch(const std::vector<std::string>& argv,
     int code = 0;
     if (!dir.empty() && ::chdir(dir.c_str()) != 0) {
       code = errno;
-      (void) !::write(status_pipe[1], "c", 1);
-      (void) !::write(status_pipe[1], &code, sizeof(code));
+      (void)!::write(status_pipe[1], "c", 1);
+      (void)!::write(status_pipe[1], &code, sizeof(code));
       ::_exit(127);
     }
     sigset_t none;
@@ -145,8 +142,8 @@ error process::launch(const std::vector<std::string>& argv,
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::execve(path.c_str(), args.data(), envp.data());
     code = errno;
-    (void) !::write(status_pipe[1], "e", 1);
-    (void) !::write(status_pipe[1], &code, sizeof(code));
+    (void)!::write(status_pipe[1], "e", 1);
+    (void)!::write(status_pipe[1], &code, sizeof(code));
     ::_exit(127);
   }
   // Parent.
@@ -160,7 +157,7 @@ error process::launch(const std::vector<std::string>& argv,
     n = ::read(status_pipe[0], &what, 1);
   } while (n < 0 && errno == EINTR);
   if (n == 1)
-    (void) !::read(status_pipe[0], &code, sizeof(code));
+    (void)!::read(status_pipe[0], &code, sizeof(code));
   ::close(status_pipe[0]);
   if (n == 1) {
     ::close(out[0]);
@@ -168,8 +165,8 @@ error process::launch(const std::vector<std::string>& argv,
     int st = 0;
     ::waitpid(pid, &st, 0);
     if (what == 'c')
-      return error{ec::launch_failed, "cannot change to directory '" + dir
-                                        + "': " + strerror(code)};
+      return error{ec::launch_failed, "cannot change to directory '" + dir +
+                                          "': " + strerror(code)};
     return error{ec::launch_failed,
                  "cannot execute '" + argv[0] + "': " + strerror(code)};
   }
@@ -199,8 +196,8 @@ bool process::poll_exit(bool& normal, std::string& text) {
     text = "exited with code " + std::to_string(WEXITSTATUS(st));
   } else if (WIFSIGNALED(st)) {
     normal = false;
-    text = "killed by signal " + std::to_string(WTERMSIG(st)) + " ("
-           + strsignal(WTERMSIG(st)) + ")";
+    text = "killed by signal " + std::to_string(WTERMSIG(st)) + " (" +
+           strsignal(WTERMSIG(st)) + ")";
   } else {
     normal = false;
     text = "ended with status " + std::to_string(st);

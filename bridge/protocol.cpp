@@ -10,9 +10,9 @@ request classify(std::size_t body_frames, std::string_view body,
     return result;
   }
   if (body_frames > 1) {
-    result.error = "multi-frame request (" + std::to_string(body_frames)
-                   + " frames): a request is exactly one frame; nothing was "
-                     "published";
+    result.error = "multi-frame request (" + std::to_string(body_frames) +
+                   " frames): a request is exactly one frame; nothing was "
+                   "published";
     return result;
   }
   if (body == next_msg_command) {
@@ -20,11 +20,10 @@ request classify(std::size_t body_frames, std::string_view body,
   } else if (body == quit_command) {
     result.kind = request_kind::quit;
   } else if (body.size() > max_size) {
-    result.error = "message of " + std::to_string(body.size())
-                   + " bytes exceeds the maximum of "
-                   + std::to_string(max_size)
-                   + " bytes (app_config::max_message_size); nothing was "
-                     "published";
+    result.error = "message of " + std::to_string(body.size()) +
+                   " bytes exceeds the maximum of " + std::to_string(max_size) +
+                   " bytes (app_config::max_message_size); nothing was "
+                   "published";
   } else {
     result.kind = request_kind::publish;
   }

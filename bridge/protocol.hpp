@@ -13,7 +13,8 @@ inline constexpr std::string_view next_msg_command = "plugin_command: next_msg";
 inline constexpr std::string_view quit_command = "plugin_command: quit";
 
 /// Reply to a published event.
-inline constexpr std::string_view published_reply = "event-engine: msg published";
+inline constexpr std::string_view published_reply =
+    "event-engine: msg published";
 
 /// Prefix of every error reply; the text after it says what was wrong.
 inline constexpr std::string_view bad_msg_reply = "event-engine: bad msg";

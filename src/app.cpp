@@ -6,8 +6,8 @@
 #include <future>
 #include <mutex>
 #include <set>
-#include <thread>
 #include <sys/stat.h>
+#include <thread>
 #include <unistd.h>
 
 #include <caf/all.hpp>
@@ -33,8 +33,8 @@ extern "C" void ee_on_signal(int) {
 bool command_exists(const std::string& cmd) {
   auto executable = [](const std::string& path) {
     struct stat sb;
-    return ::stat(path.c_str(), &sb) == 0 && S_ISREG(sb.st_mode)
-           && ::access(path.c_str(), X_OK) == 0;
+    return ::stat(path.c_str(), &sb) == 0 && S_ISREG(sb.st_mode) &&
+           ::access(path.c_str(), X_OK) == 0;
   };
   if (cmd.find('/') != std::string::npos)
     return executable(cmd);
@@ -95,8 +95,8 @@ struct app::impl {
     }
     if (!names.insert(name).second) {
       record(error{ec::duplicate_name,
-                   "two plugins are named '" + name
-                     + "': plugin names must be unique within an app"});
+                   "two plugins are named '" + name +
+                       "': plugin names must be unique within an app"});
       return false;
     }
     return true;
@@ -109,12 +109,13 @@ app::app() : app(app_config{}) {
   // nop
 }
 
-app::app(int publish_port, int subscribe_port) : app([&] {
-  app_config cfg;
-  cfg.publish_port = publish_port;
-  cfg.subscribe_port = subscribe_port;
-  return cfg;
-}()) {
+app::app(int publish_port, int subscribe_port)
+    : app([&] {
+        app_config cfg;
+        cfg.publish_port = publish_port;
+        cfg.subscribe_port = subscribe_port;
+        return cfg;
+      }()) {
   // nop
 }
 
@@ -137,21 +138,20 @@ app& app::register_plugin(std::unique_ptr<plugin_base> instance,
   try {
     spec.name = instance->name();
   } catch (...) {
-    impl_->record(error{ec::invalid_config,
-                        "a plugin's name() threw: "
-                          + describe_current_exception()});
+    impl_->record(error{ec::invalid_config, "a plugin's name() threw: " +
+                                                describe_current_exception()});
     return *this;
   }
   if (!impl_->check_name(spec.name))
     return *this;
   if (opts.restart != restart_policy::temporary) {
     impl_->record(error{
-      ec::invalid_config,
-      "plugin '" + spec.name
-        + "' has a restart policy that needs fresh instances, but was "
-          "registered as one instance: register a factory "
-          "(app::register_plugin(plugin_factory, ...) or "
-          "app::emplace_plugin<T>(...)) or use restart_policy::temporary"});
+        ec::invalid_config,
+        "plugin '" + spec.name +
+            "' has a restart policy that needs fresh instances, but was "
+            "registered as one instance: register a factory "
+            "(app::register_plugin(plugin_factory, ...) or "
+            "app::emplace_plugin<T>(...)) or use restart_policy::temporary"});
     return *this;
   }
   spec.kind = kind_of(*instance);
@@ -172,23 +172,21 @@ app& app::register_plugin(plugin_factory factory, plugin_options opts) {
   try {
     first = factory();
   } catch (...) {
-    impl_->record(error{ec::invalid_config,
-                        "a plugin factory threw: "
-                          + describe_current_exception()});
+    impl_->record(error{ec::invalid_config, "a plugin factory threw: " +
+                                                describe_current_exception()});
     return *this;
   }
   if (!first) {
-    impl_->record(error{ec::invalid_config,
-                        "a plugin factory returned no instance"});
+    impl_->record(
+        error{ec::invalid_config, "a plugin factory returned no instance"});
     return *this;
   }
   plugin_spec spec;
   try {
     spec.name = first->name();
   } catch (...) {
-    impl_->record(error{ec::invalid_config,
-                        "a plugin's name() threw: "
-                          + describe_current_exception()});
+    impl_->record(error{ec::invalid_config, "a plugin's name() threw: " +
+                                                describe_current_exception()});
     return *this;
   }
   if (!impl_->check_name(spec.name))
@@ -207,16 +205,16 @@ app& app::register_external_plugin(external_plugin_config cfg) {
     return *this;
   if (cfg.port < 0 || cfg.port > 65535) {
     impl_->record(error{ec::invalid_config,
-                        "external plugin '" + cfg.name + "': port "
-                          + std::to_string(cfg.port)
-                          + " is out of range (0..65535, 0 = any free port)"});
+                        "external plugin '" + cfg.name + "': port " +
+                            std::to_string(cfg.port) +
+                            " is out of range (0..65535, 0 = any free port)"});
     return *this;
   }
   if (!cfg.command.empty() && !command_exists(cfg.command.front())) {
     impl_->record(error{ec::launch_failed,
-                        "external plugin '" + cfg.name + "': command '"
-                          + cfg.command.front()
-                          + "' not found (not an executable file, nor in "
+                        "external plugin '" + cfg.name + "': command '" +
+                            cfg.command.front() +
+                            "' not found (not an executable file, nor in "
                             "PATH)"});
     return *this;
   }
@@ -238,12 +236,12 @@ error app::impl::validate() const {
   if (cfg.enable_tcp) {
     if (!port_ok(cfg.publish_port))
       return error{ec::invalid_config,
-                   "publish port " + std::to_string(cfg.publish_port)
-                     + " is out of range (0..65535, 0 = any free port)"};
+                   "publish port " + std::to_string(cfg.publish_port) +
+                       " is out of range (0..65535, 0 = any free port)"};
     if (!port_ok(cfg.subscribe_port))
       return error{ec::invalid_config,
-                   "subscribe port " + std::to_string(cfg.subscribe_port)
-                     + " is out of range (0..65535, 0 = any free port)"};
+                   "subscribe port " + std::to_string(cfg.subscribe_port) +
+                       " is out of range (0..65535, 0 = any free port)"};
   }
   std::map<int, std::string> used;
   auto claim = [&](int port, std::string who) -> error {
@@ -251,9 +249,9 @@ error app::impl::validate() const {
       return {};
     auto [i, added] = used.emplace(port, who);
     if (!added)
-      return error{ec::duplicate_port,
-                   "port " + std::to_string(port) + " is configured twice: for "
-                     + i->second + " and for " + who};
+      return error{ec::duplicate_port, "port " + std::to_string(port) +
+                                           " is configured twice: for " +
+                                           i->second + " and for " + who};
     return {};
   };
   if (cfg.enable_tcp) {
@@ -306,7 +304,8 @@ error app::run() {
     ee::log(log_level::error, err.message());
     return err;
   }
-  // -- the bridge --------------------------------------------------------------
+  // -- the bridge
+  // --------------------------------------------------------------
   std::vector<bridge_plugin> bps;
   for (slot_id i = 0; i < d.plugins.size(); ++i) {
     if (d.plugins[i].kind != plugin_kind::external)
@@ -332,7 +331,8 @@ error app::run() {
       return err;
     }
   }
-  // -- the actor system --------------------------------------------------------
+  // -- the actor system
+  // --------------------------------------------------------
   caf::actor_system_config sys_cfg;
   auto threads = d.cfg.scheduler_threads;
   if (threads == 0)
@@ -374,9 +374,9 @@ error app::run() {
     engine->attach_functor([done_ptr, done_set](const caf::error& reason) {
       if (!done_set->exchange(true))
         done_ptr->set_value(
-          {error{ec::internal, "the engine terminated unexpectedly: "
-                                 + caf::to_string(reason)},
-           engine_stats{}});
+            {error{ec::internal, "the engine terminated unexpectedly: " +
+                                     caf::to_string(reason)},
+             engine_stats{}});
     });
     if (br)
       br->start(engine);
@@ -396,8 +396,8 @@ error app::run() {
     d.cv.notify_all();
     // Wait for the engine; poll for signals meanwhile.
     bool signalled = false;
-    while (result.wait_for(std::chrono::milliseconds{d.handle_signals ? 50 : 500})
-           != std::future_status::ready) {
+    while (result.wait_for(std::chrono::milliseconds{
+               d.handle_signals ? 50 : 500}) != std::future_status::ready) {
       if (d.handle_signals && !signalled && signal_count.load() > 0) {
         signalled = true;
         ee::log(log_level::info,

@@ -40,9 +40,9 @@ public:
       return;
     }
     if (*v < lo || *v > hi) {
-      fail(section + "." + key + " (" + where(*n) + ") is "
-           + std::to_string(*v) + ", out of range " + std::to_string(lo)
-           + ".." + std::to_string(hi));
+      fail(section + "." + key + " (" + where(*n) + ") is " +
+           std::to_string(*v) + ", out of range " + std::to_string(lo) + ".." +
+           std::to_string(hi));
       return;
     }
     out = static_cast<T>(*v);
@@ -66,8 +66,7 @@ public:
     if (!n)
       return;
     if (!n->is_boolean()) {
-      fail(section + "." + key + " (" + where(*n)
-           + ") must be true or false");
+      fail(section + "." + key + " (" + where(*n) + ") must be true or false");
       return;
     }
     out = *n->value<bool>();
@@ -80,14 +79,14 @@ public:
       return;
     auto arr = n->as_array();
     if (!arr) {
-      fail(section + "." + key + " (" + where(*n)
-           + ") must be an array of strings");
+      fail(section + "." + key + " (" + where(*n) +
+           ") must be an array of strings");
       return;
     }
     for (auto& x : *arr) {
       if (!x.is_string()) {
-        fail(section + "." + key + " (" + where(x)
-             + ") must contain only strings");
+        fail(section + "." + key + " (" + where(x) +
+             ") must contain only strings");
         return;
       }
       out.push_back(*x.value<std::string>());
@@ -106,8 +105,8 @@ public:
         std::string list;
         for (auto name : known)
           list += std::string{list.empty() ? "" : ", "} + name;
-        fail("unknown key '" + std::string{k.str()} + "' in " + section + " ("
-             + where(v) + "); known keys: " + list);
+        fail("unknown key '" + std::string{k.str()} + "' in " + section + " (" +
+             where(v) + "); known keys: " + list);
         return;
       }
     }
@@ -154,11 +153,11 @@ error parse_config(const std::string& text, const std::string& base_dir,
   auto parsed = toml::parse(text);
   if (!parsed) {
     auto& e = parsed.error();
-    return error{ec::config_file,
-                 "TOML syntax error at line "
-                   + std::to_string(e.source().begin.line) + ", column "
-                   + std::to_string(e.source().begin.column) + ": "
-                   + std::string{e.description()}};
+    return error{ec::config_file, "TOML syntax error at line " +
+                                      std::to_string(e.source().begin.line) +
+                                      ", column " +
+                                      std::to_string(e.source().begin.column) +
+                                      ": " + std::string{e.description()}};
   }
   auto& root = parsed.table();
   error err;
@@ -183,13 +182,12 @@ error parse_config(const std::string& text, const std::string& base_dir,
     r.integer(*t, "max_message_size", c.max_message_size, 1, 1LL << 31,
               "engine");
     r.integer(*t, "queue_capacity", c.queue_capacity, 1, 1LL << 30, "engine");
-    r.integer(*t, "delivery_window", c.delivery_window, 1, 1LL << 30,
-              "engine");
+    r.integer(*t, "delivery_window", c.delivery_window, 1, 1LL << 30, "engine");
     std::string strategy;
     r.string(*t, "strategy", strategy, "engine");
     if (!strategy.empty() && !parse_strategy(strategy, c.strategy))
-      r.fail("engine.strategy is '" + strategy
-             + "'; use one_for_one, one_for_all or rest_for_one");
+      r.fail("engine.strategy is '" + strategy +
+             "'; use one_for_one, one_for_all or rest_for_one");
     r.integer(*t, "max_restarts", c.max_restarts, 0, 1000000, "engine");
     long long ms = c.restart_period.count();
     r.integer(*t, "restart_period_ms", ms, 1, 1LL << 40, "engine");
@@ -242,8 +240,8 @@ error parse_config(const std::string& text, const std::string& base_dir,
         if (auto et = env->as_table()) {
           for (auto& [k, v] : *et) {
             if (!v.is_string()) {
-              r.fail(section + ": env." + std::string{k.str()}
-                     + " must be a string");
+              r.fail(section + ": env." + std::string{k.str()} +
+                     " must be a string");
               break;
             }
             p.env[std::string{k.str()}] = *v.value<std::string>();
@@ -259,8 +257,8 @@ error parse_config(const std::string& text, const std::string& base_dir,
       std::string policy;
       r.string(*t, "restart", policy, section);
       if (!policy.empty() && !parse_policy(policy, p.options.restart))
-        r.fail(section + ": restart is '" + policy
-               + "'; use permanent, transient or temporary");
+        r.fail(section + ": restart is '" + policy +
+               "'; use permanent, transient or temporary");
       long long ms = p.options.backoff.initial.count();
       r.integer(*t, "backoff_initial_ms", ms, 0, 1LL << 40, section);
       p.options.backoff.initial = std::chrono::milliseconds{ms};
@@ -276,8 +274,8 @@ error parse_config(const std::string& text, const std::string& base_dir,
       else if (overflow == "drop_newest")
         p.options.overflow = overflow_policy::drop_newest;
       else if (!overflow.empty() && overflow != "block")
-        r.fail(section + ": overflow is '" + overflow
-               + "'; use block, drop_oldest or drop_newest");
+        r.fail(section + ": overflow is '" + overflow +
+               "'; use block, drop_oldest or drop_newest");
       out.plugins.push_back(std::move(p));
     }
   }
@@ -287,8 +285,8 @@ error parse_config(const std::string& text, const std::string& base_dir,
 error load_config_file(const std::string& path, app_description& out) {
   std::ifstream in{path};
   if (!in)
-    return error{ec::config_file, "cannot read config file '" + path
-                                    + "': no such file or not readable"};
+    return error{ec::config_file, "cannot read config file '" + path +
+                                      "': no such file or not readable"};
   std::stringstream buf;
   buf << in.rdbuf();
   auto slash = path.rfind('/');

@@ -16,12 +16,12 @@ event::event() : data_(empty_buffer()) {
 }
 
 event::event(std::string_view bytes)
-  : data_(std::make_shared<const std::string>(bytes)) {
+    : data_(std::make_shared<const std::string>(bytes)) {
   // nop
 }
 
 event::event(std::string&& bytes)
-  : data_(std::make_shared<const std::string>(std::move(bytes))) {
+    : data_(std::make_shared<const std::string>(std::move(bytes))) {
   // nop
 }
 

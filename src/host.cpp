@@ -48,7 +48,8 @@ int parse_port(const std::string& flag, const char* value) {
 
 namespace ee {
 
-int run_host(int argc, char** argv, const std::function<void(app&)>& customize) {
+int run_host(int argc, char** argv,
+             const std::function<void(app&)>& customize) {
   std::string path;
   bool check = false;
   int pub = -1, sub = -1;
@@ -131,12 +132,12 @@ int run_host(int argc, char** argv, const std::function<void(app&)>& customize) 
     while (!app.wait_started(std::chrono::milliseconds{50}))
       if (run_returned || std::chrono::steady_clock::now() >= deadline)
         return;
-    std::string line = "event-engine: ready publish_port="
-                       + std::to_string(app.publish_port())
-                       + " subscribe_port="
-                       + std::to_string(app.subscribe_port());
+    std::string line = "event-engine: ready publish_port=" +
+                       std::to_string(app.publish_port()) + " subscribe_port=" +
+                       std::to_string(app.subscribe_port());
     for (auto& p : desc.plugins)
-      line += " plugin." + p.name + "=" + std::to_string(app.plugin_port(p.name));
+      line +=
+          " plugin." + p.name + "=" + std::to_string(app.plugin_port(p.name));
     std::cout << line << std::endl;
   }};
   auto err = app.run();

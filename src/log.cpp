@@ -28,16 +28,16 @@ log_sink sink; // guarded by sink_mtx
 
 const char* to_string(log_level lvl) noexcept {
   switch (lvl) {
-    case log_level::debug:
-      return "debug";
-    case log_level::info:
-      return "info";
-    case log_level::warning:
-      return "warning";
-    case log_level::error:
-      return "error";
-    default:
-      return "off";
+  case log_level::debug:
+    return "debug";
+  case log_level::info:
+    return "info";
+  case log_level::warning:
+    return "warning";
+  case log_level::error:
+    return "error";
+  default:
+    return "off";
   }
 }
 

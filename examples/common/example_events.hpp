@@ -29,9 +29,8 @@ struct type_b_event {
   void encode(std::string& out) const { out += std::to_string(count); }
   static std::optional<type_b_event> decode(std::string_view payload) {
     type_b_event result;
-    auto [end, ec] = std::from_chars(payload.data(),
-                                     payload.data() + payload.size(),
-                                     result.count);
+    auto [end, ec] = std::from_chars(
+        payload.data(), payload.data() + payload.size(), result.count);
     if (ec != std::errc{} || end != payload.data() + payload.size())
       return std::nullopt;
     return result;

@@ -40,8 +40,7 @@ public:
       std::cout << "MsgProducer: got TypeB count " << b->count << std::endl;
       ++counts_;
     } else if (auto c = ee::decode<type_c_event>(ev)) {
-      std::cout << "MsgProducer: got TypeC '" << c->message << "'"
-                << std::endl;
+      std::cout << "MsgProducer: got TypeC '" << c->message << "'" << std::endl;
       got_goodbye_ = true;
     }
     if (counts_ >= 5 && got_goodbye_)
@@ -91,9 +90,8 @@ int main(int argc, char** argv) {
   ee::app_config cfg; // publish 5559, subscribe 5560, as the original
   int plugin_port = 6000;
   bool launch = true;
-  std::string python = ::access("/usr/bin/python3", X_OK) == 0
-                         ? "/usr/bin/python3"
-                         : "python3";
+  std::string python =
+      ::access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
   std::string script = EE_SOURCE_DIR "/examples/example_app/py_plugin.py";
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];

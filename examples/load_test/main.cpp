@@ -147,9 +147,8 @@ private:
 bool load(const std::string& path, settings& cfg) {
   auto parsed = toml::parse_file(path);
   if (!parsed) {
-    std::cerr << "load_test: " << path << ": "
-              << parsed.error().description() << " (line "
-              << parsed.error().source().begin.line << ")\n";
+    std::cerr << "load_test: " << path << ": " << parsed.error().description()
+              << " (line " << parsed.error().source().begin.line << ")\n";
     return false;
   }
   auto& t = parsed.table();
@@ -167,9 +166,9 @@ bool load(const std::string& path, settings& cfg) {
     }
     return true;
   };
-  return num("num_messages", cfg.num_messages)
-         && num("min_message_size", cfg.min_size)
-         && num("max_message_size", cfg.max_size);
+  return num("num_messages", cfg.num_messages) &&
+         num("min_message_size", cfg.min_size) &&
+         num("max_message_size", cfg.max_size);
 }
 
 std::uint64_t expected_total(const settings& cfg) {
@@ -239,8 +238,8 @@ int main(int argc, char** argv) {
     app_cfg.queue_capacity = cfg.queue_capacity;
   ee::app app{app_cfg};
   app.emplace_plugin<msg_producer>(cfg, &t)
-    .emplace_plugin<msg_operator>(cfg)
-    .emplace_plugin<accumulator>(cfg, &t);
+      .emplace_plugin<msg_operator>(cfg)
+      .emplace_plugin<accumulator>(cfg, &t);
   if (auto err = app.run()) {
     std::cerr << "load_test failed: " << err.to_string() << '\n';
     return 1;
@@ -249,16 +248,17 @@ int main(int argc, char** argv) {
   std::vector<double> lat;
   for (std::size_t i = 0; i < samples; ++i)
     if (i * timings::sample_every < cfg.num_messages)
-      lat.push_back(
-        std::chrono::duration<double, std::micro>(t.arrived[i] - t.published[i])
-          .count());
+      lat.push_back(std::chrono::duration<double, std::micro>(t.arrived[i] -
+                                                              t.published[i])
+                        .count());
   std::sort(lat.begin(), lat.end());
   auto pct = [&](double p) {
-    return lat.empty() ? 0.0 : lat[static_cast<std::size_t>(p * (lat.size() - 1))];
+    return lat.empty() ? 0.0
+                       : lat[static_cast<std::size_t>(p * (lat.size() - 1))];
   };
   auto stats = app.stats();
-  std::cout << "events: " << cfg.num_messages << " of "
-            << cfg.min_size << ".." << cfg.max_size << " bytes\n"
+  std::cout << "events: " << cfg.num_messages << " of " << cfg.min_size << ".."
+            << cfg.max_size << " bytes\n"
             << "throughput: " << static_cast<long>(cfg.num_messages / secs)
             << " events/s (" << secs << " s)\n"
             << "latency publish->accumulator: p50 " << pct(0.5) << " us, p99 "
@@ -266,8 +266,8 @@ int main(int argc, char** argv) {
             << "peak RSS: " << peak_rss_kb() / 1024 << " MB\n"
             << "dropped: " << stats.dropped << std::endl;
   auto want = expected_total(cfg);
-  if (accumulator::result_seen != cfg.num_messages
-      || accumulator::result_total != want) {
+  if (accumulator::result_seen != cfg.num_messages ||
+      accumulator::result_total != want) {
     std::cerr << "load_test: WRONG TOTALS: expected " << cfg.num_messages
               << " messages and count " << want << '\n';
     return 1;

@@ -17,7 +17,8 @@ using namespace example;
 
 namespace {
 
-// -- actor style -----------------------------------------------------------------
+// -- actor style
+// -----------------------------------------------------------------
 
 class msg_producer : public ee::plugin {
 public:
@@ -64,7 +65,8 @@ private:
   int seen_ = 0;
 };
 
-// -- blocking style --------------------------------------------------------------
+// -- blocking style
+// --------------------------------------------------------------
 
 class blocking_producer : public ee::blocking_plugin {
 public:

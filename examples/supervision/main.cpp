@@ -71,12 +71,12 @@ public:
       ++restarts;
     } else {
       auto text = ev.bytes();
-      std::cout << "watcher: dead letter: "
-                << text.substr(text.find('\n') + 1) << '\n';
+      std::cout << "watcher: dead letter: " << text.substr(text.find('\n') + 1)
+                << '\n';
       ++dead_letters;
     }
-    if (dead_letters == total / poison_every
-        && restarts == total / poison_every)
+    if (dead_letters == total / poison_every &&
+        restarts == total / poison_every)
       ctx.stop();
   }
 
@@ -89,8 +89,8 @@ public:
 int main() {
   ee::app_config cfg;
   cfg.enable_tcp = false;
-  cfg.max_restarts = 20;                     // within restart_period (10 s)
-  cfg.queue_capacity = 1000;                 // the producer waits meanwhile
+  cfg.max_restarts = 20;     // within restart_period (10 s)
+  cfg.queue_capacity = 1000; // the producer waits meanwhile
   ee::app app{cfg};
   ee::plugin_options opts;
   opts.restart = ee::restart_policy::transient; // restart after a crash only

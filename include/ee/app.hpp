@@ -51,10 +51,10 @@ public:
   app& emplace_plugin(plugin_options opts, Ts... args) {
     static_assert(std::is_base_of_v<plugin_base, T>);
     return register_plugin(
-      plugin_factory{[args...]() -> std::unique_ptr<plugin_base> {
-        return std::make_unique<T>(args...);
-      }},
-      std::move(opts));
+        plugin_factory{[args...]() -> std::unique_ptr<plugin_base> {
+          return std::make_unique<T>(args...);
+        }},
+        std::move(opts));
   }
 
   /// Registers a plugin of type `T` with default options.
@@ -67,7 +67,8 @@ public:
   /// `external_plugin_config`).
   app& register_external_plugin(external_plugin_config cfg);
 
-  // -- running -----------------------------------------------------------------
+  // -- running
+  // -----------------------------------------------------------------
 
   /// Runs the app: opens the ports, starts every plugin behind the start
   /// barrier and returns when every internal plugin has finished and every

@@ -46,7 +46,7 @@ public:
 
   /// Constructs a failure with `code` and `message`.
   error(ec code, std::string message)
-    : code_(code), message_(std::move(message)) {
+      : code_(code), message_(std::move(message)) {
     // nop
   }
 

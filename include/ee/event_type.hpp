@@ -16,13 +16,14 @@ namespace ee {
 class event_type {
 public:
   /// A type whose filter is the bytes of `name` (the usual convention).
-  explicit event_type(std::string name) : name_(name), filter_(std::move(name)) {
+  explicit event_type(std::string name)
+      : name_(name), filter_(std::move(name)) {
     // nop
   }
 
   /// A type with an explicit `filter`.
   event_type(std::string name, std::string filter)
-    : name_(std::move(name)), filter_(std::move(filter)) {
+      : name_(std::move(name)), filter_(std::move(filter)) {
     // nop
   }
 
@@ -83,11 +84,11 @@ template <class T, class = void>
 struct is_typed_event : std::false_type {};
 
 template <class T>
-struct is_typed_event<
-  T, std::void_t<decltype(T::type()),
-                 decltype(std::declval<const T&>().encode(
-                   std::declval<std::string&>())),
-                 decltype(T::decode(std::string_view{}))>> : std::true_type {};
+struct is_typed_event<T, std::void_t<decltype(T::type()),
+                                     decltype(std::declval<const T&>().encode(
+                                         std::declval<std::string&>())),
+                                     decltype(T::decode(std::string_view{}))>>
+    : std::true_type {};
 
 template <class T>
 inline constexpr bool is_typed_event_v = is_typed_event<T>::value;

@@ -47,7 +47,8 @@ public:
   virtual void on_stop(context& ctx);
 };
 
-// -- blocking plugins ----------------------------------------------------------
+// -- blocking plugins
+// ----------------------------------------------------------
 
 /// Publishes events from a blocking plugin. Blocks while the engine holds back
 /// publishers (flow control).

@@ -31,7 +31,7 @@ ee::app_config local_config() {
 class publisher_plugin : public ee::plugin {
 public:
   publisher_plugin(std::string name, std::vector<std::string> events)
-    : name_(std::move(name)), events_(std::move(events)) {
+      : name_(std::move(name)), events_(std::move(events)) {
     // nop
   }
 
@@ -60,11 +60,8 @@ public:
   receiver_plugin(std::string name, std::vector<std::string> filters,
                   std::size_t expected, std::shared_ptr<collector> out,
                   std::chrono::milliseconds slow_subscribe = 0ms)
-    : name_(std::move(name)),
-      filters_(std::move(filters)),
-      expected_(expected),
-      out_(std::move(out)),
-      slow_(slow_subscribe) {
+      : name_(std::move(name)), filters_(std::move(filters)),
+        expected_(expected), out_(std::move(out)), slow_(slow_subscribe) {
     // nop
   }
 
@@ -101,7 +98,8 @@ private:
 
 } // namespace
 
-// -- the quickstart scenario ----------------------------------------------------
+// -- the quickstart scenario
+// ----------------------------------------------------
 
 class producer : public ee::plugin {
 public:
@@ -200,7 +198,8 @@ TEST(App, MixedPluginStylesTalkToEachOther) {
   EXPECT_EQ(producer::counts.size(), 5u);
 }
 
-// -- delivery -------------------------------------------------------------------
+// -- delivery
+// -------------------------------------------------------------------
 
 TEST(App, DeliversBytesExactly) {
   std::string binary{"BIN\0\x01\x02\xff\0tail", 12};
@@ -210,10 +209,10 @@ TEST(App, DeliversBytesExactly) {
     big[i] = static_cast<char>(i * 7);
   auto out = std::make_shared<collector>();
   ee::app app{local_config()};
-  app.emplace_plugin<receiver_plugin>("rx", std::vector<std::string>{"BIN"},
-                                      3u, out);
+  app.emplace_plugin<receiver_plugin>("rx", std::vector<std::string>{"BIN"}, 3u,
+                                      out);
   app.emplace_plugin<publisher_plugin>(
-    "tx", std::vector<std::string>{binary, only_filter, big});
+      "tx", std::vector<std::string>{binary, only_filter, big});
   auto err = run_bounded(app, 20s);
   ASSERT_FALSE(err) << err.to_string();
   auto got = out->strings();
@@ -230,14 +229,14 @@ TEST(App, NoDeliveryToNonSubscribersAndOneCopyForOverlaps) {
   ee::app app{local_config()};
   // `a` has overlapping filters: it must still get each event once.
   app.emplace_plugin<receiver_plugin>(
-    "a", std::vector<std::string>{"TypeA", "TypeA1", "TypeA4", "TypeA"}, 2u,
-    a);
+      "a", std::vector<std::string>{"TypeA", "TypeA1", "TypeA4", "TypeA"}, 2u,
+      a);
   app.emplace_plugin<receiver_plugin>("b", std::vector<std::string>{"TypeB"},
                                       1u, b);
   app.emplace_plugin<receiver_plugin>("all", std::vector<std::string>{""}, 4u,
                                       all);
   app.emplace_plugin<publisher_plugin>(
-    "tx", std::vector<std::string>{"TypeA1", "TypeB2", "Other3", "TypeA4"});
+      "tx", std::vector<std::string>{"TypeA1", "TypeB2", "Other3", "TypeA4"});
   auto err = run_bounded(app, 20s);
   ASSERT_FALSE(err) << err.to_string();
   EXPECT_EQ(a->strings(), (std::vector<std::string>{"TypeA1", "TypeA4"}));
@@ -251,7 +250,7 @@ TEST(App, NoDeliveryToNonSubscribersAndOneCopyForOverlaps) {
 class buffer_checker : public ee::plugin {
 public:
   buffer_checker(std::string name, std::shared_ptr<std::vector<const char*>> p)
-    : name_(std::move(name)), ptrs_(std::move(p)) {
+      : name_(std::move(name)), ptrs_(std::move(p)) {
     // nop
   }
   std::string name() const override { return name_; }
@@ -276,7 +275,7 @@ TEST(App, FanOutSharesOneBuffer) {
   for (int i = 0; i < 10; ++i)
     app.emplace_plugin<buffer_checker>("rx" + std::to_string(i), ptrs);
   app.emplace_plugin<publisher_plugin>(
-    "tx", std::vector<std::string>{"Shared" + std::string(4096, 'x')});
+      "tx", std::vector<std::string>{"Shared" + std::string(4096, 'x')});
   auto err = run_bounded(app, 20s);
   ASSERT_FALSE(err) << err.to_string();
   ASSERT_EQ(ptrs->size(), 10u);
@@ -284,7 +283,8 @@ TEST(App, FanOutSharesOneBuffer) {
     EXPECT_EQ(p, ptrs->front());
 }
 
-// -- the start barrier ------------------------------------------------------------
+// -- the start barrier
+// ------------------------------------------------------------
 
 TEST(App, BarrierHoldsStartUntilSlowSubscriberIsReady) {
   auto out = std::make_shared<collector>();
@@ -292,7 +292,7 @@ TEST(App, BarrierHoldsStartUntilSlowSubscriberIsReady) {
   // The publisher is registered first and publishes in on_start; the
   // receiver takes 300 ms to set up its subscriptions.
   app.emplace_plugin<publisher_plugin>(
-    "early", std::vector<std::string>{"Boot1", "Boot2"});
+      "early", std::vector<std::string>{"Boot1", "Boot2"});
   app.emplace_plugin<receiver_plugin>("slow", std::vector<std::string>{"Boot"},
                                       2u, out, 300ms);
   auto err = run_bounded(app, 20s);
@@ -303,7 +303,7 @@ TEST(App, BarrierHoldsStartUntilSlowSubscriberIsReady) {
 class slow_blocking_receiver : public ee::blocking_plugin {
 public:
   explicit slow_blocking_receiver(std::shared_ptr<collector> out)
-    : out_(std::move(out)) {
+      : out_(std::move(out)) {
     // nop
   }
   std::string name() const override { return "slow_blocking"; }
@@ -325,7 +325,7 @@ TEST(App, BarrierHoldsStartForBlockingPlugins) {
   auto out = std::make_shared<collector>();
   ee::app app{local_config()};
   app.emplace_plugin<publisher_plugin>(
-    "early", std::vector<std::string>{"Boot1", "Boot2"});
+      "early", std::vector<std::string>{"Boot1", "Boot2"});
   app.emplace_plugin<slow_blocking_receiver>(out);
   auto err = run_bounded(app, 20s);
   ASSERT_FALSE(err) << err.to_string();
@@ -382,7 +382,8 @@ TEST(App, ThousandPluginsPassTheBarrierAndFinish) {
   EXPECT_EQ(coordinator::answers.load(), 1000);
 }
 
-// -- failures -----------------------------------------------------------------------
+// -- failures
+// -----------------------------------------------------------------------
 
 class thrower : public ee::plugin {
 public:
@@ -428,15 +429,15 @@ TEST(App, ExceptionInOnEventIsReportedWithDeadLetter) {
   ee::app app{local_config()};
   app.emplace_plugin<thrower>(false);
   app.emplace_plugin<receiver_plugin>(
-    "watcher", std::vector<std::string>{ee::dead_letter_prefix}, 1u, dead);
+      "watcher", std::vector<std::string>{ee::dead_letter_prefix}, 1u, dead);
   app.emplace_plugin<publisher_plugin>("tx", std::vector<std::string>{"X1"});
   auto err = run_bounded(app, 20s);
   ASSERT_TRUE(err);
   EXPECT_NE(err.message().find("std::runtime_error: cannot handle X"),
             std::string::npos);
   ASSERT_EQ(dead->size(), 1u);
-  EXPECT_EQ(dead->strings()[0], std::string{ee::dead_letter_prefix}
-                                  + "thrower\nX1");
+  EXPECT_EQ(dead->strings()[0],
+            std::string{ee::dead_letter_prefix} + "thrower\nX1");
   EXPECT_EQ(app.stats().plugins.at("thrower").failures, 1u);
 }
 
@@ -459,7 +460,8 @@ TEST(App, ExceptionInBlockingRunIsReported) {
             std::string::npos);
 }
 
-// -- stopping, timers, raw CAF plugins ---------------------------------------------
+// -- stopping, timers, raw CAF plugins
+// ---------------------------------------------
 
 class idle_plugin : public ee::plugin {
 public:
@@ -536,10 +538,10 @@ public:
   caf::behavior make_behavior(caf::event_based_actor*,
                               ee::context& ctx) override {
     return {
-      [&ctx](ee::event_atom, const ee::event& ev) {
-        ctx.publish("Pong" + std::string{ev.after(4)});
-        ctx.stop();
-      },
+        [&ctx](ee::event_atom, const ee::event& ev) {
+          ctx.publish("Pong" + std::string{ev.after(4)});
+          ctx.stop();
+        },
     };
   }
 };
@@ -557,16 +559,17 @@ TEST(App, RawCafPluginsReceiveEventsAsMessages) {
   EXPECT_EQ(out->strings(), std::vector<std::string>{"Pong42"});
 }
 
-// -- bad input ---------------------------------------------------------------------
+// -- bad input
+// ---------------------------------------------------------------------
 
 TEST(AppErrors, DuplicateAndEmptyNames) {
   auto out = std::make_shared<collector>();
   {
     ee::app app{local_config()};
-    app.emplace_plugin<receiver_plugin>("same", std::vector<std::string>{},
-                                        0u, out);
-    app.emplace_plugin<receiver_plugin>("same", std::vector<std::string>{},
-                                        0u, out);
+    app.emplace_plugin<receiver_plugin>("same", std::vector<std::string>{}, 0u,
+                                        out);
+    app.emplace_plugin<receiver_plugin>("same", std::vector<std::string>{}, 0u,
+                                        out);
     auto err = app.run();
     ASSERT_TRUE(err);
     EXPECT_EQ(err.code(), ee::ec::duplicate_name);
@@ -639,8 +642,7 @@ TEST(AppErrors, PortInUseNamesThePort) {
   int port = std::stoi(ep.substr(ep.rfind(':') + 1));
   auto out = std::make_shared<collector>();
   ee::app app{0, port};
-  app.emplace_plugin<receiver_plugin>("p", std::vector<std::string>{}, 0u,
-                                      out);
+  app.emplace_plugin<receiver_plugin>("p", std::vector<std::string>{}, 0u, out);
   auto err = app.run();
   ASSERT_TRUE(err);
   EXPECT_EQ(err.code(), ee::ec::bind_failed);

@@ -25,7 +25,7 @@ class slow_consumer : public ee::plugin {
 public:
   slow_consumer(std::string name, std::chrono::microseconds per_event,
                 std::size_t expected)
-    : name_(std::move(name)), per_event_(per_event), expected_(expected) {
+      : name_(std::move(name)), per_event_(per_event), expected_(expected) {
     // nop
   }
 
@@ -200,8 +200,7 @@ ee::subscriber_stats run_drop_policy(ee::overflow_policy policy) {
   ee::plugin_options opts;
   opts.queue_capacity = 10;
   opts.overflow = policy;
-  app.register_plugin(std::make_unique<slow_consumer>("lossy", 50us, 0),
-                      opts);
+  app.register_plugin(std::make_unique<slow_consumer>("lossy", 50us, 0), opts);
   app.emplace_plugin<fast_producer>(2000);
   auto fut = std::async(std::launch::async, [&] { return app.run(); });
   EXPECT_TRUE(app.wait_started(10s));
@@ -289,7 +288,8 @@ TEST(FlowControl, RawPublishersOnTheWireAreHeldBackByTcp) {
   zmq::socket_t req{ctx, zmq::socket_type::req};
   req.set(zmq::sockopt::linger, 0);
   req.set(zmq::sockopt::rcvtimeo, 20000);
-  req.connect("tcp://127.0.0.1:" + std::to_string(app.plugin_port("req_client")));
+  req.connect("tcp://127.0.0.1:" +
+              std::to_string(app.plugin_port("req_client")));
   for (int i = 5000; i < 10000; ++i) {
     auto msg = "Seq:" + std::to_string(i);
     req.send(zmq::buffer(msg));

@@ -37,7 +37,7 @@ public:
   std::size_t count(const std::string& line) const {
     std::lock_guard<std::mutex> guard{mtx_};
     return static_cast<std::size_t>(
-      std::count(lines_.begin(), lines_.end(), line));
+        std::count(lines_.begin(), lines_.end(), line));
   }
 
 private:
@@ -66,7 +66,7 @@ ee::plugin_options restart_opts(ee::restart_policy p) {
 class member : public ee::plugin {
 public:
   member(std::string name, std::shared_ptr<journal> j)
-    : name_(std::move(name)), j_(std::move(j)) {
+      : name_(std::move(name)), j_(std::move(j)) {
     // nop
   }
 
@@ -102,11 +102,9 @@ public:
   director(std::shared_ptr<journal> j, std::string wait_for,
            std::vector<std::string> events, std::string then_wait,
            std::vector<std::string> after)
-    : j_(std::move(j)),
-      wait_for_(std::move(wait_for)),
-      events_(std::move(events)),
-      then_wait_(std::move(then_wait)),
-      after_(std::move(after)) {
+      : j_(std::move(j)), wait_for_(std::move(wait_for)),
+        events_(std::move(events)), then_wait_(std::move(then_wait)),
+        after_(std::move(after)) {
     // nop
   }
 
@@ -189,12 +187,13 @@ strategy_run run_strategy(ee::restart_strategy strategy,
 
 } // namespace
 
-// -- policies -------------------------------------------------------------------
+// -- policies
+// -------------------------------------------------------------------
 
 TEST(Supervision, TransientRestartsAfterFailureOnly) {
   auto r = run_strategy(ee::restart_strategy::one_for_one,
-                        ee::restart_policy::transient, "start b 1",
-                        {"quit:a"}, "stop a");
+                        ee::restart_policy::transient, "start b 1", {"quit:a"},
+                        "stop a");
   EXPECT_FALSE(r.err) << r.err.to_string();
   EXPECT_EQ(r.j->count("start b 1"), 1u);
   // A normal stop ("quit") of a transient plugin is final.
@@ -249,7 +248,8 @@ TEST(Supervision, PermanentRestartsEvenAfterNormalExit) {
   EXPECT_EQ(j->count("start 1"), 1u);
 }
 
-// -- strategies -----------------------------------------------------------------
+// -- strategies
+// -----------------------------------------------------------------
 
 TEST(Supervision, OneForOneRestartsOnlyTheFailedPlugin) {
   auto r = run_strategy(ee::restart_strategy::one_for_one,
@@ -261,9 +261,9 @@ TEST(Supervision, OneForOneRestartsOnlyTheFailedPlugin) {
 }
 
 TEST(Supervision, OneForAllRestartsEveryPlugin) {
-  auto r = run_strategy(ee::restart_strategy::one_for_all,
-                        ee::restart_policy::permanent, "start b 1", {},
-                        "start a 1");
+  auto r =
+      run_strategy(ee::restart_strategy::one_for_all,
+                   ee::restart_policy::permanent, "start b 1", {}, "start a 1");
   EXPECT_FALSE(r.err) << r.err.to_string();
   for (auto n : {"a", "b", "c"})
     EXPECT_EQ(r.j->count(std::string{"start "} + n + " 1"), 1u) << n;
@@ -273,9 +273,9 @@ TEST(Supervision, OneForAllRestartsEveryPlugin) {
 }
 
 TEST(Supervision, RestForOneRestartsLaterPlugins) {
-  auto r = run_strategy(ee::restart_strategy::rest_for_one,
-                        ee::restart_policy::permanent, "start b 1", {},
-                        "start c 1");
+  auto r =
+      run_strategy(ee::restart_strategy::rest_for_one,
+                   ee::restart_policy::permanent, "start b 1", {}, "start c 1");
   EXPECT_FALSE(r.err) << r.err.to_string();
   EXPECT_EQ(r.j->count("start a 1"), 0u);
   EXPECT_EQ(r.j->count("stop a"), 1u); // only at shutdown
@@ -283,7 +283,8 @@ TEST(Supervision, RestForOneRestartsLaterPlugins) {
   EXPECT_EQ(r.j->count("start c 1"), 1u);
 }
 
-// -- intensity and back-off --------------------------------------------------------
+// -- intensity and back-off
+// --------------------------------------------------------
 
 class always_fails : public ee::plugin {
 public:
@@ -293,11 +294,12 @@ public:
   std::string name() const override { return "always_fails"; }
   std::vector<ee::event_type> subscriptions() const override { return {}; }
   void on_start(ee::context& ctx) override {
-    j_->add(std::to_string(
-      std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::steady_clock::now().time_since_epoch())
-        .count()));
-    throw std::invalid_argument("bad config #" + std::to_string(ctx.restarts()));
+    j_->add(
+        std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now().time_since_epoch())
+                           .count()));
+    throw std::invalid_argument("bad config #" +
+                                std::to_string(ctx.restarts()));
   }
   void on_event(ee::context&, const ee::event&) override {
     // nop
@@ -354,7 +356,8 @@ TEST(Supervision, BackoffDelaysGrowAndCap) {
   EXPECT_LT(gaps[4], 160);
 }
 
-// -- no event lost across restarts -------------------------------------------------
+// -- no event lost across restarts
+// -------------------------------------------------
 
 constexpr int total_events = 10000;
 constexpr int poison_every = 1000;
@@ -420,12 +423,12 @@ TEST(Supervision, EveryEventHandledOnceAndPoisonInDeadLetters) {
   for (int i = 0; i < total_events; ++i) {
     bool poison = i % poison_every == poison_every / 2;
     EXPECT_EQ(handled_count[static_cast<std::size_t>(i)].load(), poison ? 0 : 1)
-      << "event " << i;
+        << "event " << i;
   }
   std::set<std::string> want;
   for (int i = poison_every / 2; i < total_events; i += poison_every)
-    want.insert(std::string{ee::dead_letter_prefix} + "flaky\nN:"
-                + std::to_string(i));
+    want.insert(std::string{ee::dead_letter_prefix} +
+                "flaky\nN:" + std::to_string(i));
   auto got = dead->strings();
   EXPECT_EQ(std::set<std::string>(got.begin(), got.end()), want);
   auto st = app.stats();
@@ -434,7 +437,8 @@ TEST(Supervision, EveryEventHandledOnceAndPoisonInDeadLetters) {
   EXPECT_LE(st.plugins.at("flaky").peak_queue, 500u);
 }
 
-// -- lifecycle events --------------------------------------------------------------
+// -- lifecycle events
+// --------------------------------------------------------------
 
 TEST(Supervision, LifecycleEventsAreObservable) {
   auto j = std::make_shared<journal>();
@@ -466,12 +470,13 @@ TEST(Supervision, LifecycleEventsAreObservable) {
     if (line.find(":m") != std::string::npos)
       mine.push_back(line.substr(0, line.find('\n')));
   EXPECT_EQ(mine, (std::vector<std::string>{
-                    "ee.lifecycle.started:m", "ee.lifecycle.failed:m",
-                    "ee.lifecycle.restarted:m", "ee.lifecycle.started:m",
-                    "ee.lifecycle.stopped:m"}));
+                      "ee.lifecycle.started:m", "ee.lifecycle.failed:m",
+                      "ee.lifecycle.restarted:m", "ee.lifecycle.started:m",
+                      "ee.lifecycle.stopped:m"}));
 }
 
-// -- graceful shutdown ----------------------------------------------------------------
+// -- graceful shutdown
+// ----------------------------------------------------------------
 
 class endless_producer : public ee::blocking_plugin {
 public:

@@ -36,7 +36,6 @@ private:
 } // namespace
 
 int main(int argc, char** argv) {
-  return ee::run_host(argc, argv, [](ee::app& app) {
-    app.emplace_plugin<echo>();
-  });
+  return ee::run_host(argc, argv,
+                      [](ee::app& app) { app.emplace_plugin<echo>(); });
 }

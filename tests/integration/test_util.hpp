@@ -46,9 +46,9 @@ inline error run_bounded(app& a, std::chrono::seconds timeout) {
   a.stop();
   if (fut.wait_for(std::chrono::seconds{10}) != std::future_status::ready)
     std::abort(); // cannot recover: leave a core rather than hang CI
-  (void) fut.get();
-  return error{ec::internal, "test: app did not finish within "
-                               + std::to_string(timeout.count()) + " s"};
+  (void)fut.get();
+  return error{ec::internal, "test: app did not finish within " +
+                                 std::to_string(timeout.count()) + " s"};
 }
 
 } // namespace ee::test

@@ -54,8 +54,7 @@ TEST(ConfigFile, ErrorsNameTheProblem) {
   ee::app_description d2;
   err = parse("[engine]\npublsh_port = 1\n", d2);
   ASSERT_TRUE(err);
-  EXPECT_NE(err.message().find("unknown key 'publsh_port'"),
-            std::string::npos);
+  EXPECT_NE(err.message().find("unknown key 'publsh_port'"), std::string::npos);
   ee::app_description d3;
   err = parse("[[plugin]]\nport = 1\n", d3);
   ASSERT_TRUE(err);

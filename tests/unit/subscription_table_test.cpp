@@ -9,8 +9,8 @@ using ee::subscription_table;
 
 namespace {
 
-std::vector<subscription_table::subscriber>
-match(const subscription_table& t, std::string_view bytes) {
+std::vector<subscription_table::subscriber> match(const subscription_table& t,
+                                                  std::string_view bytes) {
   std::vector<subscription_table::subscriber> out;
   t.match(bytes, out);
   std::sort(out.begin(), out.end());
