@@ -151,3 +151,22 @@ def test_sigterm_stops_launched_processes(engine, tmp_path):
     while not pid_gone(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert pid_gone(pid)
+
+
+def test_children_die_with_the_engine(engine, tmp_path):
+    """Even when the engine is SIGKILLed (no chance to clean up), its launched
+    processes go too (PR_SET_PDEATHSIG)."""
+    script = write_script(tmp_path, "orphan.py", """\
+        import time
+        while True:
+            time.sleep(0.1)
+    """)
+    e = engine({"plugin": [plugin("orphan", "X", command=[PYTHON, str(script)])]})
+    pid = int(e.wait_for_output(r"launched pid (\d+)").group(1))
+    assert not pid_gone(pid)
+    e.signal(9)
+    e.wait(10)
+    deadline = time.monotonic() + 5
+    while not pid_gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pid_gone(pid)
