@@ -230,6 +230,9 @@ public:
     hp->instance = std::move(instance);
     hp->publish_window = st_.params->cfg.publish_window;
     hp->outbox = s.outbox;
+    // A new incarnation starts with a full publish window: what the engine
+    // owed the previous one is void.
+    st_.pubs[s.id].owed = 0;
     s.host = spawn_plugin_host(self_->system(), std::move(hp));
     s.state = slot_state::starting;
     s.failure_reported = false;
@@ -268,6 +271,8 @@ public:
       return;
     register_filters(s, filters);
     s.state = slot_state::ready;
+    if (st_.stopping)
+      return; // stop_next() stops it
     if (st_.barrier_passed) {
       start(s);
       return;
@@ -680,6 +685,8 @@ public:
   }
 
   void after_slot_gone() {
+    if (st_.draining)
+      check_drained();
     if (st_.stopping)
       stop_next();
     check_barrier();
@@ -754,9 +761,17 @@ public:
     ++s.stats.restarts;
     lifecycle(lifecycle::restarted, s, std::to_string(s.restarts));
     if (s.external()) {
+      if (s.spec->has_command)
+        self_->send(st_.params->bridge, launch_atom::value, s.id);
+      if (!st_.barrier_passed) {
+        // Still at the barrier: the slot counts as (not yet) ready again.
+        s.state = s.spec->await_first_request ? slot_state::starting
+                                              : slot_state::ready;
+        check_barrier();
+        return;
+      }
       s.state = slot_state::running;
       s.started_at = clock_type::now();
-      self_->send(st_.params->bridge, launch_atom::value, s.id);
       mark_dirty(s);
       return;
     }
@@ -776,8 +791,7 @@ public:
     ee::log(log_level::error, "escalating: " + text);
     lifecycle(lifecycle::escalated, s, s.last_failure);
     st_.result = error{ec::restart_limit, text};
-    s.state = slot_state::failed;
-    unregister_filters(s);
+    retire(s, slot_state::failed);
     begin_stop(false);
     check_done();
   }

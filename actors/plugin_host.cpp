@@ -330,12 +330,15 @@ public:
   void publish(event ev) override {
     // Take in credit, deliveries and stop requests without blocking, so a
     // plugin that only publishes still notices a stop.
-    for (int i = 0; i < 64 && !self_->mailbox().empty(); ++i)
-      wait(std::chrono::milliseconds{0});
+    for (int i = 0; i < 64 && !self_->mailbox().empty() && !stopping_; ++i)
+      receive_one(std::chrono::milliseconds{0});
     if (stopping_)
-      throw stop_requested{};
-    while (credit_ == 0)
-      wait(std::nullopt); // flow control: the engine returns credit
+      stop_inside_publish();
+    while (credit_ == 0) {
+      receive_one(std::nullopt); // flow control: the engine returns credit
+      if (stopping_)
+        stop_inside_publish();
+    }
     --credit_;
     if (params_.outbox->push(std::move(ev)))
       self_->send(params_.engine, drain_atom::value, params_.slot);
@@ -377,6 +380,17 @@ public:
   const std::string& id() const noexcept override { return params_.uuid; }
 
   // -- host side --
+
+  /// A stop while `run` handles the last event `recv` returned: the events
+  /// before it are handled, that one is not (a restarted plugin gets it
+  /// again).
+  [[noreturn]] void stop_inside_publish() {
+    if (returned_ > 0) {
+      --returned_;
+      ack_all();
+    }
+    throw stop_requested{};
+  }
 
   /// Takes in pending messages without blocking (a stop sets `stopping_`).
   void peek_stop() noexcept {

@@ -268,6 +268,8 @@ error app::impl::validate() const {
     return error{ec::invalid_config, "queue_capacity must be at least 1"};
   if (cfg.delivery_window == 0)
     return error{ec::invalid_config, "delivery_window must be at least 1"};
+  if (cfg.publish_window == 0)
+    return error{ec::invalid_config, "publish_window must be at least 1"};
   if (cfg.bind_address.empty())
     return error{ec::invalid_config,
                  "bind_address is empty: use 127.0.0.1 (default), * or an "

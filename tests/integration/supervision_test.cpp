@@ -543,3 +543,107 @@ TEST(Supervision, StopUnderLoadStopsInReverseOrderAndLeavesNothing) {
   probe.set(zmq::sockopt::linger, 0);
   EXPECT_NO_THROW(probe.bind("tcp://127.0.0.1:" + std::to_string(pub_port)));
 }
+
+// -- regressions found in review
+// ------------------------------------------------------
+
+namespace {
+
+std::atomic<int> flaky_made{0};
+std::atomic<bool> flaky_started{false};
+
+class fails_first_subscribe : public ee::plugin {
+public:
+  explicit fails_first_subscribe(int n) : n_(n) {
+    // nop
+  }
+  std::string name() const override { return "fails_first_subscribe"; }
+  std::vector<ee::event_type> subscriptions() const override {
+    if (n_ == 1)
+      throw std::runtime_error("first instance fails");
+    return {ee::event_type{"A"}};
+  }
+  void on_start(ee::context& ctx) override {
+    flaky_started = true;
+    ctx.stop();
+  }
+  void on_event(ee::context&, const ee::event&) override {
+    // nop
+  }
+
+private:
+  int n_;
+};
+
+} // namespace
+
+TEST(Supervision, BarrierPassesAfterAnExternalSiblingRestartedBeforeIt) {
+  flaky_made = 0;
+  flaky_started = false;
+  auto cfg = local_config();
+  cfg.strategy = ee::restart_strategy::one_for_all;
+  ee::app app{cfg};
+  app.register_plugin(
+      [] { return std::make_unique<fails_first_subscribe>(++flaky_made); },
+      restart_opts(ee::restart_policy::transient));
+  ee::external_plugin_config ext;
+  ext.name = "ext";
+  ext.subscriptions = {ee::event_type{"B"}};
+  ext.options = restart_opts(ee::restart_policy::transient);
+  app.register_external_plugin(ext);
+  auto fut = std::async(std::launch::async, [&] { return app.run(); });
+  for (int i = 0; i < 2000 && !flaky_started; ++i)
+    std::this_thread::sleep_for(5ms);
+  EXPECT_TRUE(flaky_started) << "the barrier never passed";
+  EXPECT_EQ(flaky_made.load(), 2);
+  app.stop();
+  if (fut.wait_for(20s) != std::future_status::ready)
+    std::abort();
+  (void)fut.get();
+}
+
+TEST(Supervision, ZeroPublishWindowIsRejected) {
+  auto cfg = local_config();
+  cfg.publish_window = 0;
+  ee::app app{cfg};
+  app.register_plugin(member_factory("m", std::make_shared<journal>()));
+  auto err = app.run();
+  ASSERT_TRUE(err);
+  EXPECT_EQ(err.code(), ee::ec::invalid_config);
+  EXPECT_NE(err.message().find("publish_window"), std::string::npos);
+}
+
+TEST(Supervision, ShutdownDoesNotWaitForAQueueThatWentAway) {
+  // The only non-empty queue belongs to a plugin that stops itself during
+  // the drain: shutdown goes on at once instead of waiting out the grace.
+  struct quitter : ee::plugin {
+    std::string name() const override { return "quitter"; }
+    std::vector<ee::event_type> subscriptions() const override {
+      return {ee::event_type{"E"}};
+    }
+    void on_event(ee::context& ctx, const ee::event&) override {
+      std::this_thread::sleep_for(100ms);
+      ctx.stop();
+    }
+  };
+  struct burst : ee::blocking_plugin {
+    std::string name() const override { return "burst"; }
+    std::vector<ee::event_type> subscriptions() const override { return {}; }
+    void run(ee::publisher& pub, ee::subscriber&) override {
+      for (int i = 0; i < 10; ++i)
+        pub.publish("E");
+    }
+  };
+  auto cfg = local_config();
+  cfg.shutdown_grace = 30s;
+  ee::app app{cfg};
+  app.register_plugin(member_factory("idle", std::make_shared<journal>()));
+  app.emplace_plugin<quitter>().emplace_plugin<burst>();
+  auto fut = std::async(std::launch::async, [&] { return app.run(); });
+  ASSERT_TRUE(app.wait_started(10s));
+  std::this_thread::sleep_for(30ms);
+  app.stop();
+  // Far below the 30 s grace that a missed drain check would wait out.
+  ASSERT_EQ(fut.wait_for(10s), std::future_status::ready);
+  EXPECT_FALSE(fut.get());
+}
