@@ -1,9 +1,11 @@
 #include "bridge/bridge.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
 #include <csignal>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <sys/eventfd.h>
@@ -52,10 +54,26 @@ struct credit_cmd {
 using command =
     std::variant<deliver_cmd, raw_cmd, launch_cmd, stop_cmd, credit_cmd>;
 
-std::string endpoint(const std::string& address, int port) {
+// The address without IPv6 brackets; "localhost" means the IPv4 loopback.
+std::string plain_address(const std::string& address) {
   std::string addr = address;
+  if (addr.size() > 2 && addr.front() == '[' && addr.back() == ']')
+    addr = addr.substr(1, addr.size() - 2);
+  if (addr == "localhost")
+    addr = "127.0.0.1";
+  return addr;
+}
+
+bool is_ipv6(const std::string& address) {
+  return plain_address(address).find(':') != std::string::npos;
+}
+
+std::string endpoint(const std::string& address, int port) {
+  auto addr = plain_address(address);
   if (addr == "0.0.0.0")
     addr = "*";
+  if (is_ipv6(address))
+    addr = "[" + addr + "]";
   return "tcp://" + addr + ":" + std::to_string(port);
 }
 
@@ -98,8 +116,14 @@ struct bridge::impl {
     int port = -1;
     // Events from the engine, not yet sent to the plugin.
     std::deque<event> queue;
-    // Events sent to a connection, not confirmed by its next request yet.
-    std::unordered_map<std::string, event> in_flight;
+    // Events sent to a connection, not confirmed by its next request yet,
+    // with a sequence number that keeps their order when they come back.
+    std::unordered_map<std::string, std::pair<std::uint64_t, event>> in_flight;
+    std::uint64_t next_seq = 0;
+    // Socket monitor of the ROUTER (disconnects) and the last identity seen
+    // on each connection's file descriptor.
+    std::unique_ptr<zmq::socket_t> monitor;
+    std::unordered_map<int, std::string> fd_identity;
     // next_msg requests waiting for an event, oldest first.
     std::deque<envelope> waiting;
     // Publish requests waiting for credit, oldest first.
@@ -110,6 +134,8 @@ struct bridge::impl {
     process proc;
     // When a stopped plugin's process gets SIGTERM if still running.
     std::optional<clock_type::time_point> term_at;
+    // When a process that got SIGTERM gets SIGKILL if still running.
+    std::optional<clock_type::time_point> kill_at;
   };
 
   app_config cfg;
@@ -190,6 +216,9 @@ struct bridge::impl {
       router_base = items.size();
       for (auto& p : plugins)
         items.push_back({p->router->handle(), 0, ZMQ_POLLIN, 0});
+      auto monitor_base = items.size();
+      for (auto& p : plugins)
+        items.push_back({p->monitor->handle(), 0, ZMQ_POLLIN, 0});
       auto fd_base = items.size();
       bool any_process = false;
       for (auto& p : plugins) {
@@ -199,7 +228,8 @@ struct bridge::impl {
             fd_owner.emplace_back(p.get(), fd);
           }
         }
-        any_process = any_process || p->proc.running() || p->term_at;
+        any_process =
+            any_process || p->proc.running() || p->term_at || p->kill_at;
       }
       // Right after activity, poll without sleeping for a short while: the
       // answer to a request (an event the engine routes back) usually
@@ -231,6 +261,9 @@ struct bridge::impl {
         read_sub(frames);
       if (xpub && (items[xpub_idx].revents & ZMQ_POLLIN))
         read_xpub();
+      for (std::size_t i = 0; i < plugins.size(); ++i)
+        if (items[monitor_base + i].revents & ZMQ_POLLIN)
+          read_monitor(*plugins[i]);
       for (std::size_t i = 0; i < plugins.size(); ++i)
         if (items[router_base + i].revents & ZMQ_POLLIN)
           read_router(*plugins[i], frames);
@@ -316,6 +349,11 @@ struct bridge::impl {
     p.queue.clear();
     p.in_flight.clear();
     p.waiting.clear();
+    // Publishes still waiting for room get an answer, not silence.
+    for (auto& h : p.held)
+      reply(p, h.env,
+            wire::make_bad_msg_reply("plugin '" + p.cfg.name +
+                                     "' has stopped; nothing was published"));
     held_total -= p.held.size();
     p.held.clear();
     if (p.proc.running() && !p.term_at)
@@ -326,10 +364,14 @@ struct bridge::impl {
     if (p.cfg.command.empty())
       return;
     if (p.proc.running()) {
+      // Bounded: SIGTERM, at most 200 ms, then SIGKILL (this thread serves
+      // every socket meanwhile).
       ee::log(log_level::info, "external plugin '" + p.cfg.name +
                                    "': stopping its process for a restart");
-      p.proc.terminate(cfg.shutdown_grace);
+      p.proc.terminate(
+          std::min(cfg.shutdown_grace, std::chrono::milliseconds{200}));
     }
+    p.kill_at.reset();
     restore_in_flight(p);
     p.quit = false;
     p.stopped = false;
@@ -354,29 +396,57 @@ struct bridge::impl {
                                  std::to_string(p.proc.pid()));
   }
 
+  // The host a launched plugin connects to (EE_PLUGIN_HOST).
   std::string connect_host() const {
-    auto& a = cfg.bind_address;
+    auto a = plain_address(cfg.bind_address);
     if (a == "*" || a == "0.0.0.0")
       return "127.0.0.1";
+    if (a == "::")
+      return "[::1]";
+    if (is_ipv6(a))
+      return "[" + a + "]";
     return a;
   }
 
   void forward_output(plugin_io& p, int fd) {
     p.proc.drain(fd, [&](const std::string& line) {
-      ee::log(log_level::info, "[" + p.cfg.name + "] " + line);
+      // Control bytes are escaped: a plugin cannot forge log lines or
+      // terminal sequences.
+      std::string text = "[" + p.cfg.name + "] ";
+      for (unsigned char c : line) {
+        if (c == '\t' || (c >= 0x20 && c != 0x7f)) {
+          text += static_cast<char>(c);
+        } else {
+          static constexpr char hex[] = "0123456789abcdef";
+          text += "\\x";
+          text += hex[c >> 4];
+          text += hex[c & 0xf];
+        }
+      }
+      ee::log(log_level::info, text);
     });
   }
 
   void watch_processes() {
     auto now = clock_type::now();
     for (auto& p : plugins) {
+      // Never block here: this thread serves every socket.
       if (p->term_at && now >= *p->term_at) {
         if (p->proc.running()) {
           ee::log(log_level::info, "external plugin '" + p->cfg.name +
                                        "': terminating its process");
-          p->proc.terminate(cfg.shutdown_grace);
+          p->proc.signal(SIGTERM);
+          p->kill_at = now + cfg.shutdown_grace;
         }
         p->term_at.reset();
+      }
+      if (p->kill_at && now >= *p->kill_at) {
+        if (p->proc.running()) {
+          ee::log(log_level::warning, "external plugin '" + p->cfg.name +
+                                          "': killing its process (SIGKILL)");
+          p->proc.signal(SIGKILL);
+        }
+        p->kill_at.reset();
       }
       bool normal = false;
       std::string text;
@@ -398,9 +468,20 @@ struct bridge::impl {
   }
 
   void restore_in_flight(plugin_io& p) {
-    for (auto& [id, ev] : p.in_flight)
-      p.queue.push_front(std::move(ev));
+    std::vector<std::pair<std::uint64_t, event>> back;
+    for (auto& [id, entry] : p.in_flight)
+      back.push_back(std::move(entry));
     p.in_flight.clear();
+    requeue(p, back);
+  }
+
+  // Puts events back at the front of the queue, oldest first.
+  void requeue(plugin_io& p,
+               std::vector<std::pair<std::uint64_t, event>>& back) {
+    std::sort(back.begin(), back.end(),
+              [](auto& x, auto& y) { return x.first > y.first; });
+    for (auto& entry : back)
+      p.queue.push_front(std::move(entry.second));
   }
 
   // -- raw PUB clients
@@ -470,6 +551,54 @@ struct bridge::impl {
     return true;
   }
 
+  static int source_fd(zmq::message_t& msg) {
+    return zmq_msg_get(msg.handle(), ZMQ_SRCFD);
+  }
+
+  // A connection went away: the event it got last (never confirmed) goes
+  // back to the front of the queue, and its waiting request is dropped. (A
+  // client that closed its socket, or a fresh socket after a timeout.)
+  void read_monitor(plugin_io& p) {
+    for (int budget = 0; budget < 256; ++budget) {
+      zmq::message_t head;
+      if (!p.monitor->recv(head, zmq::recv_flags::dontwait))
+        return;
+      bool more = head.more();
+      while (more) {
+        zmq::message_t rest;
+        if (!p.monitor->recv(rest, zmq::recv_flags::none))
+          break;
+        more = rest.more();
+      }
+      if (head.size() < 6)
+        continue;
+      std::uint16_t ev;
+      std::int32_t fd;
+      std::memcpy(&ev, head.data(), sizeof(ev));
+      std::memcpy(&fd, static_cast<const char*>(head.data()) + 2, sizeof(fd));
+      if (ev != ZMQ_EVENT_DISCONNECTED)
+        continue;
+      auto i = p.fd_identity.find(fd);
+      if (i == p.fd_identity.end())
+        continue;
+      auto identity = std::move(i->second);
+      p.fd_identity.erase(i);
+      if (auto f = p.in_flight.find(identity); f != p.in_flight.end()) {
+        std::vector<std::pair<std::uint64_t, event>> back;
+        back.push_back(std::move(f->second));
+        p.in_flight.erase(f);
+        requeue(p, back);
+        ee::log(log_level::debug, "external plugin '" + p.cfg.name +
+                                      "': a connection closed before "
+                                      "confirming its event; it goes to the "
+                                      "next request");
+      }
+      for (auto w = p.waiting.begin(); w != p.waiting.end();)
+        w = w->identity() == identity ? p.waiting.erase(w) : std::next(w);
+      serve_waiting(p);
+    }
+  }
+
   void read_router(plugin_io& p, std::vector<zmq::message_t>& frames) {
     for (int budget = 0; budget < 1024; ++budget) {
       frames.clear();
@@ -505,6 +634,8 @@ struct bridge::impl {
     // Any request from a connection confirms the event it got last, and
     // supersedes a next_msg it left waiting (REQ_RELAXED resend).
     confirm(p, identity);
+    if (int fd = frames.empty() ? -1 : source_fd(frames.back()); fd >= 0)
+      p.fd_identity[fd] = identity;
     for (auto i = p.waiting.begin(); i != p.waiting.end();) {
       if (i->identity() == identity)
         i = p.waiting.erase(i);
@@ -584,7 +715,8 @@ struct bridge::impl {
       auto& ev = p.queue.front();
       if (!send_reply(p, env, ev.bytes()))
         continue; // that connection is gone: the event waits for the next
-      p.in_flight.emplace(identity, std::move(p.queue.front()));
+      p.in_flight.emplace(
+          identity, std::make_pair(p.next_seq++, std::move(p.queue.front())));
       p.queue.pop_front();
     }
   }
@@ -654,8 +786,12 @@ struct bridge::impl {
           forward_output(*p, fd);
       p->proc.terminate(std::chrono::milliseconds{0});
     }
-    for (auto& p : plugins)
+    for (auto& p : plugins) {
+      if (p->router)
+        zmq_socket_monitor(p->router->handle(), nullptr, 0);
+      p->monitor.reset();
       p->router.reset();
+    }
     sub.reset();
     xpub.reset();
   }
@@ -686,6 +822,7 @@ std::unique_ptr<bridge> bridge::open(const app_config& cfg,
   // drop the connection instead of allocating them.
   auto hard_max =
       static_cast<std::int64_t>(cfg.max_message_size) * 2 + (1 << 20);
+  int ipv6 = is_ipv6(cfg.bind_address) ? 1 : 0;
   auto bind = [&](zmq::socket_t& sock, int port,
                   const std::string& who) -> bool {
     auto ep = endpoint(cfg.bind_address, port);
@@ -710,6 +847,7 @@ std::unique_ptr<bridge> bridge::open(const app_config& cfg,
     if (cfg.enable_tcp) {
       d->sub = std::make_unique<zmq::socket_t>(d->ctx, zmq::socket_type::sub);
       d->sub->set(zmq::sockopt::linger, 0);
+      d->sub->set(zmq::sockopt::ipv6, ipv6);
       d->sub->set(zmq::sockopt::maxmsgsize, hard_max);
       d->sub->set(zmq::sockopt::subscribe, "");
       if (!bind(*d->sub, cfg.publish_port, "the publish port"))
@@ -717,8 +855,11 @@ std::unique_ptr<bridge> bridge::open(const app_config& cfg,
       d->pub_port = bound_port(*d->sub);
       d->xpub = std::make_unique<zmq::socket_t>(d->ctx, zmq::socket_type::xpub);
       d->xpub->set(zmq::sockopt::linger, 0);
+      d->xpub->set(zmq::sockopt::ipv6, ipv6);
       d->xpub->set(zmq::sockopt::xpub_nodrop, 1);
-      d->xpub->set(zmq::sockopt::maxmsgsize, std::int64_t{1 << 20});
+      // Subscriptions are small: a huge one costs libzmq ~32 bytes of trie
+      // per filter byte, so bigger messages drop the connection.
+      d->xpub->set(zmq::sockopt::maxmsgsize, std::int64_t{64 * 1024});
       if (!bind(*d->xpub, cfg.subscribe_port, "the subscribe port"))
         return nullptr;
       d->sub_port = bound_port(*d->xpub);
@@ -729,12 +870,21 @@ std::unique_ptr<bridge> bridge::open(const app_config& cfg,
       p->router =
           std::make_unique<zmq::socket_t>(d->ctx, zmq::socket_type::router);
       p->router->set(zmq::sockopt::linger, 0);
+      p->router->set(zmq::sockopt::ipv6, ipv6);
       p->router->set(zmq::sockopt::router_mandatory, 1);
       p->router->set(zmq::sockopt::maxmsgsize, hard_max);
       if (!bind(*p->router, p->cfg.port,
                 "the command port of external plugin '" + p->cfg.name + "'"))
         return nullptr;
       p->port = bound_port(*p->router);
+      auto mon_ep = "inproc://ee-monitor-" + std::to_string(p->cfg.slot);
+      if (zmq_socket_monitor(p->router->handle(), mon_ep.c_str(),
+                             ZMQ_EVENT_DISCONNECTED) != 0)
+        throw zmq::error_t{};
+      p->monitor =
+          std::make_unique<zmq::socket_t>(d->ctx, zmq::socket_type::pair);
+      p->monitor->set(zmq::sockopt::linger, 0);
+      p->monitor->connect(mon_ep);
       d->by_slot[p->cfg.slot] = p.get();
       d->plugins.push_back(std::move(p));
     }

@@ -146,7 +146,9 @@ error process::launch(const std::vector<std::string>& argv,
     (void)!::write(status_pipe[1], &code, sizeof(code));
     ::_exit(127);
   }
-  // Parent.
+  // Parent. Also set the group here: a signal to the group right after fork
+  // must not miss a child that has not run setpgid yet.
+  ::setpgid(pid, pid);
   ::close(out[1]);
   ::close(err[1]);
   ::close(status_pipe[1]);
@@ -207,7 +209,7 @@ bool process::poll_exit(bool& normal, std::string& text) {
 
 void process::signal(int sig) noexcept {
   if (pid_ > 0)
-    ::kill(pid_, sig);
+    ::kill(-pid_, sig); // its own process group: its children too
 }
 
 void process::terminate(std::chrono::milliseconds grace) noexcept {
@@ -215,7 +217,7 @@ void process::terminate(std::chrono::milliseconds grace) noexcept {
     return;
   int st = 0;
   if (grace.count() > 0) {
-    ::kill(pid_, SIGTERM);
+    ::kill(-pid_, SIGTERM);
     auto deadline = std::chrono::steady_clock::now() + grace;
     while (std::chrono::steady_clock::now() < deadline) {
       if (::waitpid(pid_, &st, WNOHANG) != 0) {
@@ -225,7 +227,7 @@ void process::terminate(std::chrono::milliseconds grace) noexcept {
       std::this_thread::sleep_for(std::chrono::milliseconds{10});
     }
   }
-  ::kill(pid_, SIGKILL);
+  ::kill(-pid_, SIGKILL);
   ::waitpid(pid_, &st, 0);
   pid_ = -1;
 }
@@ -233,10 +235,12 @@ void process::terminate(std::chrono::milliseconds grace) noexcept {
 void process::read_into(int& fd, std::string& buf,
                         std::vector<std::string>& lines) {
   char tmp[4096];
-  for (;;) {
+  // At most 64 KiB per call: a chatty child must not stall the I/O thread.
+  for (std::size_t total = 0; total < 65536;) {
     auto n = ::read(fd, tmp, sizeof(tmp));
     if (n > 0) {
       buf.append(tmp, static_cast<std::size_t>(n));
+      total += static_cast<std::size_t>(n);
       continue;
     }
     if (n < 0 && errno == EINTR)

@@ -1,6 +1,7 @@
 #include "ee/app.hpp"
 
 #include <atomic>
+#include <cctype>
 #include <condition_variable>
 #include <csignal>
 #include <future>
@@ -87,6 +88,14 @@ struct app::impl {
   }
 
   bool check_name(const std::string& name) {
+    for (char c : name) {
+      if (std::iscntrl(static_cast<unsigned char>(c))) {
+        record(error{ec::invalid_config,
+                     "a plugin name contains a control character: use "
+                     "printable names"});
+        return false;
+      }
+    }
     if (name.empty()) {
       record(error{ec::invalid_config,
                    "a plugin has an empty name: give every plugin a unique, "
@@ -203,6 +212,35 @@ app& app::register_plugin(plugin_factory factory, plugin_options opts) {
 app& app::register_external_plugin(external_plugin_config cfg) {
   if (!impl_->check_name(cfg.name))
     return *this;
+  for (char c : cfg.name) {
+    if (std::isspace(static_cast<unsigned char>(c)) || c == '=') {
+      impl_->record(error{ec::invalid_config,
+                          "external plugin '" + cfg.name +
+                              "': the name may not contain white space or "
+                              "'=' (it is printed in the ready line)"});
+      return *this;
+    }
+  }
+  for (auto& [key, value] : cfg.env) {
+    if (key.empty() || key.find('=') != std::string::npos ||
+        key.find('\0') != std::string::npos) {
+      impl_->record(
+          error{ec::invalid_config, "external plugin '" + cfg.name +
+                                        "': environment variable name '" + key +
+                                        "' is empty or contains '='"});
+      return *this;
+    }
+  }
+  if (!cfg.working_dir.empty()) {
+    struct stat sb;
+    if (::stat(cfg.working_dir.c_str(), &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+      impl_->record(error{ec::launch_failed, "external plugin '" + cfg.name +
+                                                 "': working directory '" +
+                                                 cfg.working_dir +
+                                                 "' does not exist"});
+      return *this;
+    }
+  }
   if (cfg.port < 0 || cfg.port > 65535) {
     impl_->record(error{ec::invalid_config,
                         "external plugin '" + cfg.name + "': port " +

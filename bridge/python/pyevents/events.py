@@ -199,6 +199,8 @@ def get_plugin_socket(
     socket = context.socket(zmq.REQ)
     try:
         socket.setsockopt(zmq.LINGER, DEFAULT_LINGER_MS)
+        if ":" in str(host):  # an IPv6 address, e.g. "[::1]"
+            socket.setsockopt(zmq.IPV6, 1)
         endpoint = f"tcp://{host}:{port}"
         socket.connect(endpoint)
     except BaseException:
