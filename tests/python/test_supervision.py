@@ -170,3 +170,44 @@ def test_children_die_with_the_engine(engine, tmp_path):
     while not pid_gone(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert pid_gone(pid)
+
+
+def test_event_of_a_vanished_connection_goes_to_the_next_request(engine, zsock):
+    """Clients that get an event and close their socket before confirming it
+    (by asking again) give it back: nothing is lost and the plugin never
+    stalls, however many connections vanish."""
+    e = engine({"engine": {"queue_capacity": 4},
+                "plugin": [plugin("src", "Unused"), plugin("dst", "Ev")]})
+    with Plugin(e.plugin_port("src"), "127.0.0.1") as src:
+        for i in range(10):
+            src.publish(f"Ev{i}".encode(), timeout=WAIT_S)
+        for _ in range(6):   # more vanishing receivers than the queue holds
+            s = zmq.Context.instance().socket(zmq.REQ)
+            s.setsockopt(zmq.LINGER, 0)
+            s.setsockopt(zmq.RCVTIMEO, 5000)
+            s.connect(f"tcp://127.0.0.1:{e.plugin_port('dst')}")
+            s.send(b"plugin_command: next_msg")
+            assert s.recv().startswith(b"Ev")
+            s.close()
+        with Plugin(e.plugin_port("dst"), "127.0.0.1") as dst:
+            got = [dst.next_msg(timeout=5) for _ in range(10)]
+    assert got == [f"Ev{i}".encode() for i in range(10)]
+
+
+def test_grandchildren_are_stopped_too(engine, tmp_path):
+    pidfile = tmp_path / "grandchild.pid"
+    e = engine({"engine": {"shutdown_grace_ms": 1000},
+                "plugin": [plugin("shell", "X", command=[
+                    "/bin/sh", "-c", f"sleep 300 & echo $! > {pidfile}; wait"])]})
+    deadline = time.monotonic() + 10
+    while not (pidfile.exists() and pidfile.read_text().strip()):
+        assert time.monotonic() < deadline, e.output()
+        time.sleep(0.05)
+    grandchild = int(pidfile.read_text())
+    assert not pid_gone(grandchild)
+    e.signal(15)
+    assert e.wait(10) == 0, e.output()
+    deadline = time.monotonic() + 5
+    while not pid_gone(grandchild) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pid_gone(grandchild)
