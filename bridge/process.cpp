@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -13,11 +14,14 @@ extern char** environ;
 
 namespace ee {
 
-namespace {
-
-std::string resolve(const std::string& cmd) {
+std::string find_executable(const std::string& cmd) {
+  auto executable = [](const std::string& path) {
+    struct stat sb;
+    return ::stat(path.c_str(), &sb) == 0 && S_ISREG(sb.st_mode) &&
+           ::access(path.c_str(), X_OK) == 0;
+  };
   if (cmd.find('/') != std::string::npos)
-    return cmd;
+    return executable(cmd) ? cmd : std::string{};
   const char* path = std::getenv("PATH");
   std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
   std::size_t pos = 0;
@@ -27,14 +31,12 @@ std::string resolve(const std::string& cmd) {
       end = dirs.size();
     auto dir = dirs.substr(pos, end - pos);
     auto full = (dir.empty() ? std::string{"."} : dir) + "/" + cmd;
-    if (::access(full.c_str(), X_OK) == 0)
+    if (executable(full))
       return full;
     pos = end + 1;
   }
-  return cmd;
+  return {};
 }
-
-} // namespace
 
 process::process(process&& other) noexcept
     : pid_(other.pid_), out_fd_(other.out_fd_), err_fd_(other.err_fd_),
@@ -77,7 +79,9 @@ error process::launch(const std::vector<std::string>& argv,
   err_buf_.clear();
   // Everything the child needs is prepared before fork: after it, the child
   // only makes async-signal-safe calls.
-  auto path = resolve(argv[0]);
+  auto path = find_executable(argv[0]);
+  if (path.empty())
+    path = argv[0]; // execve reports what is wrong with it
   std::vector<char*> args;
   for (auto& a : argv)
     args.push_back(const_cast<char*>(a.c_str()));

@@ -10,6 +10,10 @@
 
 namespace ee {
 
+/// @returns the path of the executable `cmd` (as given if it contains a
+/// '/', else looked up in PATH), or an empty string if there is none.
+std::string find_executable(const std::string& cmd);
+
 /// A child process launched for an external plugin: its stdout and stderr
 /// come back through pipes, and it dies with the engine (PR_SET_PDEATHSIG).
 /// Move-only owner; not thread-safe (one thread owns it, the bridge's).

@@ -17,6 +17,7 @@
 #include "actors/messages.hpp"
 #include "actors/plugin_host.hpp"
 #include "bridge/bridge.hpp"
+#include "bridge/process.hpp"
 #include "ee/log.hpp"
 
 namespace ee {
@@ -32,28 +33,7 @@ extern "C" void ee_on_signal(int) {
 }
 
 bool command_exists(const std::string& cmd) {
-  auto executable = [](const std::string& path) {
-    struct stat sb;
-    return ::stat(path.c_str(), &sb) == 0 && S_ISREG(sb.st_mode) &&
-           ::access(path.c_str(), X_OK) == 0;
-  };
-  if (cmd.find('/') != std::string::npos)
-    return executable(cmd);
-  const char* path = std::getenv("PATH");
-  std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
-  std::size_t pos = 0;
-  while (pos <= dirs.size()) {
-    auto end = dirs.find(':', pos);
-    if (end == std::string::npos)
-      end = dirs.size();
-    auto dir = dirs.substr(pos, end - pos);
-    if (dir.empty())
-      dir = ".";
-    if (executable(dir + "/" + cmd))
-      return true;
-    pos = end + 1;
-  }
-  return false;
+  return !find_executable(cmd).empty();
 }
 
 } // namespace
@@ -112,6 +92,37 @@ struct app::impl {
   }
 
   error validate() const;
+
+  // Registers an internal plugin; `factory` is empty for an instance.
+  void add(std::unique_ptr<plugin_base> first, plugin_factory factory,
+           plugin_options opts) {
+    plugin_spec spec;
+    try {
+      spec.name = first->name();
+    } catch (...) {
+      record(error{ec::invalid_config,
+                   "a plugin's name() threw: " + describe_current_exception()});
+      return;
+    }
+    if (!check_name(spec.name))
+      return;
+    if (!factory && opts.restart != restart_policy::temporary) {
+      record(error{
+          ec::invalid_config,
+          "plugin '" + spec.name +
+              "' has a restart policy that needs fresh instances, but was "
+              "registered as one instance: register a factory "
+              "(app::register_plugin(plugin_factory, ...) or "
+              "app::emplace_plugin<T>(...)) or use restart_policy::temporary"});
+      return;
+    }
+    spec.kind = kind_of(*first);
+    spec.first = std::move(first);
+    spec.factory = std::move(factory);
+    spec.options = opts;
+    plugins.push_back(std::move(spec));
+    externals.emplace_back();
+  }
 };
 
 app::app() : app(app_config{}) {
@@ -143,31 +154,7 @@ app& app::register_plugin(std::unique_ptr<plugin_base> instance,
                         "register_plugin got a null plugin instance"});
     return *this;
   }
-  plugin_spec spec;
-  try {
-    spec.name = instance->name();
-  } catch (...) {
-    impl_->record(error{ec::invalid_config, "a plugin's name() threw: " +
-                                                describe_current_exception()});
-    return *this;
-  }
-  if (!impl_->check_name(spec.name))
-    return *this;
-  if (opts.restart != restart_policy::temporary) {
-    impl_->record(error{
-        ec::invalid_config,
-        "plugin '" + spec.name +
-            "' has a restart policy that needs fresh instances, but was "
-            "registered as one instance: register a factory "
-            "(app::register_plugin(plugin_factory, ...) or "
-            "app::emplace_plugin<T>(...)) or use restart_policy::temporary"});
-    return *this;
-  }
-  spec.kind = kind_of(*instance);
-  spec.first = std::move(instance);
-  spec.options = opts;
-  impl_->plugins.push_back(std::move(spec));
-  impl_->externals.emplace_back();
+  impl_->add(std::move(instance), nullptr, opts);
   return *this;
 }
 
@@ -190,22 +177,7 @@ app& app::register_plugin(plugin_factory factory, plugin_options opts) {
         error{ec::invalid_config, "a plugin factory returned no instance"});
     return *this;
   }
-  plugin_spec spec;
-  try {
-    spec.name = first->name();
-  } catch (...) {
-    impl_->record(error{ec::invalid_config, "a plugin's name() threw: " +
-                                                describe_current_exception()});
-    return *this;
-  }
-  if (!impl_->check_name(spec.name))
-    return *this;
-  spec.kind = kind_of(*first);
-  spec.first = std::move(first);
-  spec.factory = std::move(factory);
-  spec.options = opts;
-  impl_->plugins.push_back(std::move(spec));
-  impl_->externals.emplace_back();
+  impl_->add(std::move(first), std::move(factory), opts);
   return *this;
 }
 
