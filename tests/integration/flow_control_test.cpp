@@ -308,3 +308,62 @@ TEST(FlowControl, RawPublishersOnTheWireAreHeldBackByTcp) {
   EXPECT_TRUE(slow_consumer::in_order);
   EXPECT_LE(st.plugins.at("slow").peak_queue, capacity);
 }
+
+namespace {
+
+std::atomic<bool> raw_subscriber_ready{false};
+
+struct sync_then_produce : ee::blocking_plugin {
+  std::string name() const override { return "producer"; }
+  std::vector<ee::event_type> subscriptions() const override {
+    return {ee::event_type{"Go"}};
+  }
+  void run(ee::publisher& pub, ee::subscriber& sub) override {
+    // Probe until the raw subscriber is connected and subscribed.
+    while (!raw_subscriber_ready) {
+      pub.publish("Probe");
+      if (auto ev = sub.recv(10ms); ev)
+        break;
+    }
+    std::string payload(1000, 'x');
+    for (int i = 0; i < 20000; ++i)
+      pub.publish("Seq:" + std::to_string(i) + payload);
+  }
+};
+
+} // namespace
+
+TEST(FlowControl, SlowRawSubscriberDropsAndNeverStallsTheApp) {
+  // A raw SUB client on the subscribe port that never reads: ZeroMQ
+  // semantics, so the engine drops for it (and counts) while the internal
+  // consumer still gets every event.
+  slow_consumer::reset();
+  auto cfg = small_queues();
+  cfg.enable_tcp = true;
+  cfg.publish_port = 0;
+  cfg.subscribe_port = 0;
+  raw_subscriber_ready = false;
+  ee::app app{cfg};
+  app.emplace_plugin<slow_consumer>("fast", 0us, std::size_t{20000});
+  app.emplace_plugin<sync_then_produce>();
+  auto fut = std::async(std::launch::async, [&] { return app.run(); });
+  ASSERT_TRUE(app.wait_started(10s));
+  zmq::context_t ctx;
+  zmq::socket_t sub{ctx, zmq::socket_type::sub};
+  sub.set(zmq::sockopt::linger, 0);
+  sub.set(zmq::sockopt::rcvhwm, 10);
+  sub.set(zmq::sockopt::rcvbuf, 4096);
+  sub.set(zmq::sockopt::subscribe, "");
+  sub.connect("tcp://127.0.0.1:" + std::to_string(app.subscribe_port()));
+  sub.set(zmq::sockopt::rcvtimeo, 10000);
+  zmq::message_t first;
+  ASSERT_TRUE(sub.recv(first)); // a probe: connected and subscribed
+  raw_subscriber_ready = true;
+  // Never read again: the app must finish anyway.
+  if (fut.wait_for(60s) != std::future_status::ready)
+    std::abort();
+  auto err = fut.get();
+  EXPECT_FALSE(err) << err.to_string();
+  EXPECT_EQ(slow_consumer::received.load(), 20000u);
+  EXPECT_GT(app.stats().raw_dropped, 0u);
+}
