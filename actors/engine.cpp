@@ -126,9 +126,10 @@ struct engine_state {
   event_batch raw_batch;
   std::vector<subscription_table::subscriber> matched;
   std::vector<slot_id> dirty;
+  // Reused by flush() (no allocation per flush).
+  std::vector<slot_id> flushing;
   bool flush_scheduled = false;
   bool barrier_passed = false;
-  std::size_t ready_count = 0;
   // Events published before the barrier passed, routed when it does.
   std::vector<std::pair<slot_id, event>> pre_barrier;
   // Indexed by slot id; the last entry is for anonymous publishers.
@@ -183,8 +184,6 @@ public:
         register_filters(s, s.spec->filters);
         s.state = s.spec->await_first_request ? slot_state::starting
                                               : slot_state::ready;
-        if (s.state == slot_state::ready)
-          ++st_.ready_count;
       } else {
         spawn_host(s, std::move(s.spec->first));
       }
@@ -277,7 +276,6 @@ public:
       start(s);
       return;
     }
-    ++st_.ready_count;
     check_barrier();
   }
 
@@ -292,7 +290,6 @@ public:
       start(s);
       return;
     }
-    ++st_.ready_count;
     check_barrier();
   }
 
@@ -498,19 +495,16 @@ public:
 
   void flush() {
     st_.flush_scheduled = false;
-    auto dirty = std::move(st_.dirty);
-    st_.dirty.clear();
-    for (auto id : dirty) {
+    st_.flushing.swap(st_.dirty);
+    for (auto id : st_.flushing) {
       auto& s = st_.slots[id];
       s.dirty = false;
       deliver(s);
     }
+    st_.flushing.clear();
     if (!st_.raw_batch.empty()) {
       if (st_.params->deliver_raw)
         st_.params->deliver_raw(std::move(st_.raw_batch));
-      else if (st_.params->bridge)
-        self_->send(st_.params->bridge, raw_sub_atom::value,
-                    std::move(st_.raw_batch));
       st_.raw_batch.clear();
     }
   }
@@ -537,7 +531,7 @@ public:
       s.pending.pop_front();
     }
     st_.stats.delivered += n;
-    if (s.external() && st_.params->deliver_external)
+    if (s.external())
       st_.params->deliver_external(s.id, std::move(batch));
     else
       self_->send(s.host, deliver_atom::value, s.id, std::move(batch));
@@ -580,22 +574,23 @@ public:
     ee::log(log_level::warning, "plugin '" + s.spec->name + "': dead letter (" +
                                     std::to_string(ev.size()) +
                                     " bytes), the event it failed on");
-    std::string buf = dead_letter_prefix;
-    buf += s.spec->name;
-    buf += '\n';
-    buf.append(ev.bytes());
-    if (st_.barrier_passed)
-      route(event{std::move(buf)}, true);
+    system_event(dead_letter_prefix, s, ev.bytes(), true);
   }
 
   void lifecycle(const char* prefix, const slot& s, const std::string& text) {
+    system_event(prefix, s, text, !text.empty());
+  }
+
+  // Publishes the engine's own event `prefix + name [+ "\n" + body]`.
+  void system_event(const char* prefix, const slot& s, std::string_view body,
+                    bool with_body) {
     if (!st_.barrier_passed)
       return;
     std::string buf = prefix;
     buf += s.spec->name;
-    if (!text.empty()) {
+    if (with_body) {
       buf += '\n';
-      buf += text;
+      buf.append(body);
     }
     route(event{std::move(buf)}, true);
   }
@@ -998,10 +993,6 @@ caf::behavior engine_fun(engine_actor* self,
       [impl](ready_atom, slot_id id) { impl->on_external_ready(id); },
       [impl](drain_atom, slot_id id) { impl->drain(id); },
       [impl](publish_atom, event& ev) { impl->publish(impl->anonymous(), ev); },
-      [impl](publish_atom, event_batch& evs) {
-        for (auto& ev : evs)
-          impl->publish(impl->anonymous(), ev);
-      },
       [impl](flush_atom) { impl->flush(); },
       [impl](ack_atom, slot_id id, std::uint64_t n) { impl->on_ack(id, n); },
       [impl](failure_atom, slot_id id, std::uint64_t handled, bool poisoned,

@@ -44,8 +44,9 @@ struct engine_params {
   /// The bridge actor, or invalid when there is no bridge.
   caf::actor bridge;
   /// Hands events for external plugin `slot` to the bridge (thread-safe;
-  /// empty without a bridge). Saves the bridge actor's hop on the way to a
-  /// waiting `next_msg`.
+  /// set whenever there is a bridge, which there is for any external
+  /// plugin). Saves the bridge actor's hop on the way to a waiting
+  /// `next_msg`.
   std::function<void(std::uint32_t slot, std::vector<event>&& batch)>
       deliver_external;
   /// Hands events to the bridge for raw TCP subscribers (thread-safe).

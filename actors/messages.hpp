@@ -36,7 +36,7 @@ using ready_atom = caf::atom_constant<caf::atom("ready")>;
 /// engine -> host: the start barrier passed, run your start code.
 using ok_atom = caf::atom_constant<caf::atom("ok")>;
 
-/// bridge -> engine: `(publish_atom, event)` or `(publish_atom, event_batch)`.
+/// bridge -> engine: `(publish_atom, event)`.
 using publish_atom = caf::atom_constant<caf::atom("publish")>;
 
 /// host -> engine: `(drain_atom, slot_id)`: the doorbell of the plugin's
@@ -81,17 +81,12 @@ using exited_atom = caf::atom_constant<caf::atom("exited")>;
 using launch_atom = caf::atom_constant<caf::atom("launch")>;
 
 /// bridge -> engine: `(raw_sub_atom, filter, subscribe)` raw TCP subscribers
-/// (un)subscribed; engine -> bridge: `(raw_sub_atom, event_batch)` events for
-/// raw TCP subscribers.
+/// (un)subscribed.
 using raw_sub_atom = caf::atom_constant<caf::atom("rawsub")>;
 
 /// engine -> publisher (host or bridge): `(credit_atom, n)` n more events may
 /// be published.
 using credit_atom = caf::atom_constant<caf::atom("credit")>;
-
-/// engine -> bridge: `(stop_atom)` shut down; bridge -> engine after that:
-/// `(done_atom)` all processes are gone.
-using done_atom = caf::atom_constant<caf::atom("done")>;
 
 /// anyone -> engine: `(stats_atom, stats_promise)`: fulfil the promise with
 /// a snapshot of the counters (no scoped actor needed by the caller).

@@ -896,17 +896,12 @@ std::unique_ptr<bridge> bridge::open(const app_config& cfg,
 }
 
 caf::actor bridge::spawn_actor(caf::actor_system& sys) {
-  // The actor only hands the engine's messages to the I/O thread. (`d` is
+  // The actor relays the engine's commands to the I/O thread (events take
+  // the direct path: deliver / deliver_raw). (`d` is
   // an argument, not a capture: CAF 0.17 binds a null tuple reference for
   // argument-less spawns, which UBSan reports.)
   auto fun = [](caf::event_based_actor*, impl* d) -> caf::behavior {
     return {
-        [d](deliver_atom, slot_id slot, event_batch& batch) {
-          d->push(deliver_cmd{slot, std::move(batch)});
-        },
-        [d](raw_sub_atom, event_batch& batch) {
-          d->push(raw_cmd{std::move(batch)});
-        },
         [d](launch_atom, slot_id slot) { d->push(launch_cmd{slot}); },
         [d](stop_atom, slot_id slot) { d->push(stop_cmd{slot}); },
         [d](credit_atom, std::uint64_t n) { d->push(credit_cmd{n}); },

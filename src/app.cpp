@@ -32,10 +32,6 @@ extern "C" void ee_on_signal(int) {
     _exit(130);
 }
 
-bool command_exists(const std::string& cmd) {
-  return !find_executable(cmd).empty();
-}
-
 } // namespace
 
 struct app::impl {
@@ -220,7 +216,7 @@ app& app::register_external_plugin(external_plugin_config cfg) {
                             " is out of range (0..65535, 0 = any free port)"});
     return *this;
   }
-  if (!cfg.command.empty() && !command_exists(cfg.command.front())) {
+  if (!cfg.command.empty() && find_executable(cfg.command.front()).empty()) {
     impl_->record(error{ec::launch_failed,
                         "external plugin '" + cfg.name + "': command '" +
                             cfg.command.front() +

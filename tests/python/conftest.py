@@ -21,6 +21,7 @@ import signal
 import socket as pysocket
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Union
@@ -514,3 +515,18 @@ def pid_gone(pid: int) -> bool:
         return state in ("Z", "X")
     except (OSError, IndexError):
         return True
+
+
+# -- config and script helpers shared by the test files -------------------------
+
+
+def plugin(name: str, *subscriptions: str, **extra: Any) -> Dict[str, Any]:
+    """An external plugin entry of a config, on a free port."""
+    return {"name": name, "port": 0, "subscriptions": list(subscriptions), **extra}
+
+
+def write_script(tmp_path: Path, name: str, body: str) -> Path:
+    """Writes a (dedented) Python script for a launched plugin."""
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(body))
+    return path

@@ -13,17 +13,15 @@ Run with Debian's interpreter (it has pyzmq)::
 
 from __future__ import annotations
 
-import os
 import random
 import re
 import signal
 import socket as pysocket
 import struct
 import subprocess
-import textwrap
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, Sequence
+from typing import Callable, List, Sequence
 
 import pytest
 
@@ -33,18 +31,19 @@ from conftest import (
     PUBLISHED,
     PYTHON,
     PYTHON_DIR,
-    QUIT,
     WAIT_MS,
     WAIT_S,
     free_port,
     next_msg,
     pid_gone,
+    plugin,
     poll_readable,
     publish,
     publish_ok,
     python_env,
     recv_until,
     sync_subs,
+    write_script,
 )
 
 zmq = pytest.importorskip("zmq")
@@ -66,10 +65,6 @@ QUIET_S = 0.3
 
 
 # -- helpers -------------------------------------------------------------------------
-
-
-def plugin(name: str, *subscriptions: str, **extra) -> Dict:
-    return {"name": name, "port": 0, "subscriptions": list(subscriptions), **extra}
 
 
 def sync_raw_subs(subs: Sequence["zmq.Socket"], src_req: "zmq.Socket") -> List[bytes]:
@@ -127,12 +122,6 @@ def assert_sub_quiet(sub: "zmq.Socket", timeout_s: float = QUIET_S) -> None:
             return
         msg = sub.recv()
         assert msg.startswith(PROBE), f"unexpected event {msg!r}"
-
-
-def write_script(tmp_path: Path, name: str, body: str) -> Path:
-    path = tmp_path / name
-    path.write_text(textwrap.dedent(body))
-    return path
 
 
 def wait_until(cond: Callable[[], bool], timeout_s: float, what: str) -> None:

@@ -4,27 +4,15 @@ for external processes, against the real engine host."""
 from __future__ import annotations
 
 import re
-import textwrap
 import time
-from pathlib import Path
 
 import pytest
 
-from conftest import PYTHON, PYTHON_DIR, WAIT_S, pid_gone
+from conftest import PYTHON, PYTHON_DIR, WAIT_S, pid_gone, plugin, write_script
 
 zmq = pytest.importorskip("zmq")
 
 from pyevents import Plugin  # noqa: E402
-
-
-def plugin(name: str, *subscriptions: str, **extra):
-    return {"name": name, "port": 0, "subscriptions": list(subscriptions), **extra}
-
-
-def write_script(tmp_path: Path, name: str, body: str) -> Path:
-    path = tmp_path / name
-    path.write_text(textwrap.dedent(body))
-    return path
 
 
 def test_killed_plugin_is_restarted_and_loses_nothing(engine, tmp_path):
