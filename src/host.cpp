@@ -1,6 +1,5 @@
 #include "ee/host.hpp"
 
-#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -124,14 +123,11 @@ int run_host(int argc, char** argv,
   for (auto& p : desc.plugins)
     app.register_external_plugin(p);
   app.stop_on_signals();
-  // Polls, so that a run() that fails before starting (bind or launch
-  // errors) is not held up by a waiting announcer.
-  std::atomic<bool> run_returned{false};
+  // wait_started() also returns when run() fails before starting (bind or
+  // launch errors), so the announcer never holds up the exit.
   std::thread announcer{[&] {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{30};
-    while (!app.wait_started(std::chrono::milliseconds{50}))
-      if (run_returned || std::chrono::steady_clock::now() >= deadline)
-        return;
+    if (!app.wait_started(std::chrono::seconds{30}))
+      return;
     std::string line = "event-engine: ready publish_port=" +
                        std::to_string(app.publish_port()) + " subscribe_port=" +
                        std::to_string(app.subscribe_port());
@@ -141,7 +137,6 @@ int run_host(int argc, char** argv,
     std::cout << line << std::endl;
   }};
   auto err = app.run();
-  run_returned = true;
   announcer.join();
   if (err) {
     std::cerr << "event-engine: " << err.to_string() << '\n';
