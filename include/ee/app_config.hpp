@@ -25,14 +25,27 @@ struct app_config {
   /// Largest event accepted from the wire, in bytes; larger ones are
   /// rejected with an error reply and counted.
   std::size_t max_message_size = 64 * 1024 * 1024;
-  /// Default capacity of each subscriber's queue of undelivered events.
+  /// Default capacity of each subscriber's queue, in events (queued plus
+  /// delivered and not yet handled).
   std::size_t queue_capacity = 10000;
+  /// Default capacity of each subscriber's queue, in bytes. An event larger
+  /// than this still gets into an empty queue, so memory per subscriber is
+  /// bounded by `queue_bytes + max_message_size`.
+  std::size_t queue_bytes = 64 * 1024 * 1024;
   /// How many events may be delivered to a plugin before it acknowledges.
   std::size_t delivery_window = 1000;
   /// How many events a publisher may have in flight to the engine before it
   /// waits for credit (blocking plugins wait in `publish`; actor plugins'
   /// scheduled actions wait; the bridge stops reading its sockets).
   std::size_t publish_window = 1000;
+  /// The same window in bytes: a publisher waits while this many bytes of
+  /// its events are not yet routed.
+  std::size_t publish_window_bytes = 64 * 1024 * 1024;
+  /// Bytes of events on their way to raw SUB clients of the subscribe port
+  /// (queued inside ZeroMQ). Beyond it, events for raw subscribers are
+  /// dropped and counted (`engine_stats::raw_dropped`), as ZeroMQ drops at
+  /// its high-water mark.
+  std::size_t raw_subscriber_bytes = 64 * 1024 * 1024;
   /// Which plugins are restarted when one fails.
   restart_strategy strategy = restart_strategy::one_for_one;
   /// Restart intensity: at most `max_restarts` within `restart_period`,
@@ -40,8 +53,11 @@ struct app_config {
   std::size_t max_restarts = 5;
   /// See `max_restarts`.
   std::chrono::milliseconds restart_period{10000};
-  /// How long shutdown waits for queues to drain and processes to exit
-  /// before forcing them.
+  /// Bound on shutdown, from `stop()` (or the end of the last plugin) to
+  /// `run()` returning: queues drain and plugins stop in reverse order
+  /// within it; what is still running at the deadline is abandoned (a
+  /// plugin stuck in its own code is named in the log and in `run()`'s
+  /// result) and processes get SIGKILL. `run()` returns shortly after.
   std::chrono::milliseconds shutdown_grace{3000};
   /// Worker threads of the actor scheduler (0 = number of cores).
   std::size_t scheduler_threads = 0;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -9,6 +10,21 @@
 #include "ee/supervision.hpp"
 
 namespace ee {
+
+/// How events reach an external plugin's clients (`plugin_command: next_msg`).
+enum class delivery_mode {
+  /// An event sent as a reply is settled only when the same connection sends
+  /// its next request. If the connection vanishes first (the process died,
+  /// the client closed its socket), the event goes back to the front of the
+  /// queue for the next request, at most `max_delivery_attempts` times in
+  /// all; then it goes to dead letters. Nothing is lost; a crash may cause a
+  /// duplicate. The default.
+  at_least_once,
+  /// An event is settled once it is sent as a reply, whatever happens to it
+  /// afterwards: the original engine's REP semantics. For clients that open
+  /// a new socket for every request.
+  at_most_once,
+};
 
 /// A plugin that runs in another process and talks to the engine over ZeroMQ
 /// TCP (the pyevents command protocol on its own REQ-compatible port).
@@ -30,7 +46,14 @@ struct external_plugin_config {
   /// If true, the start barrier also waits for the process's first request
   /// (so its own start-up code runs before any internal plugin starts).
   bool await_first_request = false;
-  /// Restart policy for the launched process.
+  /// When an event counts as delivered (see `delivery_mode`).
+  delivery_mode delivery = delivery_mode::at_least_once;
+  /// In `at_least_once` mode: how many times one event may be sent before
+  /// it goes to dead letters (at least 1). The default 3 dead-letters an
+  /// event that kills its process three times, before five restarts within
+  /// the default restart period would end the app.
+  std::uint32_t max_delivery_attempts = 3;
+  /// Restart policy, queue bounds and overflow policy.
   plugin_options options{};
 };
 

@@ -59,9 +59,13 @@ struct plugin_options {
   restart_policy restart = restart_policy::temporary;
   /// Delay between restarts.
   ee::backoff backoff{};
-  /// Capacity of the plugin's queue of undelivered events (0 = app default).
+  /// Capacity of the plugin's queue in events: queued plus delivered and
+  /// not yet handled (0 = app default).
   std::size_t queue_capacity = 0;
-  /// What happens when the queue is full.
+  /// Capacity of the plugin's queue in bytes (0 = app default). An event
+  /// larger than this still gets in when the queue is empty.
+  std::size_t queue_bytes = 0;
+  /// What happens when the queue is full (in events or bytes).
   overflow_policy overflow = overflow_policy::block;
 };
 
