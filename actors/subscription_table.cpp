@@ -5,12 +5,16 @@
 namespace ee {
 
 void subscription_table::add(std::string_view filter, subscriber sub) {
+  if (places_.size() <= sub) {
+    places_.resize(sub + 1);
+    seen_.resize(sub + 1, 0);
+  }
   auto i = filters_.find(filter);
   if (i == filters_.end()) {
-    auto owned = std::make_unique<std::string>(filter);
-    std::string_view key{*owned};
-    keys_.emplace(key, std::move(owned));
-    i = filters_.emplace(key, entry{}).first;
+    auto e = std::make_unique<entry>();
+    e->filter = std::string{filter};
+    std::string_view key{e->filter};
+    i = filters_.emplace(key, std::move(e)).first;
     auto len = key.size();
     auto l = std::lower_bound(lengths_.begin(), lengths_.end(),
                               std::make_pair(len, std::size_t{0}));
@@ -19,50 +23,70 @@ void subscription_table::add(std::string_view filter, subscriber sub) {
     else
       lengths_.insert(l, {len, 1});
   }
-  auto& subs = i->second.subs;
-  auto s = std::find_if(subs.begin(), subs.end(),
-                        [&](auto& x) { return x.first == sub; });
-  if (s != subs.end())
-    ++s->second;
-  else
-    subs.emplace_back(sub, 1);
-  if (seen_.size() <= sub)
-    seen_.resize(sub + 1, 0);
+  auto& e = *i->second;
+  if (auto p = find_place(sub, &e)) {
+    ++e.subs[p->index].count;
+    return;
+  }
+  places_[sub].push_back({&e, static_cast<std::uint32_t>(e.subs.size())});
+  e.subs.push_back({sub, 1});
+}
+
+subscription_table::place* subscription_table::find_place(subscriber sub,
+                                                          const entry* e) {
+  if (sub >= places_.size())
+    return nullptr;
+  for (auto& p : places_[sub])
+    if (p.e == e)
+      return &p;
+  return nullptr;
+}
+
+void subscription_table::erase_member(entry& e, std::uint32_t index) {
+  auto gone = e.subs[index].sub;
+  auto& mine = places_[gone];
+  mine.erase(std::find_if(mine.begin(), mine.end(),
+                          [&](const place& p) { return p.e == &e; }));
+  auto last = static_cast<std::uint32_t>(e.subs.size() - 1);
+  if (index != last) {
+    e.subs[index] = e.subs[last];
+    find_place(e.subs[index].sub, &e)->index = index;
+  }
+  e.subs.pop_back();
+  if (e.subs.empty())
+    erase_entry(e);
+}
+
+void subscription_table::erase_entry(entry& e) {
+  auto len = e.filter.size();
+  // Erase by iterator: a key-based erase would read the key after freeing it.
+  filters_.erase(filters_.find(std::string_view{e.filter})); // destroys e
+  auto l = std::lower_bound(lengths_.begin(), lengths_.end(),
+                            std::make_pair(len, std::size_t{0}));
+  if (--l->second == 0)
+    lengths_.erase(l);
 }
 
 bool subscription_table::remove(std::string_view filter, subscriber sub) {
   auto i = filters_.find(filter);
   if (i == filters_.end())
     return false;
-  auto& subs = i->second.subs;
-  auto s = std::find_if(subs.begin(), subs.end(),
-                        [&](auto& x) { return x.first == sub; });
-  if (s == subs.end())
+  auto& e = *i->second;
+  auto p = find_place(sub, &e);
+  if (!p)
     return false;
-  if (--s->second == 0)
-    subs.erase(s);
-  if (subs.empty()) {
-    auto len = filter.size();
-    auto key = i->first;
-    filters_.erase(i);
-    keys_.erase(key);
-    auto l = std::lower_bound(lengths_.begin(), lengths_.end(),
-                              std::make_pair(len, std::size_t{0}));
-    if (--l->second == 0)
-      lengths_.erase(l);
-  }
+  if (--e.subs[p->index].count == 0)
+    erase_member(e, p->index);
   return true;
 }
 
 void subscription_table::remove_all(subscriber sub) {
-  std::vector<std::string> mine;
-  for (auto& [key, e] : filters_)
-    for (auto& [s, n] : e.subs)
-      if (s == sub)
-        for (std::uint32_t k = 0; k < n; ++k)
-          mine.emplace_back(key);
-  for (auto& f : mine)
-    remove(f, sub);
+  if (sub >= places_.size())
+    return;
+  while (!places_[sub].empty()) {
+    auto p = places_[sub].back();
+    erase_member(*p.e, p.index);
+  }
 }
 
 void subscription_table::match(std::string_view bytes,
@@ -77,10 +101,10 @@ void subscription_table::match(std::string_view bytes,
     auto i = filters_.find(bytes.substr(0, len));
     if (i == filters_.end())
       continue;
-    for (auto& [s, n] : i->second.subs) {
-      if (seen_[s] != stamp_) {
-        seen_[s] = stamp_;
-        out.push_back(s);
+    for (auto& m : i->second->subs) {
+      if (seen_[m.sub] != stamp_) {
+        seen_[m.sub] = stamp_;
+        out.push_back(m.sub);
       }
     }
   }

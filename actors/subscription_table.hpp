@@ -1,7 +1,6 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -13,6 +12,8 @@ namespace ee {
 /// Maps filters (byte-string prefixes) to subscribers. `match` finds every
 /// subscriber with a filter that prefixes an event, each exactly once, with
 /// one hash look-up per distinct filter length (not a scan over filters).
+/// Adding or removing one filter of a subscriber costs O(its own number of
+/// filters), however many other subscribers share the filter.
 ///
 /// Subscribers are small dense integers. Not thread-safe.
 class subscription_table {
@@ -46,14 +47,30 @@ public:
   bool empty() const noexcept { return filters_.empty(); }
 
 private:
-  struct entry {
-    // Subscriber -> count of this filter for it.
-    std::vector<std::pair<subscriber, std::uint32_t>> subs;
+  struct member {
+    subscriber sub;
+    std::uint32_t count;
   };
 
-  // Keys point into the strings owned by `keys_`.
-  std::unordered_map<std::string_view, entry> filters_;
-  std::map<std::string_view, std::unique_ptr<std::string>> keys_;
+  struct entry {
+    std::string filter;
+    std::vector<member> subs;
+  };
+
+  // Where `sub` sits in one entry.
+  struct place {
+    entry* e;
+    std::uint32_t index;
+  };
+
+  place* find_place(subscriber sub, const entry* e);
+  void erase_member(entry& e, std::uint32_t index);
+  void erase_entry(entry& e);
+
+  // Keys point into the entries' own strings (entries never move).
+  std::unordered_map<std::string_view, std::unique_ptr<entry>> filters_;
+  // Per subscriber: the entries it is in, with its index there.
+  std::vector<std::vector<place>> places_;
   // Distinct filter lengths, ascending, with the number of filters each.
   std::vector<std::pair<std::size_t, std::size_t>> lengths_;
   // Per-subscriber marker for de-duplication in `match`.

@@ -1,6 +1,7 @@
 #include "actors/subscription_table.hpp"
 
 #include <algorithm>
+#include <random>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -89,4 +90,58 @@ TEST(SubscriptionTable, ManyFiltersEachMatchesItsOwn) {
   for (subscription_table::subscriber i = 0; i < 5000; i += 499)
     EXPECT_EQ(match(t, "topic." + std::to_string(i) + ".payload"), subs{i});
   EXPECT_EQ(match(t, "topic.x"), subs{});
+}
+
+// Differential: random adds and removes (with counts, shared filters, many
+// subscribers) against a naive list of (filter, subscriber) pairs.
+TEST(SubscriptionTable, MatchesANaiveModelUnderRandomAddsAndRemoves) {
+  const std::vector<std::string> filters{"", "a", "ab", "abc", "b", "ba", "c"};
+  const std::vector<std::string> events{"",  "a",   "ab", "abc", "abcd",
+                                        "b", "bab", "c",  "ca",  "x"};
+  for (unsigned seed = 1; seed <= 50; ++seed) {
+    std::mt19937 rng{seed};
+    subscription_table t;
+    std::vector<std::pair<std::string, subscription_table::subscriber>> model;
+    auto pick = [&](std::size_t n) {
+      return std::uniform_int_distribution<std::size_t>{0, n - 1}(rng);
+    };
+    for (int step = 0; step < 2000; ++step) {
+      auto sub = static_cast<subscription_table::subscriber>(pick(12));
+      auto& f = filters[pick(filters.size())];
+      switch (pick(4)) {
+      case 0:
+      case 1:
+        t.add(f, sub);
+        model.emplace_back(f, sub);
+        break;
+      case 2: {
+        auto i = std::find(model.begin(), model.end(), std::make_pair(f, sub));
+        EXPECT_EQ(t.remove(f, sub), i != model.end());
+        if (i != model.end())
+          model.erase(i);
+        break;
+      }
+      case 3:
+        if (pick(8) == 0) {
+          t.remove_all(sub);
+          model.erase(std::remove_if(model.begin(), model.end(),
+                                     [&](auto& x) { return x.second == sub; }),
+                      model.end());
+        }
+        break;
+      }
+      for (auto& ev : events) {
+        subs expected;
+        for (auto& [mf, ms] : model)
+          if (std::string_view{ev}.substr(0, mf.size()) == mf &&
+              mf.size() <= ev.size())
+            expected.push_back(ms);
+        std::sort(expected.begin(), expected.end());
+        expected.erase(std::unique(expected.begin(), expected.end()),
+                       expected.end());
+        ASSERT_EQ(match(t, ev), expected)
+            << "seed " << seed << " step " << step << " event '" << ev << "'";
+      }
+    }
+  }
 }

@@ -1,0 +1,592 @@
+#include "actors/router.hpp"
+
+#include <algorithm>
+
+namespace ee {
+
+router_sink::~router_sink() = default;
+
+namespace {
+
+bool contains(const std::vector<sub_id>& xs, sub_id x) {
+  return std::find(xs.begin(), xs.end(), x) != xs.end();
+}
+
+} // namespace
+
+router::router(std::size_t raw_bytes) : raw_budget_(raw_bytes) {
+  // nop
+}
+
+// -- topology -----------------------------------------------------------------
+
+sub_id router::add_subscriber(std::string name, subscriber_limits limits,
+                              custody who) {
+  auto id = static_cast<sub_id>(subs_.size());
+  auto& s = subs_.emplace_back();
+  s.name = std::move(name);
+  limits.capacity = std::max<std::size_t>(1, limits.capacity);
+  limits.bytes = std::max<std::size_t>(1, limits.bytes);
+  limits.window = std::max<std::size_t>(1, limits.window);
+  s.limits = limits;
+  s.who = who;
+  visit_stamp_.push_back(0);
+  return id;
+}
+
+pub_id router::add_publisher(std::string name, credit window, sub_id self) {
+  auto id = static_cast<pub_id>(pubs_.size());
+  auto& p = pubs_.emplace_back();
+  p.name = std::move(name);
+  p.window.events = std::max<std::uint64_t>(1, window.events);
+  p.window.bytes = std::max<std::uint64_t>(1, window.bytes);
+  p.self = self;
+  if (self != no_id)
+    subs_[self].self = id;
+  return id;
+}
+
+void router::subscribe(sub_id sub, const std::vector<std::string>& filters) {
+  table_.remove_all(sub);
+  if (subs_[sub].gone)
+    return;
+  for (auto& f : filters)
+    table_.add(f, sub);
+}
+
+void router::set_active(sub_id sub, bool active) {
+  auto& s = subs_[sub];
+  s.active = active && !s.gone;
+  if (s.active && !s.pending.empty())
+    mark_dirty(sub);
+}
+
+void router::retire(sub_id sub) {
+  auto& s = subs_[sub];
+  if (s.gone)
+    return;
+  s.gone = true;
+  s.active = false;
+  table_.remove_all(sub);
+  auto dropped = s.pending.size();
+  s.pending.clear_and_release();
+  auto dropped_bytes = s.pending_bytes;
+  s.pending_bytes = 0;
+  if (s.who == custody::router) {
+    dropped += s.in_flight.size();
+    dropped_bytes += s.in_flight_bytes;
+    s.in_flight.clear_and_release();
+    s.in_flight_count = 0;
+    s.in_flight_bytes = 0;
+  }
+  s.counters.dropped_retired += dropped;
+  s.counters.queued -= dropped;
+  s.counters.queued_bytes -= dropped_bytes;
+  room_freed(sub);
+}
+
+void router::reset_credit(pub_id pub) {
+  auto& p = pubs_[pub];
+  p.owed_events = 0;
+  p.owed_bytes = 0;
+}
+
+void router::raw_subscribe(std::string_view filter, bool on) {
+  if (on)
+    raw_table_.add(filter, 0);
+  else
+    raw_table_.remove(filter, 0);
+}
+
+void router::set_open(bool open) {
+  if (open_ == open)
+    return;
+  open_ = open;
+  if (!open_)
+    return;
+  auto held = std::move(held_);
+  held_.clear();
+  for (auto pub : held)
+    retry(pub);
+}
+
+// -- events -------------------------------------------------------------------
+
+void router::publish(pub_id pub, event ev) {
+  auto& p = pubs_[pub];
+  ++p.counters.published;
+  auto park = [&](std::vector<sub_id> skip) {
+    p.parked.push_back(parked_event{std::move(ev), std::move(skip)});
+    ++p.counters.parked;
+    p.counters.peak_parked =
+        std::max(p.counters.peak_parked, p.counters.parked);
+  };
+  if (!open_) {
+    if (!p.blocked) {
+      p.blocked = true;
+      held_.push_back(pub);
+    }
+    park({});
+    return;
+  }
+  if (!p.parked.empty()) {
+    park({});
+    return;
+  }
+  no_skip_.clear();
+  if (try_route(pub, ev, no_skip_) == outcome::routed) {
+    owe(pub, 1, ev.size());
+    return;
+  }
+  park(no_skip_);
+  block(pub);
+}
+
+void router::publish_system(event ev) {
+  ++totals_.routed;
+  ++totals_.system;
+  matched_.clear();
+  table_.match(ev.bytes(), matched_, true);
+  std::sort(matched_.begin(), matched_.end());
+  bool any = false;
+  for (auto id : matched_) {
+    if (subs_[id].gone)
+      continue;
+    enqueue(id, ev);
+    any = true;
+  }
+  if (raw_table_.matches_any(ev.bytes(), true)) {
+    route_raw(ev, true);
+    any = true;
+  }
+  if (!any)
+    ++totals_.unmatched;
+}
+
+bool router::full(const subscriber& s, std::size_t size) const {
+  auto& c = s.counters;
+  return c.queued >= s.limits.capacity ||
+         (c.queued > 0 && c.queued_bytes + size > s.limits.bytes);
+}
+
+router::outcome router::try_route(pub_id pub, const event& ev,
+                                  std::vector<sub_id>& skip) {
+  matched_.clear();
+  table_.match(ev.bytes(), matched_, false);
+  // Subscriber order decides which cycle is broken first and who waits on
+  // whom: keep it canonical (matches are few; the sort is cheap).
+  std::sort(matched_.begin(), matched_.end());
+  std::vector<sub_id> wait;
+  for (auto id : matched_) {
+    auto& s = subs_[id];
+    if (s.gone || contains(skip, id))
+      continue;
+    if (s.limits.overflow == overflow_policy::block && full(s, ev.size()))
+      wait.push_back(id);
+  }
+  if (!wait.empty()) {
+    // A subscriber that (transitively) waits on this publisher would never
+    // make room: waiting for it is a deadlock. Drop the event for it.
+    auto self = pubs_[pub].self;
+    if (self != no_id) {
+      for (auto i = wait.begin(); i != wait.end();) {
+        if (!reaches(*i, self)) {
+          ++i;
+          continue;
+        }
+        auto& s = subs_[*i];
+        ++s.counters.routed;
+        ++s.counters.dropped_cycle;
+        ++pubs_[pub].counters.cycles_broken;
+        cycles_.emplace_back(pub, *i);
+        skip.push_back(*i);
+        i = wait.erase(i);
+      }
+    }
+    if (!wait.empty()) {
+      set_waits_on(pub, std::move(wait));
+      return outcome::waiting;
+    }
+  }
+  ++totals_.routed;
+  bool any = !skip.empty();
+  for (auto id : matched_) {
+    if (subs_[id].gone || contains(skip, id))
+      continue;
+    enqueue(id, ev);
+    any = true;
+  }
+  if (raw_table_.matches_any(ev.bytes(), false)) {
+    route_raw(ev, false);
+    any = true;
+  }
+  if (!any)
+    ++totals_.unmatched;
+  return outcome::routed;
+}
+
+void router::enqueue(sub_id id, const event& ev) {
+  auto& s = subs_[id];
+  auto& c = s.counters;
+  ++c.routed;
+  if (full(s, ev.size())) {
+    switch (s.limits.overflow) {
+    case overflow_policy::drop_oldest:
+      while (!s.pending.empty() && full(s, ev.size()))
+        drop_pending_front(s);
+      if (!full(s, ev.size()))
+        break;
+      [[fallthrough]];
+    case overflow_policy::drop_newest:
+    case overflow_policy::block: // only the engine's own events get here
+      ++c.dropped_policy;
+      return;
+    }
+  }
+  s.pending.push_back(ev);
+  s.pending_bytes += ev.size();
+  ++c.queued;
+  c.queued_bytes += ev.size();
+  note_queue(s);
+  if (s.active)
+    mark_dirty(id);
+}
+
+void router::drop_pending_front(subscriber& s) {
+  auto size = s.pending.front().size();
+  s.pending.pop_front();
+  s.pending_bytes -= size;
+  --s.counters.queued;
+  s.counters.queued_bytes -= size;
+  ++s.counters.dropped_policy;
+}
+
+void router::route_raw(const event& ev, bool) {
+  if (totals_.raw_bytes > 0 && totals_.raw_bytes + ev.size() > raw_budget_) {
+    ++totals_.raw_dropped;
+    return;
+  }
+  raw_batch_.push_back(ev);
+  totals_.raw_bytes += ev.size();
+  ++totals_.raw_routed;
+}
+
+// -- credit and parking -------------------------------------------------------
+
+void router::owe(pub_id pub, std::uint64_t events, std::uint64_t bytes) {
+  auto& p = pubs_[pub];
+  p.owed_events += events;
+  p.owed_bytes += bytes;
+  if (p.blocked || p.grant_due)
+    return;
+  if (p.owed_events >= std::max<std::uint64_t>(1, p.window.events / 4) ||
+      p.owed_bytes >= std::max<std::uint64_t>(1, p.window.bytes / 4)) {
+    p.grant_due = true;
+    grants_.push_back(pub);
+  }
+}
+
+void router::block(pub_id pub) {
+  auto& p = pubs_[pub];
+  if (p.blocked)
+    return;
+  p.blocked = true;
+  ++p.counters.credit_waits;
+}
+
+void router::unblock(pub_id pub) {
+  auto& p = pubs_[pub];
+  p.blocked = false;
+  set_waits_on(pub, {});
+  // Everything owed goes back now: the publisher may be out of credit.
+  if ((p.owed_events > 0 || p.owed_bytes > 0) && !p.grant_due) {
+    p.grant_due = true;
+    grants_.push_back(pub);
+  }
+  if (p.self != no_id)
+    mark_dirty(p.self); // deliveries resume
+}
+
+void router::set_waits_on(pub_id pub, std::vector<sub_id> subs) {
+  auto& p = pubs_[pub];
+  for (auto id : p.waits_on) {
+    auto& w = subs_[id].waiters;
+    w.erase(std::remove(w.begin(), w.end(), pub), w.end());
+  }
+  p.waits_on = std::move(subs);
+  for (auto id : p.waits_on) {
+    auto& w = subs_[id].waiters;
+    if (std::find(w.begin(), w.end(), pub) == w.end())
+      w.push_back(pub);
+  }
+}
+
+void router::retry(pub_id pub) {
+  auto& p = pubs_[pub];
+  while (!p.parked.empty()) {
+    auto& head = p.parked.front();
+    if (try_route(pub, head.ev, head.skip) == outcome::waiting) {
+      block(pub);
+      return;
+    }
+    auto size = head.ev.size();
+    p.parked.pop_front();
+    --p.counters.parked;
+    owe(pub, 1, size);
+  }
+  unblock(pub);
+}
+
+void router::room_freed(sub_id sub) {
+  if (subs_[sub].waiters.empty())
+    return;
+  auto waiters = subs_[sub].waiters; // retry() edits the list
+  for (auto pub : waiters)
+    if (pubs_[pub].blocked && open_)
+      retry(pub);
+}
+
+void router::blockers(pub_id pub, std::vector<sub_id>& out) {
+  out.clear();
+  auto& p = pubs_[pub];
+  if (p.parked.empty())
+    return;
+  auto& head = p.parked.front();
+  edge_matched_.clear();
+  table_.match(head.ev.bytes(), edge_matched_, false);
+  std::sort(edge_matched_.begin(), edge_matched_.end());
+  for (auto id : edge_matched_) {
+    auto& s = subs_[id];
+    if (!s.gone && !contains(head.skip, id) &&
+        s.limits.overflow == overflow_policy::block && full(s, head.ev.size()))
+      out.push_back(id);
+  }
+}
+
+bool router::reaches(sub_id from, sub_id target) {
+  ++stamp_;
+  stack_.clear();
+  stack_.push_back(from);
+  while (!stack_.empty()) {
+    auto id = stack_.back();
+    stack_.pop_back();
+    if (id == target)
+      return true;
+    if (visit_stamp_[id] == stamp_)
+      continue;
+    visit_stamp_[id] = stamp_;
+    auto self = subs_[id].self;
+    // A subscriber waits only while its own publisher side waits (then it
+    // gets nothing new and cannot make room). What that publisher waits on
+    // is computed now, not remembered: a queue may have filled since.
+    if (self == no_id || !pubs_[self].blocked)
+      continue;
+    blockers(self, edge_blockers_);
+    for (auto w : edge_blockers_)
+      stack_.push_back(w);
+  }
+  return false;
+}
+
+void router::break_cycles() {
+  if (!open_)
+    return;
+  for (pub_id pub = 0; pub < pubs_.size(); ++pub)
+    if (pubs_[pub].blocked)
+      retry(pub);
+}
+
+std::size_t router::waiting_publishers() const {
+  std::size_t n = 0;
+  for (auto& p : pubs_)
+    n += p.blocked ? 1 : 0;
+  return n;
+}
+
+// -- subscriber feedback ------------------------------------------------------
+
+void router::ack(sub_id sub, std::uint64_t n) {
+  auto& s = subs_[sub];
+  n = std::min<std::uint64_t>(n, s.in_flight.size());
+  if (n == 0)
+    return;
+  std::uint64_t bytes = 0;
+  for (std::uint64_t i = 0; i < n; ++i) {
+    bytes += s.in_flight.front().size();
+    s.in_flight.pop_front();
+  }
+  s.in_flight_count -= n;
+  s.in_flight_bytes -= bytes;
+  s.counters.handled += n;
+  s.counters.queued -= n;
+  s.counters.queued_bytes -= bytes;
+  if (!s.pending.empty() && s.active)
+    mark_dirty(sub);
+  room_freed(sub);
+}
+
+std::optional<event> router::take_dead_letter(sub_id sub) {
+  auto& s = subs_[sub];
+  if (s.in_flight.empty())
+    return std::nullopt;
+  auto ev = std::move(s.in_flight.front());
+  s.in_flight.pop_front();
+  --s.in_flight_count;
+  s.in_flight_bytes -= ev.size();
+  ++s.counters.dead_letters;
+  --s.counters.queued;
+  s.counters.queued_bytes -= ev.size();
+  room_freed(sub);
+  return ev;
+}
+
+void router::requeue(sub_id sub) {
+  auto& s = subs_[sub];
+  if (s.in_flight.empty())
+    return;
+  s.counters.redelivered += s.in_flight.size();
+  while (!s.in_flight.empty()) {
+    s.pending.push_front(std::move(s.in_flight.back()));
+    s.in_flight.pop_back();
+  }
+  s.pending_bytes += s.in_flight_bytes;
+  s.in_flight_count = 0;
+  s.in_flight_bytes = 0;
+  if (s.active)
+    mark_dirty(sub);
+}
+
+void router::settle(sub_id sub, const settlement& st) {
+  auto& s = subs_[sub];
+  std::uint64_t dead_bytes = 0;
+  for (auto& ev : st.dead_letters)
+    dead_bytes += ev.size();
+  auto n = std::min<std::uint64_t>(
+      st.handled + st.discarded + st.dead_letters.size(), s.in_flight_count);
+  auto bytes = std::min<std::uint64_t>(
+      st.handled_bytes + st.discarded_bytes + dead_bytes, s.in_flight_bytes);
+  s.in_flight_count -= n;
+  s.in_flight_bytes -= bytes;
+  s.counters.queued -= n;
+  s.counters.queued_bytes -= bytes;
+  s.counters.handled += st.handled;
+  s.counters.dropped_retired += st.discarded;
+  s.counters.dead_letters += st.dead_letters.size();
+  if (!s.pending.empty() && s.active)
+    mark_dirty(sub);
+  room_freed(sub);
+}
+
+void router::abandon_in_flight(sub_id sub) {
+  auto& s = subs_[sub];
+  if (s.who != custody::owner || s.in_flight_count == 0)
+    return;
+  s.counters.dropped_retired += s.in_flight_count;
+  s.counters.queued -= s.in_flight_count;
+  s.counters.queued_bytes -= s.in_flight_bytes;
+  s.in_flight_count = 0;
+  s.in_flight_bytes = 0;
+  room_freed(sub);
+}
+
+void router::raw_released(std::uint64_t bytes) {
+  totals_.raw_bytes -= std::min(bytes, totals_.raw_bytes);
+}
+
+// -- output -------------------------------------------------------------------
+
+void router::mark_dirty(sub_id sub) {
+  auto& s = subs_[sub];
+  if (!s.dirty) {
+    s.dirty = true;
+    dirty_.push_back(sub);
+  }
+}
+
+void router::note_queue(subscriber& s) {
+  auto& c = s.counters;
+  c.peak_queued = std::max(c.peak_queued, c.queued);
+  c.peak_bytes = std::max(c.peak_bytes, c.queued_bytes);
+}
+
+void router::deliver(sub_id id, router_sink& sink) {
+  auto& s = subs_[id];
+  if (!s.active || s.gone || s.pending.empty())
+    return;
+  // A subscriber whose own events wait for room gets nothing new:
+  // backpressure travels upstream.
+  if (s.self != no_id && pubs_[s.self].blocked)
+    return;
+  // One queued event stays undelivered when the queue is full, so
+  // drop_oldest always has an old event to drop for a new one.
+  auto window = std::min<std::uint64_t>(
+      s.limits.window, std::max<std::size_t>(1, s.limits.capacity - 1));
+  if (s.in_flight_count >= window)
+    return;
+  auto n =
+      std::min<std::uint64_t>(window - s.in_flight_count, s.pending.size());
+  event_batch batch;
+  batch.reserve(n);
+  std::uint64_t bytes = 0;
+  for (std::uint64_t i = 0; i < n; ++i) {
+    auto& ev = s.pending.front();
+    bytes += ev.size();
+    if (s.who == custody::router) {
+      batch.push_back(ev);
+      s.in_flight.push_back(std::move(ev));
+    } else {
+      batch.push_back(std::move(ev));
+    }
+    s.pending.pop_front();
+  }
+  s.pending_bytes -= bytes;
+  s.in_flight_count += n;
+  s.in_flight_bytes += bytes;
+  s.counters.delivered += n;
+  sink.deliver(id, std::move(batch));
+}
+
+void router::flush(router_sink& sink) {
+  // A sink never calls back into the router, so one pass over the
+  // swapped-out list is enough; both lists keep their capacity.
+  flushing_.swap(dirty_);
+  for (auto id : flushing_) {
+    subs_[id].dirty = false;
+    deliver(id, sink);
+  }
+  flushing_.clear();
+  granting_.swap(grants_);
+  for (auto pub : granting_) {
+    auto& p = pubs_[pub];
+    p.grant_due = false;
+    if (p.blocked || (p.owed_events == 0 && p.owed_bytes == 0))
+      continue;
+    credit c{p.owed_events, p.owed_bytes};
+    p.owed_events = 0;
+    p.owed_bytes = 0;
+    sink.grant(pub, c);
+  }
+  granting_.clear();
+  if (!raw_batch_.empty()) {
+    event_batch raw;
+    raw.swap(raw_batch_);
+    sink.deliver_raw(std::move(raw));
+  }
+  if (!cycles_.empty()) {
+    std::sort(cycles_.begin(), cycles_.end());
+    cycles_.erase(std::unique(cycles_.begin(), cycles_.end()), cycles_.end());
+    for (auto [pub, sub] : cycles_)
+      sink.cycle(pub, sub);
+    cycles_.clear();
+  }
+}
+
+// -- queries ------------------------------------------------------------------
+
+bool router::drained(sub_id sub) const {
+  auto& s = subs_[sub];
+  return s.pending.empty() &&
+         (s.who == custody::owner || s.in_flight_count == 0);
+}
+
+} // namespace ee

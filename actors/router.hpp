@@ -1,0 +1,357 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "actors/ring.hpp"
+#include "actors/subscription_table.hpp"
+#include "bridge/seam.hpp"
+#include "ee/event.hpp"
+#include "ee/supervision.hpp"
+
+namespace ee {
+
+/// Index of a subscriber in the router.
+using sub_id = std::uint32_t;
+
+/// Index of a publisher in the router.
+using pub_id = std::uint32_t;
+
+/// "None" for `sub_id` and `pub_id`.
+inline constexpr std::uint32_t no_id =
+    std::numeric_limits<std::uint32_t>::max();
+
+/// Bounds and policy of one subscriber's queue.
+struct subscriber_limits {
+  /// Most events queued plus in flight.
+  std::size_t capacity = 10000;
+  /// Most bytes queued plus in flight (an event larger than this still gets
+  /// into an empty queue).
+  std::size_t bytes = 64 * 1024 * 1024;
+  /// Most events in flight (delivered, not yet settled).
+  std::size_t window = 1000;
+  /// What a full queue does to a new event.
+  overflow_policy overflow = overflow_policy::block;
+};
+
+/// Who holds the events a subscriber has in flight.
+enum class custody {
+  /// The router keeps them (internal plugins: a crashed host's mailbox is
+  /// gone, so the router redelivers from its own copy).
+  router,
+  /// The subscriber's owner keeps them and settles them in batches (external
+  /// plugins: the bridge's endpoint); the router only counts.
+  owner,
+};
+
+/// Counters of one subscriber. At every moment
+/// `routed == handled + dead_letters + dropped() + queued`.
+struct subscriber_counters {
+  /// Events that matched it (each one counted once, whatever became of it).
+  std::uint64_t routed = 0;
+  /// Hand-offs to the subscriber (a redelivery counts again).
+  std::uint64_t delivered = 0;
+  /// Events it finished with.
+  std::uint64_t handled = 0;
+  /// Events it failed on, or that used up their delivery attempts.
+  std::uint64_t dead_letters = 0;
+  /// Events delivered again after its host failed.
+  std::uint64_t redelivered = 0;
+  /// Dropped by its overflow policy (`drop_oldest`, `drop_newest`), or an
+  /// engine event that found its queue full.
+  std::uint64_t dropped_policy = 0;
+  /// Dropped because delivering them would have closed a wait-for cycle
+  /// (publishers waiting on each other's full queues).
+  std::uint64_t dropped_cycle = 0;
+  /// Thrown away when the subscriber went away for good (finished, failed,
+  /// stopped at shutdown).
+  std::uint64_t dropped_retired = 0;
+  /// Events queued or in flight now, and their bytes.
+  std::uint64_t queued = 0;
+  std::uint64_t queued_bytes = 0;
+  /// Largest `queued` and `queued_bytes` seen.
+  std::uint64_t peak_queued = 0;
+  std::uint64_t peak_bytes = 0;
+
+  std::uint64_t dropped() const noexcept {
+    return dropped_policy + dropped_cycle + dropped_retired;
+  }
+};
+
+/// Counters of one publisher.
+struct publisher_counters {
+  /// Events it handed to the router.
+  std::uint64_t published = 0;
+  /// Times it had to wait for room (its first event parked).
+  std::uint64_t credit_waits = 0;
+  /// Events that closed a wait-for cycle and were dropped for some
+  /// subscriber (see `subscriber_counters::dropped_cycle`).
+  std::uint64_t cycles_broken = 0;
+  /// Events parked now (waiting for room).
+  std::uint64_t parked = 0;
+  /// Largest `parked` seen.
+  std::uint64_t peak_parked = 0;
+};
+
+/// Counters of the whole router.
+struct router_totals {
+  /// Events routed (each once, however many subscribers it reached),
+  /// including the engine's own.
+  std::uint64_t routed = 0;
+  /// The engine's own events among them.
+  std::uint64_t system = 0;
+  /// Events that matched no subscriber (internal or raw).
+  std::uint64_t unmatched = 0;
+  /// Events handed to raw subscribers, and dropped for their byte budget.
+  std::uint64_t raw_routed = 0;
+  std::uint64_t raw_dropped = 0;
+  /// Bytes handed to raw subscribers and not yet released by ZeroMQ.
+  std::uint64_t raw_bytes = 0;
+};
+
+/// Where `router::flush` puts what routing decided.
+class router_sink {
+public:
+  virtual ~router_sink();
+
+  /// Deliver `events` to subscriber `sub`, in order.
+  virtual void deliver(sub_id sub, event_batch&& events) = 0;
+
+  /// Publisher `pub` may publish `c` more.
+  virtual void grant(pub_id pub, credit c) = 0;
+
+  /// Hand `events` to raw subscribers.
+  virtual void deliver_raw(event_batch&& events) = 0;
+
+  /// An event of `pub` was dropped for `sub` because delivering it would
+  /// have closed a wait-for cycle (reported once per flush per pair).
+  virtual void cycle(pub_id pub, sub_id sub) = 0;
+};
+
+/// The engine's routing and flow control, as a plain class: no actors, no
+/// threads, no clock.
+///
+/// * Subscriptions: prefix filters per subscriber (a `subscription_table`),
+///   plus the filters of raw subscribers.
+/// * Per subscriber: a queue bounded in events and bytes, a delivery window,
+///   an overflow policy, counters.
+/// * Per publisher: credit (events and bytes; returned in batches as its
+///   events are routed) and parking: an event that a full `block`
+///   subscriber cannot take waits at its publisher, in order, and the
+///   publisher gets no credit back meanwhile; a subscriber whose own
+///   publisher side is waiting gets nothing new, so backpressure travels
+///   up a pipeline.
+/// * A publisher about to wait on a subscriber that (transitively) waits on
+///   it would never move again: the event is dropped for that subscriber
+///   instead, counted, and reported (`router_sink::cycle`).
+/// * While closed (before the start barrier) publications park.
+///
+/// Every function but `flush` only changes state; `flush` emits the
+/// deliveries, grants, raw batches and cycle reports that became due.
+class router {
+public:
+  /// @param raw_bytes most bytes handed to raw subscribers and not yet
+  ///        released (`raw_released`); beyond it raw events are dropped.
+  explicit router(std::size_t raw_bytes = 64 * 1024 * 1024);
+
+  router(const router&) = delete;
+  router& operator=(const router&) = delete;
+
+  // -- topology ---------------------------------------------------------------
+
+  /// Adds a subscriber (inactive, no filters). @returns its id.
+  sub_id add_subscriber(std::string name, subscriber_limits limits,
+                        custody who);
+
+  /// Adds a publisher with `window` credit. `self` is its own subscriber
+  /// side, if any (it gets no deliveries while the publisher waits).
+  pub_id add_publisher(std::string name, credit window, sub_id self = no_id);
+
+  /// Replaces the filters of `sub`.
+  void subscribe(sub_id sub, const std::vector<std::string>& filters);
+
+  /// Allows (or stops) deliveries to `sub`. Events queue either way.
+  void set_active(sub_id sub, bool active);
+
+  /// `sub` is gone for good: its filters go, its queue is dropped (counted
+  /// as retired); events in the router's custody too; events in its owner's
+  /// custody count until settled.
+  void retire(sub_id sub);
+
+  /// A new incarnation of `pub` starts with a full window: what the router
+  /// owed the old one is void.
+  void reset_credit(pub_id pub);
+
+  /// A raw subscriber added (or removed) `filter`.
+  void raw_subscribe(std::string_view filter, bool on);
+
+  /// While closed, publications park (the start barrier); opening routes
+  /// them.
+  void set_open(bool open);
+
+  // -- events -----------------------------------------------------------------
+
+  /// Routes `ev` from `pub`, or parks it.
+  void publish(pub_id pub, event ev);
+
+  /// Routes the engine's own event: never waits; reaches only filters that
+  /// name it (not the empty filter); a full subscriber loses it (counted as
+  /// a policy drop).
+  void publish_system(event ev);
+
+  // -- subscriber feedback ----------------------------------------------------
+
+  /// `sub` (router custody) handled its `n` oldest events in flight.
+  void ack(sub_id sub, std::uint64_t n);
+
+  /// Takes `sub`'s oldest event in flight as a dead letter (router custody:
+  /// the event its host failed on). @returns it, if there was one.
+  std::optional<event> take_dead_letter(sub_id sub);
+
+  /// Puts `sub`'s events in flight back at the front of its queue, in order
+  /// (router custody: its host went down).
+  void requeue(sub_id sub);
+
+  /// `sub` (owner custody) settled events: handled, discarded (counted as
+  /// retired drops) and dead letters (returned for publication).
+  void settle(sub_id sub, const settlement& s);
+
+  /// Forgets events still in `sub`'s owner's custody, counted as retired
+  /// drops (the owner is gone and will not settle them).
+  void abandon_in_flight(sub_id sub);
+
+  /// ZeroMQ released `bytes` of raw events.
+  void raw_released(std::uint64_t bytes);
+
+  /// Retries every waiting publisher, breaking wait-for cycles that formed
+  /// without a publisher starting to wait (a queue that filled up while its
+  /// would-be publishers already waited). Cycles that close when a publisher
+  /// starts to wait are broken at once; call this now and then while
+  /// `waiting_publishers() > 0` to catch the rest.
+  void break_cycles();
+
+  // -- output -----------------------------------------------------------------
+
+  /// Emits what became due: deliveries, grants, raw events, cycle reports.
+  void flush(router_sink& sink);
+
+  // -- queries ----------------------------------------------------------------
+
+  /// @returns true if `sub` has nothing queued, nor in the router's custody.
+  bool drained(sub_id sub) const;
+
+  /// @returns true if `pub` has events waiting for room.
+  bool waiting(pub_id pub) const { return pubs_[pub].blocked; }
+
+  /// @returns the number of publishers with events waiting for room.
+  std::size_t waiting_publishers() const;
+
+  const subscriber_counters& counters(sub_id sub) const {
+    return subs_[sub].counters;
+  }
+
+  const publisher_counters& counters_of_publisher(pub_id pub) const {
+    return pubs_[pub].counters;
+  }
+
+  const std::string& name(sub_id sub) const { return subs_[sub].name; }
+
+  const router_totals& totals() const noexcept { return totals_; }
+
+  std::size_t subscribers() const noexcept { return subs_.size(); }
+
+  std::size_t publishers() const noexcept { return pubs_.size(); }
+
+private:
+  struct parked_event {
+    event ev;
+    // Subscribers it was already dropped for (cycle breaking).
+    std::vector<sub_id> skip;
+  };
+
+  struct subscriber {
+    std::string name;
+    subscriber_limits limits;
+    custody who = custody::router;
+    pub_id self = no_id;
+    bool active = false;
+    bool gone = false;
+    bool dirty = false;
+    ring<event> pending;
+    std::uint64_t pending_bytes = 0;
+    // Router custody: the events in flight; owner custody: only counted.
+    ring<event> in_flight;
+    std::uint64_t in_flight_count = 0;
+    std::uint64_t in_flight_bytes = 0;
+    // Publishers whose head event waits for room here.
+    std::vector<pub_id> waiters;
+    subscriber_counters counters;
+  };
+
+  struct publisher {
+    std::string name;
+    credit window;
+    sub_id self = no_id;
+    ring<parked_event> parked;
+    bool blocked = false;
+    // Subscribers the head parked event waits on.
+    std::vector<sub_id> waits_on;
+    std::uint64_t owed_events = 0;
+    std::uint64_t owed_bytes = 0;
+    bool grant_due = false;
+    publisher_counters counters;
+  };
+
+  enum class outcome { routed, waiting };
+
+  bool full(const subscriber& s, std::size_t size) const;
+  outcome try_route(pub_id pub, const event& ev, std::vector<sub_id>& skip);
+  void enqueue(sub_id id, const event& ev);
+  void drop_pending_front(subscriber& s);
+  void route_raw(const event& ev, bool system);
+  void owe(pub_id pub, std::uint64_t events, std::uint64_t bytes);
+  void block(pub_id pub);
+  void unblock(pub_id pub);
+  void set_waits_on(pub_id pub, std::vector<sub_id> subs);
+  void retry(pub_id pub);
+  void room_freed(sub_id sub);
+  void retry_all();
+  void blockers(pub_id pub, std::vector<sub_id>& out);
+  bool reaches(sub_id from, sub_id target);
+  void mark_dirty(sub_id sub);
+  void note_queue(subscriber& s);
+  void deliver(sub_id id, router_sink& sink);
+
+  subscription_table table_;
+  subscription_table raw_table_;
+  std::vector<subscriber> subs_;
+  std::vector<publisher> pubs_;
+  bool open_ = true;
+  std::size_t raw_budget_;
+  router_totals totals_;
+  // Work for the next flush.
+  std::vector<sub_id> dirty_;
+  std::vector<sub_id> flushing_;
+  std::vector<pub_id> grants_;
+  std::vector<pub_id> granting_;
+  event_batch raw_batch_;
+  std::vector<std::pair<pub_id, sub_id>> cycles_;
+  // Publishers parked while closed, in order of parking.
+  std::vector<pub_id> held_;
+  // Scratch space.
+  std::vector<sub_id> matched_;
+  std::vector<sub_id> no_skip_;
+  std::vector<std::uint64_t> visit_stamp_;
+  std::uint64_t stamp_ = 0;
+  std::vector<sub_id> stack_;
+  std::vector<sub_id> edge_matched_;
+  std::vector<sub_id> edge_blockers_;
+};
+
+} // namespace ee
