@@ -1,5 +1,7 @@
 #include "ee/log.hpp"
 
+#include "ee/names.hpp"
+
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -13,9 +15,8 @@ namespace {
 
 log_level initial_level() {
   if (auto env = std::getenv("EE_LOG_LEVEL")) {
-    for (int i = 0; i <= static_cast<int>(log_level::off); ++i)
-      if (std::strcmp(env, to_string(static_cast<log_level>(i))) == 0)
-        return static_cast<log_level>(i);
+    if (auto lvl = from_name<log_level>(env))
+      return *lvl;
   }
   return log_level::info;
 }
@@ -27,18 +28,8 @@ log_sink sink; // guarded by sink_mtx
 } // namespace
 
 const char* to_string(log_level lvl) noexcept {
-  switch (lvl) {
-  case log_level::debug:
-    return "debug";
-  case log_level::info:
-    return "info";
-  case log_level::warning:
-    return "warning";
-  case log_level::error:
-    return "error";
-  default:
-    return "off";
-  }
+  // The names are string literals: their data() is NUL-terminated.
+  return name_of(lvl).data();
 }
 
 void set_log_level(log_level lvl) {

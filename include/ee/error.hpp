@@ -30,6 +30,9 @@ enum class ec {
   stopped,
   /// A configuration file could not be read or parsed.
   config_file,
+  /// Shutdown took longer than `app_config::shutdown_grace`: the plugins
+  /// named in the message were abandoned (still running in their own code).
+  shutdown_timeout,
   /// An unexpected internal error.
   internal,
 };

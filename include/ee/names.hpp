@@ -61,7 +61,7 @@ struct enum_names<log_level> {
 
 template <>
 struct enum_names<ec> {
-  static constexpr std::array<std::pair<ec, std::string_view>, 12> table{{
+  static constexpr std::array<std::pair<ec, std::string_view>, 13> table{{
       {ec::none, "none"},
       {ec::invalid_config, "invalid_config"},
       {ec::duplicate_name, "duplicate_name"},
@@ -73,6 +73,7 @@ struct enum_names<ec> {
       {ec::restart_limit, "restart_limit"},
       {ec::stopped, "stopped"},
       {ec::config_file, "config_file"},
+    {ec::shutdown_timeout, "shutdown_timeout"},
       {ec::internal, "internal"},
   }};
 };

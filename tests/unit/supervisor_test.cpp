@@ -1,0 +1,554 @@
+// The supervisor's rules with time as an argument: the barrier (also across
+// restarts), every restart policy x strategy x outcome, restart intensity
+// at its boundaries, escalation texts, back-off, and the bounded, ordered
+// shutdown. Deterministic: no threads, no clock.
+
+#include "actors/supervisor.hpp"
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+using namespace ee;
+using namespace std::chrono_literals;
+using time_point = supervisor::time_point;
+
+namespace {
+
+/// Records what the supervisor asks for, as lines of text.
+class recorder : public supervisor::effects {
+public:
+  std::vector<std::string> log;
+  std::set<child_id> not_drained;
+  std::set<child_id> failing_spawns;
+  struct timer_req {
+    supervisor_timer kind;
+    child_id id;
+    std::chrono::milliseconds delay;
+    std::uint64_t gen;
+  };
+  std::vector<timer_req> timers;
+  std::optional<error> result;
+  bool opened = false;
+
+  std::optional<std::string> spawn(child_id id, std::uint32_t inc) override {
+    log.push_back("spawn " + std::to_string(id) + "#" + std::to_string(inc));
+    if (failing_spawns.count(id) > 0)
+      return std::string{"factory threw"};
+    return std::nullopt;
+  }
+  void launch(child_id id) override {
+    log.push_back("launch " + std::to_string(id));
+  }
+  void run(child_id id) override { log.push_back("run " + std::to_string(id)); }
+  void stop(child_id id) override {
+    log.push_back("stop " + std::to_string(id));
+  }
+  void abandon(child_id id) override {
+    log.push_back("abandon " + std::to_string(id));
+  }
+  void retire(child_id id) override {
+    log.push_back("retire " + std::to_string(id));
+  }
+  void set_timer(supervisor_timer kind, child_id id,
+                 std::chrono::milliseconds delay, std::uint64_t gen) override {
+    timers.push_back({kind, id, delay, gen});
+  }
+  void lifecycle(const char* prefix, child_id id,
+                 const std::string& text) override {
+    log.push_back(std::string{prefix} + std::to_string(id) +
+                  (text.empty() ? "" : " " + text));
+  }
+  void open() override {
+    opened = true;
+    log.push_back("open");
+  }
+  bool drained(child_id id) const override {
+    return not_drained.count(id) == 0;
+  }
+  void done(const error& result_) override { result = result_; }
+
+  /// @returns the lines since the last call.
+  std::vector<std::string> take() {
+    auto result_ = std::move(log);
+    log.clear();
+    return result_;
+  }
+
+  /// @returns the last restart timer of `id`, if any.
+  std::optional<timer_req> restart_timer(child_id id) const {
+    for (auto i = timers.rbegin(); i != timers.rend(); ++i)
+      if (i->kind == supervisor_timer::restart && i->id == id)
+        return *i;
+    return std::nullopt;
+  }
+};
+
+using lines = std::vector<std::string>;
+
+child_spec internal(const std::string& name,
+                    restart_policy p = restart_policy::temporary) {
+  child_spec c;
+  c.name = name;
+  c.policy = p;
+  c.backoff.initial = 10ms;
+  c.backoff.max = 80ms;
+  c.backoff.factor = 2;
+  c.backoff.jitter = 0;
+  c.backoff.reset_after = 1000ms;
+  return c;
+}
+
+child_spec external(const std::string& name, bool await = false,
+                    bool process = false,
+                    restart_policy p = restart_policy::temporary) {
+  auto c = internal(name, p);
+  c.external = true;
+  c.await_first_request = await;
+  c.has_process = process;
+  return c;
+}
+
+class SupervisorTest : public ::testing::Test {
+protected:
+  void make(std::vector<child_spec> kids,
+            restart_strategy s = restart_strategy::one_for_one,
+            std::size_t max_restarts = 5) {
+    supervisor_config cfg;
+    cfg.strategy = s;
+    cfg.max_restarts = max_restarts;
+    cfg.restart_period = 1000ms;
+    cfg.shutdown_grace = 400ms;
+    sup = std::make_unique<supervisor>(cfg, std::move(kids), fx,
+                                       [] { return 0.5; });
+  }
+
+  // Starts and passes the barrier for internal plugins 0..n-1.
+  void start_all() {
+    sup->start(t);
+    for (child_id i = 0; i < sup->size(); ++i)
+      sup->ready(i, sup->incarnation(i), t);
+    fx.take();
+  }
+
+  // Fires the last restart timer of `id` at its time.
+  void fire_restart(child_id id) {
+    auto tm = fx.restart_timer(id);
+    ASSERT_TRUE(tm);
+    t += tm->delay;
+    sup->timer(supervisor_timer::restart, id, tm->gen, t);
+  }
+
+  void fire(supervisor_timer kind) {
+    for (auto& tm : fx.timers)
+      if (tm.kind == kind) {
+        sup->timer(kind, tm.id, tm.gen, t);
+        return;
+      }
+    FAIL() << "no such timer";
+  }
+
+  time_point t{};
+  recorder fx;
+  std::unique_ptr<supervisor> sup;
+};
+
+} // namespace
+
+// -- the barrier ----------------------------------------------------------------
+
+TEST_F(SupervisorTest, BarrierWaitsForEveryPluginThenRunsThemAll) {
+  make({internal("a"), internal("b"), external("x")});
+  sup->start(t);
+  EXPECT_EQ(fx.take(), (lines{"spawn 0#1", "spawn 1#1"}));
+  sup->ready(1, 1, t);
+  EXPECT_FALSE(sup->barrier_passed());
+  sup->ready(0, 2, t); // a stale incarnation changes nothing
+  EXPECT_FALSE(sup->barrier_passed());
+  sup->ready(0, 1, t);
+  EXPECT_TRUE(sup->barrier_passed());
+  EXPECT_EQ(fx.take(),
+            (lines{"open", "run 0", "ee.lifecycle.started:0", "run 1",
+                   "ee.lifecycle.started:1", "run 2", "ee.lifecycle.started:2"}));
+}
+
+TEST_F(SupervisorTest, BarrierCanWaitForAnExternalProcessFirstRequest) {
+  make({internal("a"), external("x", true, true)});
+  sup->start(t);
+  EXPECT_EQ(fx.take(), (lines{"spawn 0#1", "launch 1"}));
+  sup->ready(0, 1, t);
+  EXPECT_FALSE(sup->barrier_passed());
+  sup->first_request(1, t);
+  EXPECT_TRUE(sup->barrier_passed());
+}
+
+TEST_F(SupervisorTest, BarrierWaitsForAPluginRestartedBeforeItPassed) {
+  make({internal("a", restart_policy::transient), internal("b")});
+  sup->start(t);
+  sup->ready(1, 1, t);
+  sup->exited(0, 1, true, "boom in subscriptions", t); // fails before ready
+  EXPECT_FALSE(sup->barrier_passed());
+  EXPECT_EQ(sup->state(0), child_state::restarting);
+  fx.take();
+  fire_restart(0);
+  EXPECT_EQ(fx.take(), (lines{"ee.lifecycle.restarted:0 1", "spawn 0#2"}));
+  EXPECT_FALSE(sup->barrier_passed());
+  sup->ready(0, 2, t);
+  EXPECT_TRUE(sup->barrier_passed());
+}
+
+TEST_F(SupervisorTest, BarrierAcrossAnExternalRestartNeedsANewFirstRequest) {
+  make({internal("a"), external("x", true, true, restart_policy::permanent)});
+  sup->start(t);
+  sup->first_request(1, t);
+  sup->process_exited(1, false, "killed by signal 9", t);
+  fire_restart(1);
+  sup->ready(0, 1, t);
+  EXPECT_FALSE(sup->barrier_passed()); // the new process has not asked yet
+  sup->first_request(1, t);
+  EXPECT_TRUE(sup->barrier_passed());
+}
+
+TEST_F(SupervisorTest, ManyPluginsPassTheBarrierInLinearTime) {
+  std::vector<child_spec> kids;
+  for (int i = 0; i < 100000; ++i)
+    kids.push_back(internal("p" + std::to_string(i)));
+  make(std::move(kids));
+  sup->start(t);
+  for (child_id i = 0; i < sup->size(); ++i)
+    sup->ready(i, 1, t);
+  EXPECT_TRUE(sup->barrier_passed());
+}
+
+// -- policies x outcomes ----------------------------------------------------------
+
+TEST_F(SupervisorTest, EveryPolicyAndOutcome) {
+  struct row {
+    restart_policy policy;
+    bool abnormal;
+    bool restarted;
+    child_state after;
+  };
+  const row table[] = {
+    {restart_policy::permanent, false, true, child_state::restarting},
+    {restart_policy::permanent, true, true, child_state::restarting},
+    {restart_policy::transient, false, false, child_state::finished},
+    {restart_policy::transient, true, true, child_state::restarting},
+    {restart_policy::temporary, false, false, child_state::finished},
+    {restart_policy::temporary, true, false, child_state::failed},
+  };
+  for (auto& r : table) {
+    fx = recorder{};
+    make({internal("a", r.policy), internal("b")});
+    start_all();
+    sup->exited(0, 1, r.abnormal, "boom", t);
+    EXPECT_EQ(sup->state(0), r.after)
+      << "policy " << static_cast<int>(r.policy) << " abnormal " << r.abnormal;
+    EXPECT_EQ(fx.restart_timer(0).has_value(), r.restarted);
+    auto log = fx.take();
+    EXPECT_EQ(log.front(), r.abnormal ? "ee.lifecycle.failed:0 boom"
+                                      : "ee.lifecycle.stopped:0");
+    EXPECT_EQ(sup->failures(0), r.abnormal ? 1u : 0u);
+    if (r.restarted) {
+      fire_restart(0);
+      EXPECT_EQ(fx.take(), (lines{"ee.lifecycle.restarted:0 1", "spawn 0#2"}));
+      sup->ready(0, 2, t);
+      EXPECT_EQ(fx.take(), (lines{"run 0", "ee.lifecycle.started:0"}));
+      EXPECT_EQ(sup->restarts(0), 1u);
+    }
+  }
+}
+
+TEST_F(SupervisorTest, AFailedFactoryFailsThePluginForGood) {
+  make({internal("a", restart_policy::permanent), internal("b")});
+  start_all();
+  fx.failing_spawns.insert(0);
+  sup->exited(0, 1, true, "boom", t);
+  fire_restart(0);
+  EXPECT_EQ(sup->state(0), child_state::failed);
+  sup->exited(1, 1, false, "", t);
+  ASSERT_TRUE(fx.result);
+  EXPECT_EQ(fx.result->code(), ec::plugin_failed);
+  EXPECT_NE(fx.result->message().find("factory threw"), std::string::npos);
+}
+
+// -- strategies -------------------------------------------------------------------
+
+TEST_F(SupervisorTest, OneForOneRestartsOnlyTheFailedPlugin) {
+  make({internal("a", restart_policy::permanent),
+        internal("b", restart_policy::permanent),
+        internal("c", restart_policy::permanent)});
+  start_all();
+  sup->exited(1, 1, true, "boom", t);
+  auto log = fx.take();
+  EXPECT_EQ(std::count(log.begin(), log.end(), "stop 0"), 0);
+  EXPECT_EQ(std::count(log.begin(), log.end(), "stop 2"), 0);
+  EXPECT_EQ(sup->state(0), child_state::running);
+}
+
+TEST_F(SupervisorTest, OneForAllStopsEverySiblingButTemporaryOnes) {
+  make({internal("a", restart_policy::permanent),
+        internal("b", restart_policy::transient),
+        internal("t"), external("x", false, true, restart_policy::permanent)},
+       restart_strategy::one_for_all);
+  start_all();
+  sup->exited(1, 1, true, "boom", t);
+  auto log = fx.take();
+  EXPECT_NE(std::find(log.begin(), log.end(), "stop 0"), log.end());
+  EXPECT_EQ(std::find(log.begin(), log.end(), "stop 2"), log.end());
+  EXPECT_EQ(sup->state(0), child_state::stopping_for_restart);
+  EXPECT_EQ(sup->state(2), child_state::running); // temporary: left alone
+  EXPECT_EQ(sup->state(3), child_state::restarting); // its process restarts
+  // The stopped sibling restarts at once when it is down.
+  sup->exited(0, 1, false, "", t);
+  EXPECT_EQ(sup->state(0), child_state::restarting);
+  EXPECT_EQ(fx.restart_timer(0)->delay, 0ms);
+  fire_restart(0);
+  fire_restart(3);
+  fire_restart(1);
+  auto after = fx.take();
+  EXPECT_NE(std::find(after.begin(), after.end(), "spawn 0#2"), after.end());
+  EXPECT_NE(std::find(after.begin(), after.end(), "spawn 1#2"), after.end());
+  EXPECT_NE(std::find(after.begin(), after.end(), "launch 3"), after.end());
+}
+
+TEST_F(SupervisorTest, RestForOneStopsOnlyLaterPlugins) {
+  make({internal("a", restart_policy::permanent),
+        internal("b", restart_policy::permanent),
+        internal("c", restart_policy::permanent)},
+       restart_strategy::rest_for_one);
+  start_all();
+  sup->exited(1, 1, true, "boom", t);
+  EXPECT_EQ(sup->state(0), child_state::running);
+  EXPECT_EQ(sup->state(2), child_state::stopping_for_restart);
+}
+
+// -- restart intensity --------------------------------------------------------------
+
+TEST_F(SupervisorTest, IntensityAllowsExactlyMaxRestartsWithinThePeriod) {
+  make({internal("a", restart_policy::permanent), internal("b")},
+       restart_strategy::one_for_one, 3);
+  start_all();
+  for (std::uint32_t i = 1; i <= 3; ++i) {
+    sup->exited(0, i, true, "boom " + std::to_string(i), t);
+    ASSERT_EQ(sup->state(0), child_state::restarting) << i;
+    fire_restart(0);
+    sup->ready(0, i + 1, t);
+  }
+  // The 4th failure within the period needs a 4th restart: escalation.
+  sup->exited(0, 4, true, "boom 4", t);
+  EXPECT_EQ(sup->state(0), child_state::failed);
+  EXPECT_TRUE(sup->stopping());
+  auto log = fx.take();
+  EXPECT_NE(std::find(log.begin(), log.end(), "ee.lifecycle.escalated:0 boom 4"),
+            log.end());
+  sup->exited(1, 1, false, "", t);
+  ASSERT_TRUE(fx.result);
+  EXPECT_EQ(fx.result->code(), ec::restart_limit);
+  EXPECT_EQ(fx.result->message(),
+            "plugin 'a' needs a restart beyond the limit: 3 restarts within "
+            "1000 ms already (max_restarts: 3); last failure: boom 4");
+}
+
+TEST_F(SupervisorTest, IntensityForgetsRestartsOlderThanThePeriod) {
+  make({internal("a", restart_policy::permanent), internal("b")},
+       restart_strategy::one_for_one, 2);
+  start_all();
+  for (std::uint32_t i = 1; i <= 6; ++i) {
+    sup->exited(0, i, true, "boom", t);
+    ASSERT_EQ(sup->state(0), child_state::restarting) << "failure " << i;
+    fire_restart(0);
+    sup->ready(0, i + 1, t);
+    t += 501ms; // two restarts always fit into any 1000 ms
+  }
+}
+
+TEST_F(SupervisorTest, IntensityCountsARestartExactlyOnePeriodOld) {
+  make({internal("a", restart_policy::permanent), internal("b")},
+       restart_strategy::one_for_one, 1);
+  start_all();
+  sup->exited(0, 1, true, "boom", t); // restart #1 at t0 (delay 10 ms)
+  auto t0 = t;
+  fire_restart(0);
+  sup->ready(0, 2, t);
+  t = t0 + 1000ms; // exactly one period later: still within it
+  sup->exited(0, 2, true, "boom", t);
+  EXPECT_EQ(sup->state(0), child_state::failed);
+}
+
+TEST_F(SupervisorTest, APermanentPluginThatOnlyEndsNormallyEscalatesSayingSo) {
+  make({internal("a", restart_policy::permanent), internal("b")},
+       restart_strategy::one_for_one, 1);
+  start_all();
+  sup->exited(0, 1, false, "", t);
+  fire_restart(0);
+  sup->ready(0, 2, t);
+  sup->exited(0, 2, false, "", t);
+  sup->exited(1, 1, false, "", t);
+  ASSERT_TRUE(fx.result);
+  EXPECT_EQ(fx.result->message(),
+            "plugin 'a' needs a restart beyond the limit: 1 restarts within "
+            "1000 ms already (max_restarts: 1); last exit: normal (a "
+            "permanent plugin is restarted even after a normal exit)");
+}
+
+// -- back-off -------------------------------------------------------------------------
+
+TEST_F(SupervisorTest, BackoffDoublesCapsAndStartsOverAfterHealthyRunning) {
+  make({internal("a", restart_policy::permanent), internal("b")},
+       restart_strategy::one_for_one, 100);
+  start_all();
+  std::vector<long long> delays;
+  for (std::uint32_t i = 1; i <= 6; ++i) {
+    sup->exited(0, i, true, "boom", t);
+    delays.push_back(fx.restart_timer(0)->delay.count());
+    fire_restart(0);
+    sup->ready(0, i + 1, t);
+    t += 1ms;
+  }
+  EXPECT_EQ(delays, (std::vector<long long>{10, 20, 40, 80, 80, 80}));
+  t += 2000ms; // ran healthy for longer than reset_after
+  sup->exited(0, 7, true, "boom", t);
+  EXPECT_EQ(fx.restart_timer(0)->delay, 10ms);
+}
+
+TEST_F(SupervisorTest, JitterComesFromTheRandomSource) {
+  supervisor_config cfg;
+  auto spec = internal("a", restart_policy::permanent);
+  spec.backoff.jitter = 0.5;
+  std::vector<double> draws{0.0, 1.0};
+  std::size_t next = 0;
+  supervisor s{cfg, {spec, internal("b")}, fx, [&] { return draws[next++]; }};
+  s.start(t);
+  s.ready(0, 1, t);
+  s.ready(1, 1, t);
+  s.exited(0, 1, true, "boom", t);
+  EXPECT_EQ(fx.restart_timer(0)->delay, 5ms); // 10 ms - 50 %
+  auto tm = *fx.restart_timer(0);
+  s.timer(supervisor_timer::restart, 0, tm.gen, t + 5ms);
+  s.ready(0, 2, t);
+  s.exited(0, 2, true, "boom", t + 6ms);
+  EXPECT_EQ(fx.restart_timer(0)->delay, 30ms); // 20 ms + 50 %
+}
+
+TEST_F(SupervisorTest, StaleRestartTimersAreIgnored) {
+  make({internal("a", restart_policy::permanent), internal("b")});
+  start_all();
+  sup->exited(0, 1, true, "boom", t);
+  auto tm = *fx.restart_timer(0);
+  sup->timer(supervisor_timer::restart, 0, tm.gen + 1, t + 1s);
+  EXPECT_EQ(sup->state(0), child_state::restarting);
+  sup->request_stop(t);
+  sup->timer(supervisor_timer::restart, 0, tm.gen, t + 1s);
+  // Not restarted during shutdown: retired, then b is asked to stop.
+  EXPECT_EQ(fx.take(), (lines{"retire 0", "stop 1"}));
+  EXPECT_EQ(sup->state(0), child_state::finished);
+}
+
+// -- shutdown ---------------------------------------------------------------------------
+
+TEST_F(SupervisorTest, ShutdownDrainsThenStopsInReverseOrderOneAtATime) {
+  make({internal("a"), internal("b"), external("x"), internal("c")});
+  start_all();
+  fx.not_drained = {1};
+  sup->request_stop(t);
+  EXPECT_TRUE(fx.take().empty()); // b's queue is not empty yet
+  fx.not_drained.clear();
+  sup->poll(t);
+  EXPECT_EQ(fx.take(), (lines{"stop 3"}));
+  sup->exited(3, 1, false, "", t);
+  EXPECT_EQ(fx.take(), (lines{"ee.lifecycle.stopped:3", "retire 3", "retire 2",
+                              "stop 1"}));
+  sup->exited(1, 1, false, "", t);
+  EXPECT_EQ(fx.take(),
+            (lines{"ee.lifecycle.stopped:1", "retire 1", "stop 0"}));
+  sup->exited(0, 1, false, "", t);
+  ASSERT_TRUE(fx.result);
+  EXPECT_FALSE(*fx.result);
+}
+
+TEST_F(SupervisorTest, APluginStopsOnlyOnceWhatLaterOnesPublishedReachedIt) {
+  make({internal("a"), internal("b")});
+  start_all();
+  sup->request_stop(t);
+  EXPECT_EQ(fx.take(), (lines{"stop 1"}));
+  // b publishes from on_stop to a: a's queue is not drained when b ends.
+  fx.not_drained = {0};
+  sup->exited(1, 1, false, "", t);
+  EXPECT_EQ(fx.take(), (lines{"ee.lifecycle.stopped:1", "retire 1"}));
+  fx.not_drained.clear();
+  sup->poll(t);
+  EXPECT_EQ(fx.take(), (lines{"stop 0"}));
+}
+
+TEST_F(SupervisorTest, TheDrainDeadlineEndsWaitingForQueues) {
+  make({internal("a"), internal("b")});
+  start_all();
+  fx.not_drained = {0, 1};
+  sup->request_stop(t);
+  EXPECT_TRUE(fx.take().empty());
+  t += 200ms;
+  fire(supervisor_timer::drain_deadline);
+  // Still not drained: b waits for its queue until the shutdown deadline.
+  EXPECT_TRUE(fx.take().empty());
+  t += 200ms;
+  sup->poll(t);
+  EXPECT_EQ(fx.take(), (lines{"stop 1"}));
+}
+
+TEST_F(SupervisorTest, AtTheShutdownDeadlineStuckPluginsAreAbandonedAndNamed) {
+  make({internal("a"), internal("stuck"), external("x")});
+  start_all();
+  sup->request_stop(t);
+  EXPECT_EQ(fx.take(), (lines{"retire 2", "stop 1"}));
+  t += 400ms;
+  fire(supervisor_timer::shutdown_deadline);
+  EXPECT_EQ(fx.take(),
+            (lines{"abandon 0", "retire 0", "abandon 1", "retire 1"}));
+  ASSERT_TRUE(fx.result);
+  EXPECT_EQ(fx.result->code(), ec::shutdown_timeout);
+  EXPECT_EQ(fx.result->message(),
+            "shutdown took longer than shutdown_grace (400 ms); abandoned "
+            "(still running in its own code): 'a', 'stuck'");
+  EXPECT_EQ(sup->abandoned(), (std::vector<std::string>{"a", "stuck"}));
+  // A late exit changes nothing.
+  sup->exited(1, 1, false, "", t);
+  EXPECT_TRUE(fx.take().empty());
+}
+
+TEST_F(SupervisorTest, StopBeforeTheBarrierStopsWithoutDraining) {
+  make({internal("a"), internal("b")});
+  sup->start(t);
+  sup->ready(0, 1, t);
+  fx.take();
+  sup->request_stop(t);
+  EXPECT_EQ(fx.take(), (lines{"stop 1"}));
+  sup->exited(1, 1, false, "", t);
+  sup->exited(0, 1, false, "", t);
+  ASSERT_TRUE(fx.result);
+  EXPECT_FALSE(sup->barrier_passed());
+}
+
+TEST_F(SupervisorTest, AnExternalPluginThatQuitsLeavesTheStopOrder) {
+  make({internal("a"), external("x")});
+  start_all();
+  sup->quit(1, t);
+  EXPECT_EQ(fx.take(), (lines{"ee.lifecycle.stopped:1", "retire 1"}));
+  sup->exited(0, 1, false, "", t);
+  ASSERT_TRUE(fx.result);
+  EXPECT_FALSE(*fx.result);
+}
+
+TEST_F(SupervisorTest, FailuresAreJoinedInTheResult) {
+  make({internal("a"), internal("b")});
+  start_all();
+  sup->exited(0, 1, true, "std::runtime_error: one", t);
+  sup->exited(1, 1, true, "std::runtime_error: two", t);
+  ASSERT_TRUE(fx.result);
+  EXPECT_EQ(fx.result->message(),
+            "plugin 'a' failed: std::runtime_error: one; plugin 'b' failed: "
+            "std::runtime_error: two");
+}
