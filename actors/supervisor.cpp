@@ -29,7 +29,7 @@ std::string quoted(const std::string& name) {
 
 supervisor::supervisor(supervisor_config cfg, std::vector<child_spec> children,
                        effects& fx, std::function<double()> random)
-  : cfg_(cfg), fx_(fx), random_(std::move(random)) {
+    : cfg_(cfg), fx_(fx), random_(std::move(random)) {
   kids_.reserve(children.size());
   for (auto& spec : children) {
     auto& c = kids_.emplace_back();
@@ -73,7 +73,7 @@ void supervisor::start(time_point now) {
     if (kids_[id].spec.has_process && !is_gone(kids_[id].state))
       fx_.launch(id);
   ee::log(log_level::debug, "engine: " + std::to_string(kids_.size()) +
-                              " plugins spawned, waiting for the barrier");
+                                " plugins spawned, waiting for the barrier");
   check_barrier(now);
   check_done();
 }
@@ -187,8 +187,9 @@ void supervisor::on_gone(child_id id, bool abnormal, time_point now) {
     fx_.lifecycle(lifecycle::stopped, id, "");
   }
   auto policy = c.spec.policy;
-  bool restart = !stopping() && (policy == restart_policy::permanent ||
-                                 (policy == restart_policy::transient && abnormal));
+  bool restart =
+      !stopping() && (policy == restart_policy::permanent ||
+                      (policy == restart_policy::transient && abnormal));
   if (!restart) {
     if (abnormal) {
       failures_.push_back(quoted(c.spec.name) + " failed: " + c.last_failure);
@@ -213,8 +214,8 @@ void supervisor::handle_restart(child_id id, time_point now) {
     return;
   }
   auto& bo = c.spec.backoff;
-  bool reset = c.restarts == 0 || !c.started_at ||
-               now - *c.started_at > bo.reset_after;
+  bool reset =
+      c.restarts == 0 || !c.started_at || now - *c.started_at > bo.reset_after;
   c.delay = next_backoff(bo, c.delay, reset);
   schedule_restart(id, with_jitter(c.delay, bo.jitter, random_()));
   if (cfg_.strategy == restart_strategy::one_for_one)
@@ -249,30 +250,30 @@ void supervisor::schedule_restart(child_id id,
   auto& c = kids_[id];
   set_state(c, child_state::restarting);
   ee::log(log_level::info, quoted(c.spec.name) + " restarts in " +
-                             std::to_string(delay.count()) + " ms");
+                               std::to_string(delay.count()) + " ms");
   fx_.set_timer(supervisor_timer::restart, id, delay, ++c.gen);
 }
 
 void supervisor::timer(supervisor_timer kind, child_id id, std::uint64_t gen,
                        time_point now) {
   switch (kind) {
-    case supervisor_timer::restart:
-      break;
-    case supervisor_timer::drain_deadline:
-      if (draining_) {
-        ee::log(log_level::warning,
-                "shutdown: queues did not drain within half the grace; "
-                "stopping plugins anyway");
-        draining_ = false;
-        begin_ordered_stop(now);
-      }
-      return;
-    case supervisor_timer::shutdown_deadline:
-      if (!done_) {
-        abandon_all();
-        check_done();
-      }
-      return;
+  case supervisor_timer::restart:
+    break;
+  case supervisor_timer::drain_deadline:
+    if (draining_) {
+      ee::log(log_level::warning,
+              "shutdown: queues did not drain within half the grace; "
+              "stopping plugins anyway");
+      draining_ = false;
+      begin_ordered_stop(now);
+    }
+    return;
+  case supervisor_timer::shutdown_deadline:
+    if (!done_) {
+      abandon_all();
+      check_done();
+    }
+    return;
   }
   auto& c = kids_[id];
   if (c.gen != gen || c.state != child_state::restarting || stopping())
@@ -300,16 +301,17 @@ void supervisor::escalate(child_id id, time_point now) {
   // The restarts already done within the period; this failure needs one
   // more, which the limit does not allow.
   auto done_restarts = restart_times_.size() - 1;
-  std::string last = c.last_exit_abnormal
-                       ? "last failure: " + c.last_failure
-                       : std::string{"last exit: normal (a permanent plugin "
-                                     "is restarted even after a normal exit)"};
-  std::string text = quoted(c.spec.name) + " needs a restart beyond the " +
-                     "limit: " + std::to_string(done_restarts) +
-                     " restarts within " +
-                     std::to_string(cfg_.restart_period.count()) +
-                     " ms already (max_restarts: " +
-                     std::to_string(cfg_.max_restarts) + "); " + last;
+  std::string last =
+      c.last_exit_abnormal
+          ? "last failure: " + c.last_failure
+          : std::string{"last exit: normal (a permanent plugin "
+                        "is restarted even after a normal exit)"};
+  std::string text =
+      quoted(c.spec.name) + " needs a restart beyond the " +
+      "limit: " + std::to_string(done_restarts) + " restarts within " +
+      std::to_string(cfg_.restart_period.count()) +
+      " ms already (max_restarts: " + std::to_string(cfg_.max_restarts) +
+      "); " + last;
   ee::log(log_level::error, "escalating: " + text);
   fx_.lifecycle(lifecycle::escalated, id,
                 c.last_exit_abnormal ? c.last_failure : "normal exit");
@@ -439,10 +441,10 @@ void supervisor::abandon_all() {
       retire(id, child_state::finished);
       continue;
     }
-    ee::log(log_level::error,
-            quoted(c.spec.name) + " did not stop within the shutdown grace (" +
-              std::to_string(cfg_.shutdown_grace.count()) +
-              " ms): abandoned");
+    ee::log(log_level::error, quoted(c.spec.name) +
+                                  " did not stop within the shutdown grace (" +
+                                  std::to_string(cfg_.shutdown_grace.count()) +
+                                  " ms): abandoned");
     abandoned_.push_back(c.spec.name);
     fx_.abandon(id);
     retire(id, child_state::abandoned);
@@ -466,9 +468,9 @@ void supervisor::check_done() {
       names.push_back("'" + n + "'");
     result = error{ec::shutdown_timeout,
                    "shutdown took longer than shutdown_grace (" +
-                     std::to_string(cfg_.shutdown_grace.count()) +
-                     " ms); abandoned (still running in its own code): " +
-                     join(names, ", ")};
+                       std::to_string(cfg_.shutdown_grace.count()) +
+                       " ms); abandoned (still running in its own code): " +
+                       join(names, ", ")};
   }
   fx_.done(result);
 }

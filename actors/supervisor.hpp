@@ -146,7 +146,8 @@ public:
   supervisor(const supervisor&) = delete;
   supervisor& operator=(const supervisor&) = delete;
 
-  // -- inputs ------------------------------------------------------------------
+  // -- inputs
+  // ------------------------------------------------------------------
 
   /// Spawns every internal plugin, launches external processes.
   void start(time_point now);
@@ -159,8 +160,8 @@ public:
 
   /// Internal plugin `id` (incarnation `inc`) ended: normally, or not
   /// (`abnormal`, with `reason`).
-  void exited(child_id id, std::uint32_t inc, bool abnormal,
-              std::string reason, time_point now);
+  void exited(child_id id, std::uint32_t inc, bool abnormal, std::string reason,
+              time_point now);
 
   /// External plugin `id` sent quit (it has finished).
   void quit(child_id id, time_point now);
@@ -181,7 +182,8 @@ public:
   /// were handled while `stopping()`).
   void poll(time_point now);
 
-  // -- queries -------------------------------------------------------------------
+  // -- queries
+  // -------------------------------------------------------------------
 
   child_state state(child_id id) const { return kids_[id].state; }
 

@@ -158,7 +158,8 @@ protected:
 
 } // namespace
 
-// -- the barrier ----------------------------------------------------------------
+// -- the barrier
+// ----------------------------------------------------------------
 
 TEST_F(SupervisorTest, BarrierWaitsForEveryPluginThenRunsThemAll) {
   make({internal("a"), internal("b"), external("x")});
@@ -170,9 +171,9 @@ TEST_F(SupervisorTest, BarrierWaitsForEveryPluginThenRunsThemAll) {
   EXPECT_FALSE(sup->barrier_passed());
   sup->ready(0, 1, t);
   EXPECT_TRUE(sup->barrier_passed());
-  EXPECT_EQ(fx.take(),
-            (lines{"open", "run 0", "ee.lifecycle.started:0", "run 1",
-                   "ee.lifecycle.started:1", "run 2", "ee.lifecycle.started:2"}));
+  EXPECT_EQ(fx.take(), (lines{"open", "run 0", "ee.lifecycle.started:0",
+                              "run 1", "ee.lifecycle.started:1", "run 2",
+                              "ee.lifecycle.started:2"}));
 }
 
 TEST_F(SupervisorTest, BarrierCanWaitForAnExternalProcessFirstRequest) {
@@ -223,7 +224,8 @@ TEST_F(SupervisorTest, ManyPluginsPassTheBarrierInLinearTime) {
   EXPECT_TRUE(sup->barrier_passed());
 }
 
-// -- policies x outcomes ----------------------------------------------------------
+// -- policies x outcomes
+// ----------------------------------------------------------
 
 TEST_F(SupervisorTest, EveryPolicyAndOutcome) {
   struct row {
@@ -233,20 +235,20 @@ TEST_F(SupervisorTest, EveryPolicyAndOutcome) {
     child_state after;
   };
   const row table[] = {
-    {restart_policy::permanent, false, true, child_state::restarting},
-    {restart_policy::permanent, true, true, child_state::restarting},
-    {restart_policy::transient, false, false, child_state::finished},
-    {restart_policy::transient, true, true, child_state::restarting},
-    {restart_policy::temporary, false, false, child_state::finished},
-    {restart_policy::temporary, true, false, child_state::failed},
+      {restart_policy::permanent, false, true, child_state::restarting},
+      {restart_policy::permanent, true, true, child_state::restarting},
+      {restart_policy::transient, false, false, child_state::finished},
+      {restart_policy::transient, true, true, child_state::restarting},
+      {restart_policy::temporary, false, false, child_state::finished},
+      {restart_policy::temporary, true, false, child_state::failed},
   };
   for (auto& r : table) {
     fx = recorder{};
     make({internal("a", r.policy), internal("b")});
     start_all();
     sup->exited(0, 1, r.abnormal, "boom", t);
-    EXPECT_EQ(sup->state(0), r.after)
-      << "policy " << static_cast<int>(r.policy) << " abnormal " << r.abnormal;
+    EXPECT_EQ(sup->state(0), r.after) << "policy " << static_cast<int>(r.policy)
+                                      << " abnormal " << r.abnormal;
     EXPECT_EQ(fx.restart_timer(0).has_value(), r.restarted);
     auto log = fx.take();
     EXPECT_EQ(log.front(), r.abnormal ? "ee.lifecycle.failed:0 boom"
@@ -275,7 +277,8 @@ TEST_F(SupervisorTest, AFailedFactoryFailsThePluginForGood) {
   EXPECT_NE(fx.result->message().find("factory threw"), std::string::npos);
 }
 
-// -- strategies -------------------------------------------------------------------
+// -- strategies
+// -------------------------------------------------------------------
 
 TEST_F(SupervisorTest, OneForOneRestartsOnlyTheFailedPlugin) {
   make({internal("a", restart_policy::permanent),
@@ -291,8 +294,8 @@ TEST_F(SupervisorTest, OneForOneRestartsOnlyTheFailedPlugin) {
 
 TEST_F(SupervisorTest, OneForAllStopsEverySiblingButTemporaryOnes) {
   make({internal("a", restart_policy::permanent),
-        internal("b", restart_policy::transient),
-        internal("t"), external("x", false, true, restart_policy::permanent)},
+        internal("b", restart_policy::transient), internal("t"),
+        external("x", false, true, restart_policy::permanent)},
        restart_strategy::one_for_all);
   start_all();
   sup->exited(1, 1, true, "boom", t);
@@ -300,7 +303,7 @@ TEST_F(SupervisorTest, OneForAllStopsEverySiblingButTemporaryOnes) {
   EXPECT_NE(std::find(log.begin(), log.end(), "stop 0"), log.end());
   EXPECT_EQ(std::find(log.begin(), log.end(), "stop 2"), log.end());
   EXPECT_EQ(sup->state(0), child_state::stopping_for_restart);
-  EXPECT_EQ(sup->state(2), child_state::running); // temporary: left alone
+  EXPECT_EQ(sup->state(2), child_state::running);    // temporary: left alone
   EXPECT_EQ(sup->state(3), child_state::restarting); // its process restarts
   // The stopped sibling restarts at once when it is down.
   sup->exited(0, 1, false, "", t);
@@ -326,7 +329,8 @@ TEST_F(SupervisorTest, RestForOneStopsOnlyLaterPlugins) {
   EXPECT_EQ(sup->state(2), child_state::stopping_for_restart);
 }
 
-// -- restart intensity --------------------------------------------------------------
+// -- restart intensity
+// --------------------------------------------------------------
 
 TEST_F(SupervisorTest, IntensityAllowsExactlyMaxRestartsWithinThePeriod) {
   make({internal("a", restart_policy::permanent), internal("b")},
@@ -343,8 +347,9 @@ TEST_F(SupervisorTest, IntensityAllowsExactlyMaxRestartsWithinThePeriod) {
   EXPECT_EQ(sup->state(0), child_state::failed);
   EXPECT_TRUE(sup->stopping());
   auto log = fx.take();
-  EXPECT_NE(std::find(log.begin(), log.end(), "ee.lifecycle.escalated:0 boom 4"),
-            log.end());
+  EXPECT_NE(
+      std::find(log.begin(), log.end(), "ee.lifecycle.escalated:0 boom 4"),
+      log.end());
   sup->exited(1, 1, false, "", t);
   ASSERT_TRUE(fx.result);
   EXPECT_EQ(fx.result->code(), ec::restart_limit);
@@ -395,7 +400,8 @@ TEST_F(SupervisorTest, APermanentPluginThatOnlyEndsNormallyEscalatesSayingSo) {
             "permanent plugin is restarted even after a normal exit)");
 }
 
-// -- back-off -------------------------------------------------------------------------
+// -- back-off
+// -------------------------------------------------------------------------
 
 TEST_F(SupervisorTest, BackoffDoublesCapsAndStartsOverAfterHealthyRunning) {
   make({internal("a", restart_policy::permanent), internal("b")},
@@ -444,11 +450,13 @@ TEST_F(SupervisorTest, StaleRestartTimersAreIgnored) {
   sup->request_stop(t);
   sup->timer(supervisor_timer::restart, 0, tm.gen, t + 1s);
   // Not restarted during shutdown: retired, then b is asked to stop.
-  EXPECT_EQ(fx.take(), (lines{"retire 0", "stop 1"}));
+  EXPECT_EQ(fx.take(),
+            (lines{"ee.lifecycle.failed:0 boom", "retire 0", "stop 1"}));
   EXPECT_EQ(sup->state(0), child_state::finished);
 }
 
-// -- shutdown ---------------------------------------------------------------------------
+// -- shutdown
+// ---------------------------------------------------------------------------
 
 TEST_F(SupervisorTest, ShutdownDrainsThenStopsInReverseOrderOneAtATime) {
   make({internal("a"), internal("b"), external("x"), internal("c")});
@@ -463,8 +471,7 @@ TEST_F(SupervisorTest, ShutdownDrainsThenStopsInReverseOrderOneAtATime) {
   EXPECT_EQ(fx.take(), (lines{"ee.lifecycle.stopped:3", "retire 3", "retire 2",
                               "stop 1"}));
   sup->exited(1, 1, false, "", t);
-  EXPECT_EQ(fx.take(),
-            (lines{"ee.lifecycle.stopped:1", "retire 1", "stop 0"}));
+  EXPECT_EQ(fx.take(), (lines{"ee.lifecycle.stopped:1", "retire 1", "stop 0"}));
   sup->exited(0, 1, false, "", t);
   ASSERT_TRUE(fx.result);
   EXPECT_FALSE(*fx.result);
