@@ -1,18 +1,17 @@
 #include "actors/engine.hpp"
 
-#include <algorithm>
 #include <chrono>
-#include <deque>
+#include <map>
 #include <random>
 #include <unordered_map>
 
 #include <caf/all.hpp>
 
-#include "actors/backoff.hpp"
 #include "actors/messages.hpp"
 #include "actors/plugin_host.hpp"
 #include "actors/publish_queue.hpp"
-#include "actors/subscription_table.hpp"
+#include "actors/router.hpp"
+#include "actors/supervisor.hpp"
 #include "ee/caf.hpp"
 #include "ee/log.hpp"
 
@@ -45,916 +44,584 @@ std::string make_uuid() {
   return buf;
 }
 
-/// Where a plugin is in its life.
-enum class slot_state {
-  /// Spawned, subscriptions not registered yet.
-  starting,
-  /// Subscriptions in place, waiting for the barrier.
-  ready,
-  /// Started, receives events.
-  running,
-  /// Asked to stop (shutdown), waiting for it to go down.
-  stopping,
-  /// Asked to stop because a sibling failed (one_for_all, rest_for_one).
-  stopping_for_restart,
-  /// Down, waiting for its back-off delay to pass.
-  restarting,
-  /// Finished normally; gone for good.
-  finished,
-  /// Failed and not restarted; gone for good.
-  failed,
-};
+// -- the links into the engine: CAF messages
+// ------------------------------------
 
-struct slot {
-  slot_id id = 0;
-  plugin_spec* spec = nullptr;
-  std::string uuid;
-  caf::actor host;
-  slot_state state = slot_state::starting;
-  std::uint32_t incarnation = 0;
-  std::uint32_t restarts = 0;
-  // Bumped whenever a scheduled restart must be ignored.
-  std::uint64_t restart_generation = 0;
-  std::vector<std::string> filters;
-  bool filters_registered = false;
-  // What the plugin publishes goes through here (see publish_queue).
-  std::shared_ptr<publish_queue> outbox = std::make_shared<publish_queue>();
-  // Events queued for the plugin, not delivered yet.
-  std::deque<event> pending;
-  // Events delivered but not acknowledged, in delivery order.
-  std::deque<event> unacked;
-  std::size_t capacity = 0;
-  // Set by a failure message from the host, before its down message.
-  bool failure_reported = false;
-  std::string last_failure;
-  // Back-off.
-  std::chrono::milliseconds delay{0};
-  clock_type::time_point started_at;
-  bool dirty = false;
-  subscriber_stats stats;
-
-  bool external() const noexcept { return spec->kind == plugin_kind::external; }
-
-  bool gone() const noexcept {
-    return state == slot_state::finished || state == slot_state::failed;
-  }
-
-  bool alive() const noexcept {
-    return !gone() && state != slot_state::restarting;
-  }
-};
-
-/// Flow-control state of one publisher (a plugin slot, or the bridge).
-struct publisher_state {
-  // Events that could not be routed because a subscriber was full, in
-  // publication order; routed first when room frees up.
-  std::deque<event> parked;
-  // Routed events not yet returned as credit.
-  std::uint64_t owed = 0;
-  bool blocked = false;
-};
-
-struct engine_state {
-  static inline const char* name = "ee.engine";
-
-  std::shared_ptr<engine_params> params;
-  std::vector<slot> slots;
-  std::unordered_map<caf::actor_addr, slot_id> by_addr;
-  subscription_table table;
-  // Filters of raw TCP subscribers (from the bridge's XPUB socket).
-  subscription_table raw_table;
-  event_batch raw_batch;
-  std::vector<subscription_table::subscriber> matched;
-  std::vector<slot_id> dirty;
-  // Reused by flush() (no allocation per flush).
-  std::vector<slot_id> flushing;
-  bool flush_scheduled = false;
-  bool barrier_passed = false;
-  // Events published before the barrier passed, routed when it does.
-  std::vector<std::pair<slot_id, event>> pre_barrier;
-  // Indexed by slot id; the last entry is for anonymous publishers.
-  std::vector<publisher_state> pubs;
-  std::vector<slot_id> blocked_pubs;
-  std::uint64_t credit_batch = 1;
-  // Reused buffer for draining outboxes.
-  std::vector<event> drained;
-  // Shutdown.
-  bool stopping = false;
-  bool draining = false;
-  std::vector<slot_id> stop_order;
-  bool done = false;
-  error result;
-  std::vector<std::string> failures;
-  // Restart intensity, app-wide (as an OTP supervisor's).
-  std::deque<clock_type::time_point> restart_times;
-  engine_stats stats;
-};
-
-using engine_actor = caf::stateful_actor<engine_state>;
-
-class engine_impl {
+class caf_blocking_link final : public blocking_link {
 public:
-  explicit engine_impl(engine_actor* self) : self_(self), st_(self->state) {
+  caf_blocking_link(caf::actor engine, slot_id slot, std::uint32_t inc)
+      : engine_(std::move(engine)), slot_(slot), inc_(inc) {
     // nop
   }
 
-  // -- start-up
-  // ----------------------------------------------------------------
-
-  void init() {
-    auto& specs = st_.params->plugins;
-    st_.slots.resize(specs.size());
-    st_.pubs.resize(specs.size() + 1);
-    st_.credit_batch =
-        std::max<std::uint64_t>(1, st_.params->cfg.publish_window / 4);
-    for (slot_id i = 0; i < specs.size(); ++i) {
-      auto& s = st_.slots[i];
-      s.id = i;
-      s.spec = &specs[i];
-      s.uuid = make_uuid();
-      s.capacity = specs[i].options.queue_capacity != 0
-                       ? specs[i].options.queue_capacity
-                       : st_.params->cfg.queue_capacity;
-      s.delay = specs[i].options.backoff.initial;
-      st_.stats.plugins[specs[i].name];
-    }
-    for (auto& s : st_.slots) {
-      if (s.external()) {
-        s.host = st_.params->bridge;
-        register_filters(s, s.spec->filters);
-        s.state = s.spec->await_first_request ? slot_state::starting
-                                              : slot_state::ready;
-      } else {
-        spawn_host(s, std::move(s.spec->first));
-      }
-    }
-    for (auto& s : st_.slots)
-      if (s.external() && s.spec->has_command)
-        self_->send(st_.params->bridge, launch_atom::value, s.id);
-    ee::log(log_level::debug, "engine: " + std::to_string(st_.slots.size()) +
-                                  " plugins spawned, waiting for the barrier");
-    check_barrier();
-    check_done();
+  void ready(std::vector<std::string> filters) override {
+    caf::anon_send(engine_, ready_atom::value, slot_, inc_, std::move(filters));
   }
 
-  void spawn_host(slot& s, std::unique_ptr<plugin_base> instance) {
-    if (!instance) {
-      if (!s.spec->factory) {
-        fail_for_good(s, "plugin '" + s.spec->name +
-                             "' cannot be restarted: it was registered as an "
-                             "instance; register a factory instead");
-        return;
-      }
-      try {
-        instance = s.spec->factory();
-      } catch (...) {
-        auto what = describe_current_exception();
-        fail_for_good(s, "the factory of plugin '" + s.spec->name +
-                             "' threw: " + what);
-        return;
-      }
-      if (!instance) {
-        fail_for_good(s, "the factory of plugin '" + s.spec->name +
-                             "' returned no instance");
-        return;
-      }
-    }
-    auto hp = std::make_shared<host_params>();
-    hp->slot = s.id;
-    hp->incarnation = ++s.incarnation;
-    hp->restarts = s.restarts;
-    hp->name = s.spec->name;
-    hp->uuid = s.uuid;
-    hp->engine = caf::actor_cast<caf::actor>(self_);
-    hp->instance = std::move(instance);
-    hp->publish_window = st_.params->cfg.publish_window;
-    hp->outbox = s.outbox;
-    // A new incarnation starts with a full publish window: what the engine
-    // owed the previous one is void.
-    st_.pubs[s.id].owed = 0;
-    s.host = spawn_plugin_host(self_->system(), std::move(hp));
-    s.state = slot_state::starting;
-    s.failure_reported = false;
-    st_.by_addr[s.host.address()] = s.id;
-    self_->monitor(s.host);
+  void drain() override { caf::anon_send(engine_, drain_atom::value, slot_); }
+
+  void ack(std::uint64_t n) override {
+    caf::anon_send(engine_, ack_atom::value, slot_, n);
   }
 
-  void register_filters(slot& s, const std::vector<std::string>& filters) {
-    if (s.filters_registered) {
-      if (filters == s.filters)
-        return;
-      st_.table.remove_all(s.id);
-    }
-    s.filters = filters;
-    for (auto& f : s.filters)
-      st_.table.add(f, s.id);
-    s.filters_registered = true;
+  void failure(std::uint64_t handled, bool poisoned,
+               std::string what) override {
+    caf::anon_send(engine_, failure_atom::value, slot_, inc_, handled, poisoned,
+                   std::move(what));
   }
 
-  void unregister_filters(slot& s) {
-    if (s.filters_registered) {
-      st_.table.remove_all(s.id);
-      s.filters_registered = false;
+  void ended(bool abnormal, std::string reason) override {
+    caf::anon_send(engine_, ended_atom::value, slot_, inc_, abnormal,
+                   std::move(reason));
+  }
+
+private:
+  caf::actor engine_;
+  slot_id slot_;
+  std::uint32_t inc_;
+};
+
+class caf_engine_link final : public engine_link {
+public:
+  explicit caf_engine_link(caf::actor engine) : engine_(std::move(engine)) {
+    // nop
+  }
+
+  void published(endpoint_id pub, event_batch&& events) override {
+    caf::anon_send(engine_, publish_atom::value, pub, std::move(events));
+  }
+
+  void settled(endpoint_id id, settlement&& s) override {
+    caf::anon_send(engine_, settle_atom::value, id, std::move(s));
+  }
+
+  void first_request(endpoint_id id) override {
+    caf::anon_send(engine_, first_atom::value, id);
+  }
+
+  void quit(endpoint_id id) override {
+    caf::anon_send(engine_, quit_atom::value, id);
+  }
+
+  void exited(endpoint_id id, bool normal, std::string text) override {
+    caf::anon_send(engine_, exited_atom::value, id, normal, std::move(text));
+  }
+
+  void raw_subscription(std::string filter, bool subscribed) override {
+    caf::anon_send(engine_, raw_sub_atom::value, std::move(filter), subscribed);
+  }
+
+private:
+  caf::actor engine_;
+};
+
+// -- the engine actor
+// ---------------------------------------------------------------
+
+class engine_state;
+
+using engine_actor = caf::stateful_actor<engine_state>;
+
+/// One plugin as the engine runs it.
+struct slot {
+  plugin_spec* spec = nullptr;
+  plugin_kind kind = plugin_kind::actor;
+  std::string uuid;
+  // What the plugin publishes goes through here (see publish_queue); it
+  // survives restarts.
+  std::shared_ptr<publish_queue> outbox = std::make_shared<publish_queue>();
+  // The running incarnation's host: an actor, or a blocking thread's port.
+  caf::actor host;
+  std::shared_ptr<blocking_port> port;
+  std::uint32_t incarnation = 0;
+  // Set by the host's failure report, before it ends.
+  std::optional<std::string> failure;
+};
+
+/// The engine: translates messages into calls of the router (routing, flow
+/// control) and the supervisor (life cycles), and their decisions back into
+/// messages. It owns both; nothing here needs a lock.
+class engine_state : public router_sink, public supervisor::effects {
+public:
+  static inline const char* name = "ee.engine";
+
+  explicit engine_state(engine_actor* self) : self_(self) {
+    // nop
+  }
+
+  caf::behavior make_behavior(std::shared_ptr<engine_params> params);
+
+  // -- router_sink
+  // --------------------------------------------------------------
+
+  void deliver(sub_id sub, event_batch&& events) override {
+    auto& s = slots_[sub];
+    switch (s.kind) {
+    case plugin_kind::external:
+      params_->bridge->deliver(sub, std::move(events));
+      break;
+    case plugin_kind::blocking:
+      if (s.port)
+        s.port->deliver(std::move(events));
+      break;
+    default:
+      if (s.host)
+        self_->send(s.host, deliver_atom::value, std::move(events));
     }
   }
 
-  // -- the start barrier
-  // -------------------------------------------------------
-
-  void on_ready(slot_id id, std::uint32_t incarnation,
-                std::vector<std::string>& filters) {
-    if (id >= st_.slots.size())
-      return;
-    auto& s = st_.slots[id];
-    if (s.incarnation != incarnation || s.state != slot_state::starting)
-      return;
-    register_filters(s, filters);
-    s.state = slot_state::ready;
-    if (st_.stopping)
-      return; // stop_next() stops it
-    if (st_.barrier_passed) {
-      start(s);
-      return;
-    }
-    check_barrier();
-  }
-
-  void on_external_ready(slot_id id) {
-    if (id >= st_.slots.size())
-      return;
-    auto& s = st_.slots[id];
-    if (!s.external() || s.state != slot_state::starting)
-      return;
-    s.state = slot_state::ready;
-    if (st_.barrier_passed) {
-      start(s);
+  void grant(pub_id pub, credit c) override {
+    if (pub == raw_pub_) {
+      if (params_->bridge)
+        params_->bridge->grant(raw_publish_port, c);
       return;
     }
-    check_barrier();
-  }
-
-  void check_barrier() {
-    if (st_.barrier_passed || st_.stopping)
-      return;
-    for (auto& s : st_.slots)
-      if (!s.gone() && s.state != slot_state::ready)
-        return;
-    st_.barrier_passed = true;
-    ee::log(log_level::debug, "engine: start barrier passed");
-    auto early = std::move(st_.pre_barrier);
-    st_.pre_barrier.clear();
-    for (auto& [pub, ev] : early)
-      publish(pub, ev);
-    for (auto& s : st_.slots)
-      if (s.state == slot_state::ready)
-        start(s);
-  }
-
-  void start(slot& s) {
-    s.state = slot_state::running;
-    s.started_at = clock_type::now();
-    if (!s.external())
-      self_->send(s.host, ok_atom::value);
-    mark_dirty(s);
-    lifecycle(lifecycle::started, s, "");
-  }
-
-  // -- routing
-  // -----------------------------------------------------------------
-
-  // Publishes what the plugin in slot `id` put into its outbox.
-  void drain(slot_id id) {
-    if (id >= st_.slots.size())
-      return;
-    auto& buf = st_.drained;
-    st_.slots[id].outbox->take(buf);
-    for (auto& ev : buf)
-      publish(id, ev);
-    buf.clear();
-  }
-
-  slot_id anonymous() const { return static_cast<slot_id>(st_.slots.size()); }
-
-  // Handles an event published by `pub` (a slot id, or `anonymous()`).
-  void publish(slot_id pub, event& ev) {
-    if (pub > anonymous())
-      pub = anonymous();
-    if (!st_.barrier_passed && !st_.done) {
-      st_.pre_barrier.emplace_back(pub, std::move(ev));
-      return;
-    }
-    auto& ps = st_.pubs[pub];
-    if (!ps.parked.empty()) {
-      ps.parked.push_back(std::move(ev));
-      return;
-    }
-    if (!try_route(pub, ev)) {
-      ps.parked.push_back(std::move(ev));
-      if (!ps.blocked) {
-        ps.blocked = true;
-        st_.blocked_pubs.push_back(pub);
-      }
-      return;
-    }
-    owe_credit(pub, 1);
-  }
-
-  void owe_credit(slot_id pub, std::uint64_t n) {
-    auto& ps = st_.pubs[pub];
-    ps.owed += n;
-    if (ps.owed >= st_.credit_batch && !ps.blocked)
-      send_credit(pub);
-  }
-
-  void send_credit(slot_id pub) {
-    auto& ps = st_.pubs[pub];
-    if (ps.owed == 0)
-      return;
-    if (pub < st_.slots.size()) {
-      auto& s = st_.slots[pub];
-      if (!s.external() && s.host)
-        self_->send(s.host, credit_atom::value, ps.owed);
-    } else if (st_.params->bridge) {
-      self_->send(st_.params->bridge, credit_atom::value, ps.owed);
-    }
-    ps.owed = 0;
-  }
-
-  // Routes `ev` if every subscriber with the `block` policy has room (a
-  // publisher's own queue never blocks it). @returns false if not routed.
-  bool try_route(slot_id pub, const event& ev) {
-    st_.matched.clear();
-    st_.table.match(ev.bytes(), st_.matched, false);
-    for (auto id : st_.matched) {
-      auto& s = st_.slots[id];
-      if (id != pub && !s.gone() &&
-          s.spec->options.overflow == overflow_policy::block &&
-          s.pending.size() + s.unacked.size() >= s.capacity)
-        return false;
-    }
-    ++st_.stats.published;
-    for (auto id : st_.matched)
-      enqueue(st_.slots[id], ev);
-    route_raw(ev, false);
-    return true;
-  }
-
-  // Routes parked events of blocked publishers while there is room.
-  void retry_parked() {
-    if (st_.blocked_pubs.empty())
-      return;
-    auto blocked = std::move(st_.blocked_pubs);
-    st_.blocked_pubs.clear();
-    for (auto pub : blocked) {
-      auto& ps = st_.pubs[pub];
-      std::uint64_t routed = 0;
-      while (!ps.parked.empty() && try_route(pub, ps.parked.front())) {
-        ps.parked.pop_front();
-        ++routed;
-      }
-      ps.owed += routed;
-      if (ps.parked.empty()) {
-        ps.blocked = false;
-        send_credit(pub);
-        if (pub < st_.slots.size())
-          mark_dirty(st_.slots[pub]); // deliveries resume
-      } else {
-        st_.blocked_pubs.push_back(pub);
-      }
+    auto& s = slots_[pub];
+    switch (s.kind) {
+    case plugin_kind::external:
+      params_->bridge->grant(pub, c);
+      break;
+    case plugin_kind::blocking:
+      if (s.port)
+        s.port->grant(c);
+      break;
+    default:
+      if (s.host)
+        self_->send(s.host, credit_atom::value, c.events, c.bytes);
     }
   }
 
-  // Routes `ev` to its subscribers unconditionally. The engine's own events
-  // (`system`) go only to subscriptions that name them, not to the empty
-  // filter.
-  void route(const event& ev, bool system = false) {
-    ++st_.stats.published;
-    st_.matched.clear();
-    st_.table.match(ev.bytes(), st_.matched, system);
-    for (auto id : st_.matched)
-      enqueue(st_.slots[id], ev);
-    route_raw(ev, system);
+  void deliver_raw(event_batch&& events) override {
+    if (params_->bridge)
+      params_->bridge->deliver_raw(std::move(events));
   }
 
-  void route_raw(const event& ev, bool system) {
-    if (!st_.raw_table.empty() &&
-        st_.raw_table.matches_any(ev.bytes(), system)) {
-      st_.raw_batch.push_back(ev);
-      schedule_flush();
-    }
-  }
-
-  void enqueue(slot& s, const event& ev) {
-    if (s.gone())
-      return;
-    ++s.stats.routed;
-    auto queued = s.pending.size() + s.unacked.size();
-    if (queued >= s.capacity) {
-      switch (s.spec->options.overflow) {
-      case overflow_policy::drop_newest:
-        count_drop(s);
-        return;
-      case overflow_policy::drop_oldest:
-        if (!s.pending.empty()) {
-          s.pending.pop_front();
-          count_drop(s);
-        } else {
-          count_drop(s);
-          return;
-        }
-        break;
-      case overflow_policy::block:
-        break;
-      }
-    }
-    s.pending.push_back(ev);
-    s.stats.peak_queue = std::max<std::uint64_t>(
-        s.stats.peak_queue, s.pending.size() + s.unacked.size());
-    mark_dirty(s);
-  }
-
-  void count_drop(slot& s) {
-    ++s.stats.dropped;
-    ++st_.stats.dropped;
-  }
-
-  void mark_dirty(slot& s) {
-    if (!s.dirty) {
-      s.dirty = true;
-      st_.dirty.push_back(s.id);
-    }
-    schedule_flush();
-  }
-
-  void schedule_flush() {
-    if (!st_.flush_scheduled) {
-      st_.flush_scheduled = true;
-      self_->send(self_, flush_atom::value);
-    }
-  }
-
-  void flush() {
-    st_.flush_scheduled = false;
-    st_.flushing.swap(st_.dirty);
-    for (auto id : st_.flushing) {
-      auto& s = st_.slots[id];
-      s.dirty = false;
-      deliver(s);
-    }
-    st_.flushing.clear();
-    if (!st_.raw_batch.empty()) {
-      if (st_.params->deliver_raw)
-        st_.params->deliver_raw(std::move(st_.raw_batch));
-      st_.raw_batch.clear();
-    }
-  }
-
-  void deliver(slot& s) {
-    if (s.state != slot_state::running || s.pending.empty())
-      return;
-    // A plugin whose own events wait for room gets nothing new meanwhile:
-    // backpressure travels upstream.
-    if (st_.pubs[s.id].blocked)
-      return;
-    // At least one queued event stays undelivered when the queue is full, so
-    // drop_oldest always has an old event to drop for a new one.
-    auto window = std::min(st_.params->cfg.delivery_window,
-                           std::max<std::size_t>(1, s.capacity - 1));
-    if (s.unacked.size() >= window)
-      return;
-    auto n = std::min(window - s.unacked.size(), s.pending.size());
-    event_batch batch;
-    batch.reserve(n);
-    for (std::size_t i = 0; i < n; ++i) {
-      batch.push_back(s.pending.front());
-      s.unacked.push_back(std::move(s.pending.front()));
-      s.pending.pop_front();
-    }
-    st_.stats.delivered += n;
-    if (s.external())
-      st_.params->deliver_external(s.id, std::move(batch));
-    else
-      self_->send(s.host, deliver_atom::value, s.id, std::move(batch));
-  }
-
-  void on_ack(slot_id id, std::uint64_t n) {
-    if (id >= st_.slots.size())
-      return;
-    auto& s = st_.slots[id];
-    n = std::min<std::uint64_t>(n, s.unacked.size());
-    s.unacked.erase(s.unacked.begin(), s.unacked.begin() + n);
-    s.stats.handled += n;
-    if (!s.pending.empty())
-      mark_dirty(s);
-    retry_parked();
-    if (st_.draining)
-      check_drained();
-  }
-
-  // -- failures and restarts
-  // ---------------------------------------------------
-
-  void on_failure(slot_id id, std::uint64_t handled, bool poisoned,
-                  std::string& what) {
-    if (id >= st_.slots.size())
-      return;
-    auto& s = st_.slots[id];
-    on_ack(id, handled);
-    s.failure_reported = true;
-    s.last_failure = std::move(what);
-    if (poisoned && !s.unacked.empty()) {
-      dead_letter(s, s.unacked.front());
-      s.unacked.pop_front();
-    }
-  }
-
-  void dead_letter(slot& s, const event& ev) {
-    ++s.stats.dead_letters;
-    ++st_.stats.dead_letters;
-    ee::log(log_level::warning, "plugin '" + s.spec->name + "': dead letter (" +
-                                    std::to_string(ev.size()) +
-                                    " bytes), the event it failed on");
-    system_event(dead_letter_prefix, s, ev.bytes(), true);
-  }
-
-  void lifecycle(const char* prefix, const slot& s, const std::string& text) {
-    system_event(prefix, s, text, !text.empty());
-  }
-
-  // Publishes the engine's own event `prefix + name [+ "\n" + body]`.
-  void system_event(const char* prefix, const slot& s, std::string_view body,
-                    bool with_body) {
-    if (!st_.barrier_passed)
-      return;
-    std::string buf = prefix;
-    buf += s.spec->name;
-    if (with_body) {
-      buf += '\n';
-      buf.append(body);
-    }
-    route(event{std::move(buf)}, true);
-  }
-
-  void on_down(caf::down_msg& msg) {
-    auto i = st_.by_addr.find(msg.source);
-    if (i == st_.by_addr.end())
-      return;
-    auto& s = st_.slots[i->second];
-    st_.by_addr.erase(i);
-    s.host = nullptr;
-    drain(s.id); // what it published before it went down
-    bool abnormal = s.failure_reported || msg.reason;
-    if (abnormal && !s.failure_reported) {
-      s.last_failure = "the plugin's actor terminated: " +
-                       self_->system().render(msg.reason);
-      if (!s.unacked.empty()) {
-        dead_letter(s, s.unacked.front());
-        s.unacked.pop_front();
-      }
-    }
-    on_gone(s, abnormal);
-  }
-
-  // Handles a plugin (actor or external process) that went down.
-  void on_gone(slot& s, bool abnormal) {
-    // An external plugin's delivered events live in the bridge's queue, which
-    // survives its process.
-    if (!s.external())
-      requeue_unacked(s);
-    if (s.state == slot_state::stopping_for_restart && !st_.stopping) {
-      schedule_restart(s, std::chrono::milliseconds{0});
-      return;
-    }
-    if (abnormal) {
-      ++s.stats.failures;
-      ee::log(log_level::error,
-              "plugin '" + s.spec->name + "' failed: " + s.last_failure);
-      lifecycle(lifecycle::failed, s, s.last_failure);
-    } else {
-      ee::log(log_level::debug, "plugin '" + s.spec->name + "' finished");
-      lifecycle(lifecycle::stopped, s, "");
-    }
-    auto policy = s.spec->options.restart;
-    bool restart =
-        !st_.stopping && (policy == restart_policy::permanent ||
-                          (policy == restart_policy::transient && abnormal));
-    if (!restart) {
-      if (abnormal) {
-        st_.failures.push_back("plugin '" + s.spec->name +
-                               "' failed: " + s.last_failure);
-        retire(s, slot_state::failed);
-      } else {
-        retire(s, slot_state::finished);
-      }
-      after_slot_gone();
-      return;
-    }
-    handle_restart(s);
-  }
-
-  void requeue_unacked(slot& s) {
-    while (!s.unacked.empty()) {
-      s.pending.push_front(std::move(s.unacked.back()));
-      s.unacked.pop_back();
-    }
-  }
-
-  void retire(slot& s, slot_state final_state) {
-    s.state = final_state;
-    unregister_filters(s);
-    s.pending.clear();
-    s.unacked.clear();
-    retry_parked();
-    ++s.restart_generation;
-    if (s.external() && st_.params->bridge)
-      self_->send(st_.params->bridge, stop_atom::value, s.id);
-  }
-
-  void fail_for_good(slot& s, std::string what) {
-    ++s.stats.failures;
-    s.last_failure = what;
-    ee::log(log_level::error, what);
-    st_.failures.push_back(std::move(what));
-    retire(s, slot_state::failed);
-    after_slot_gone();
-  }
-
-  void after_slot_gone() {
-    if (st_.draining)
-      check_drained();
-    if (st_.stopping)
-      stop_next();
-    check_barrier();
-    check_done();
-  }
-
-  void handle_restart(slot& s) {
+  void cycle(pub_id pub, sub_id sub) override {
+    auto& pub_name = pub == raw_pub_ ? raw_name_ : slots_[pub].spec->name;
+    auto& sub_name = slots_[sub].spec->name;
+    // Counted always (dropped_cycle); logged and published when it starts
+    // and then at most every 10 s per pair, not for every event.
     auto now = clock_type::now();
-    auto& cfg = st_.params->cfg;
-    auto& times = st_.restart_times;
-    times.push_back(now);
-    while (!times.empty() && now - times.front() > cfg.restart_period)
-      times.pop_front();
-    if (times.size() > cfg.max_restarts) {
-      escalate(s);
+    auto& last = cycle_reported_[{pub, sub}];
+    if (last != clock_type::time_point{} &&
+        now - last < std::chrono::seconds{10})
       return;
-    }
-    auto& bo = s.spec->options.backoff;
-    bool reset = s.restarts == 0 || s.started_at == clock_type::time_point{} ||
-                 now - s.started_at > bo.reset_after;
-    s.delay = next_backoff(bo, s.delay, reset);
-    static thread_local std::mt19937 rng{std::random_device{}()};
-    std::uniform_real_distribution<double> unit{0.0, 1.0};
-    schedule_restart(s, with_jitter(s.delay, bo.jitter, unit(rng)));
-    // Siblings that go down with it.
-    auto strategy = cfg.strategy;
-    if (strategy == restart_strategy::one_for_one)
-      return;
-    for (auto& o : st_.slots) {
-      // Temporary plugins cannot be restarted: they keep running.
-      if (o.id == s.id || !o.alive() || o.state == slot_state::stopping ||
-          o.state == slot_state::stopping_for_restart ||
-          o.spec->options.restart == restart_policy::temporary)
-        continue;
-      if (strategy == restart_strategy::rest_for_one && o.id < s.id)
-        continue;
-      stop_for_restart(o);
-    }
+    last = now;
+    ee::log(log_level::warning,
+            "plugin '" + pub_name + "' and plugin '" + sub_name +
+                "' wait on each other's full queues (a cycle): events for '" +
+                sub_name +
+                "' are dropped while it lasts (counted as dropped_cycle); give "
+                "one of them a drop policy or a larger queue");
+    lifecycle(lifecycle::cycle, sub, pub_name);
   }
 
-  void stop_for_restart(slot& o) {
-    ee::log(log_level::info, "plugin '" + o.spec->name +
-                                 "' stops to be restarted with a sibling");
-    o.state = slot_state::stopping_for_restart;
-    if (o.external()) {
-      // Its process is relaunched; its queue stays with the bridge.
-      schedule_restart(o, std::chrono::milliseconds{0});
-    } else if (o.host) {
-      self_->send(o.host, stop_atom::value);
-    }
+  // -- supervisor::effects
+  // -----------------------------------------------------------
+
+  std::optional<std::string> spawn(child_id id, std::uint32_t inc) override;
+
+  void launch(child_id id) override {
+    if (params_->bridge)
+      params_->bridge->launch(id);
   }
 
-  void schedule_restart(slot& s, std::chrono::milliseconds delay) {
-    s.state = slot_state::restarting;
-    auto gen = ++s.restart_generation;
-    ee::log(log_level::info, "plugin '" + s.spec->name + "' restarts in " +
-                                 std::to_string(delay.count()) + " ms");
-    if (delay.count() == 0)
-      self_->send(self_, restart_atom::value, s.id, gen);
-    else
-      self_->delayed_send(self_, delay, restart_atom::value, s.id, gen);
+  void run(child_id id) override {
+    auto& s = slots_[id];
+    router_.set_active(id, true);
+    if (s.port)
+      s.port->ok();
+    else if (s.host)
+      self_->send(s.host, ok_atom::value);
   }
 
-  void on_restart(slot_id id, std::uint64_t gen) {
-    if (id >= st_.slots.size())
-      return;
-    auto& s = st_.slots[id];
-    if (s.restart_generation != gen || s.state != slot_state::restarting ||
-        st_.stopping)
-      return;
-    ++s.restarts;
-    ++s.stats.restarts;
-    lifecycle(lifecycle::restarted, s, std::to_string(s.restarts));
-    if (s.external()) {
-      if (s.spec->has_command)
-        self_->send(st_.params->bridge, launch_atom::value, s.id);
-      if (!st_.barrier_passed) {
-        // Still at the barrier: the slot counts as (not yet) ready again.
-        s.state = s.spec->await_first_request ? slot_state::starting
-                                              : slot_state::ready;
-        check_barrier();
-        return;
-      }
-      s.state = slot_state::running;
-      s.started_at = clock_type::now();
-      mark_dirty(s);
-      return;
-    }
-    spawn_host(s, nullptr);
-  }
-
-  void escalate(slot& s) {
-    auto& cfg = st_.params->cfg;
-    std::string text = "plugin '" + s.spec->name +
-                       "' failed: restart limit "
-                       "exceeded (" +
-                       std::to_string(st_.restart_times.size()) +
-                       " restarts within " +
-                       std::to_string(cfg.restart_period.count()) +
-                       " ms, limit: " + std::to_string(cfg.max_restarts) +
-                       "); last failure: " + s.last_failure;
-    ee::log(log_level::error, "escalating: " + text);
-    lifecycle(lifecycle::escalated, s, s.last_failure);
-    st_.result = error{ec::restart_limit, text};
-    retire(s, slot_state::failed);
-    begin_stop(false);
-    check_done();
-  }
-
-  // -- shutdown
-  // ----------------------------------------------------------------
-
-  void begin_stop(bool drain) {
-    if (st_.stopping || st_.draining) {
-      if (!drain && st_.draining) {
-        st_.draining = false;
-      } else {
-        return;
-      }
-    }
-    if (drain && st_.barrier_passed) {
-      st_.draining = true;
-      self_->delayed_send(self_, st_.params->cfg.shutdown_grace,
-                          timeout_atom::value, slot_id{0xffffffff});
-      check_drained();
-      return;
-    }
-    st_.stopping = true;
-    st_.draining = false;
-    st_.stop_order.clear();
-    for (auto& s : st_.slots)
-      st_.stop_order.push_back(s.id);
-    for (auto& s : st_.slots)
-      if (s.state == slot_state::restarting) {
-        ++s.restart_generation;
-        retire(s, slot_state::finished);
-      }
-    stop_next();
-  }
-
-  // Internal plugins drain their queues; an external plugin's last event
-  // stays unacknowledged until its client asks again, so only its
-  // undelivered events count.
-  void check_drained() {
-    for (auto& s : st_.slots)
-      if (s.alive() &&
-          (!s.pending.empty() || (!s.external() && !s.unacked.empty())))
-        return;
-    st_.draining = false;
-    begin_stop(false);
-  }
-
-  // Stops the last alive plugin in registration order, one at a time.
-  void stop_next() {
-    while (!st_.stop_order.empty()) {
-      auto& s = st_.slots[st_.stop_order.back()];
-      if (s.gone()) {
-        st_.stop_order.pop_back();
-        continue;
-      }
-      if (s.state == slot_state::stopping)
-        return; // waiting for it
-      if (s.external()) {
-        st_.stop_order.pop_back();
-        retire(s, slot_state::finished);
-        continue;
-      }
-      if (!s.host) {
-        st_.stop_order.pop_back();
-        retire(s, slot_state::finished);
-        continue;
-      }
-      s.state = slot_state::stopping;
+  void stop(child_id id) override {
+    auto& s = slots_[id];
+    if (s.port)
+      s.port->stop();
+    else if (s.host)
       self_->send(s.host, stop_atom::value);
-      self_->delayed_send(self_, st_.params->cfg.shutdown_grace,
-                          timeout_atom::value, s.id);
-      return;
-    }
-    check_done();
   }
 
-  void on_timeout(slot_id id) {
-    if (id == slot_id{0xffffffff}) {
-      if (st_.draining) {
-        ee::log(log_level::warning,
-                "shutdown: queues did not drain in time, stopping anyway");
-        begin_stop(false);
-      }
-      return;
-    }
-    if (id >= st_.slots.size())
-      return;
-    auto& s = st_.slots[id];
-    if (s.state == slot_state::stopping && s.host) {
-      ee::log(log_level::warning,
-              "plugin '" + s.spec->name + "' did not stop in time, killing it");
+  void abandon(child_id id) override {
+    auto& s = slots_[id];
+    if (s.port) {
+      s.port->abandon();
+      s.port.reset();
+    } else if (s.host) {
+      // Ends it at once unless it is stuck inside a callback; then the app
+      // leaves the actor system behind rather than wait for it.
       self_->send_exit(s.host, caf::exit_reason::kill);
     }
   }
 
-  void check_done() {
-    if (st_.done)
-      return;
-    for (auto& s : st_.slots)
-      if (!s.gone())
-        return;
-    st_.done = true;
-    if (!st_.result && !st_.failures.empty()) {
-      std::string text;
-      for (auto& f : st_.failures) {
-        if (!text.empty())
-          text += "; ";
-        text += f;
-      }
-      st_.result = error{ec::plugin_failed, text};
-    }
-    snapshot_stats();
-    if (st_.params->on_done)
-      st_.params->on_done(st_.result, st_.stats);
+  void retire(child_id id) override {
+    router_.retire(id);
+    if (slots_[id].kind == plugin_kind::external && params_->bridge)
+      params_->bridge->retire(id);
+  }
+
+  void set_timer(supervisor_timer kind, child_id id,
+                 std::chrono::milliseconds delay, std::uint64_t gen) override {
+    auto k = static_cast<int>(kind);
+    if (delay.count() <= 0)
+      self_->send(self_, timer_atom::value, k, id, gen);
+    else
+      self_->delayed_send(self_, delay, timer_atom::value, k, id, gen);
+  }
+
+  void lifecycle(const char* prefix, child_id id,
+                 const std::string& text) override {
+    system_event(prefix, slots_[id].spec->name, text, !text.empty());
+  }
+
+  void open() override { router_.set_open(true); }
+
+  bool drained(child_id id) const override { return router_.drained(id); }
+
+  void done(const error& result) override {
+    // External plugins' events still with the bridge are lost with it.
+    for (slot_id id = 0; id < slots_.size(); ++id)
+      if (slots_[id].kind == plugin_kind::external)
+        router_.abandon_in_flight(id);
+    done_ = true;
+    if (params_->on_done)
+      params_->on_done(result, snapshot());
     self_->quit();
   }
 
-  engine_stats& snapshot_stats() {
-    for (auto& s : st_.slots)
-      st_.stats.plugins[s.spec->name] = s.stats;
-    return st_.stats;
+private:
+  // -- message handlers
+  // ------------------------------------------------------------
+
+  void on_ready(slot_id id, std::uint32_t inc,
+                std::vector<std::string>& filters) {
+    if (id >= slots_.size() || inc != slots_[id].incarnation)
+      return;
+    router_.subscribe(id, filters);
+    sup_->ready(id, inc, clock_type::now());
   }
 
-  // -- external plugins
-  // --------------------------------------------------------
-
-  void on_quit(slot_id id) {
-    if (id >= st_.slots.size())
+  // Publishes what plugin `id` put into its outbox.
+  void on_drain(slot_id id) {
+    if (id >= slots_.size())
       return;
-    auto& s = st_.slots[id];
-    if (!s.external() || s.gone())
-      return;
-    ee::log(log_level::debug, "external plugin '" + s.spec->name + "' quit");
-    lifecycle(lifecycle::stopped, s, "");
-    if (st_.stopping)
-      st_.stop_order.erase(
-          std::remove(st_.stop_order.begin(), st_.stop_order.end(), s.id),
-          st_.stop_order.end());
-    retire(s, slot_state::finished);
-    after_slot_gone();
+    take_raw_released();
+    slots_[id].outbox->take(drained_);
+    for (auto& ev : drained_)
+      router_.publish(id, std::move(ev));
+    drained_.clear();
   }
 
-  void on_exited(slot_id id, bool normal, std::string& text) {
-    if (id >= st_.slots.size())
+  void on_ack(slot_id id, std::uint64_t n) {
+    if (id < slots_.size())
+      router_.ack(id, n);
+  }
+
+  void on_failure(slot_id id, std::uint32_t inc, std::uint64_t handled,
+                  bool poisoned, std::string& what) {
+    if (id >= slots_.size() || inc != slots_[id].incarnation)
       return;
-    auto& s = st_.slots[id];
-    if (!s.external() || s.gone() || s.state == slot_state::restarting)
+    auto& s = slots_[id];
+    router_.ack(id, handled);
+    s.failure = std::move(what);
+    if (poisoned)
+      dead_letter_front(id);
+  }
+
+  void on_down(caf::down_msg& msg) {
+    auto i = by_addr_.find(msg.source);
+    if (i == by_addr_.end())
       return;
-    if (normal) {
-      // A process that exits 0 without sending quit has finished too.
-      on_quit(id);
+    auto [id, inc] = i->second;
+    by_addr_.erase(i);
+    auto& s = slots_[id];
+    if (inc != s.incarnation)
+      return;
+    s.host = nullptr;
+    std::string reason;
+    if (msg.reason && !s.failure)
+      reason = "the plugin's actor terminated: " +
+               self_->system().render(msg.reason);
+    bool abnormal = s.failure.has_value() || static_cast<bool>(msg.reason);
+    host_ended(id, inc, abnormal, std::move(reason));
+  }
+
+  void on_ended(slot_id id, std::uint32_t inc, bool abnormal,
+                std::string& reason) {
+    if (id >= slots_.size() || inc != slots_[id].incarnation)
+      return;
+    slots_[id].port.reset();
+    host_ended(id, inc, abnormal, std::move(reason));
+  }
+
+  // The host of incarnation `inc` of plugin `id` is gone.
+  void host_ended(slot_id id, std::uint32_t inc, bool abnormal,
+                  std::string reason) {
+    auto& s = slots_[id];
+    on_drain(id); // what it published before it went down
+    if (abnormal && !s.failure) {
+      // Killed without a report: the event it was handling is poison.
+      dead_letter_front(id);
+    }
+    if (s.failure)
+      reason = std::move(*s.failure);
+    s.failure.reset();
+    router_.set_active(id, false);
+    router_.requeue(id); // the next incarnation gets them again, in order
+    sup_->exited(id, inc, abnormal, std::move(reason), clock_type::now());
+  }
+
+  void dead_letter_front(slot_id id) {
+    if (auto ev = router_.take_dead_letter(id))
+      publish_dead_letter(id, *ev);
+  }
+
+  void publish_dead_letter(slot_id id, const event& ev) {
+    ee::log(log_level::warning, "plugin '" + slots_[id].spec->name +
+                                    "': dead letter (" +
+                                    std::to_string(ev.size()) + " bytes)");
+    system_event(dead_letter_prefix, slots_[id].spec->name, ev.bytes(), true);
+  }
+
+  void on_publish(endpoint_id from, event_batch& events) {
+    take_raw_released();
+    pub_id pub = from;
+    if (from == raw_publish_port) {
+      pub = raw_pub_;
+      raw_published_ += events.size();
+    } else if (from >= slots_.size()) {
       return;
     }
-    s.last_failure = std::move(text);
-    on_gone(s, true);
+    for (auto& ev : events)
+      router_.publish(pub, std::move(ev));
   }
 
-private:
+  void on_settle(endpoint_id id, settlement& s) {
+    if (id >= slots_.size())
+      return;
+    router_.settle(id, s);
+    for (auto& ev : s.dead_letters)
+      publish_dead_letter(id, ev);
+  }
+
+  void on_stats(stats_request_ptr& req) { req->fulfil(snapshot()); }
+
+  // -- helpers
+  // --------------------------------------------------------------------------
+
+  // Publishes the engine's own event `prefix + name [+ "\n" + body]` (only
+  // after the barrier: before it, nobody could miss it).
+  void system_event(const char* prefix, const std::string& name,
+                    std::string_view body, bool with_body) {
+    if (!sup_ || !sup_->barrier_passed())
+      return;
+    std::string buf = prefix;
+    buf += name;
+    if (with_body) {
+      buf += '\n';
+      buf.append(body);
+    }
+    router_.publish_system(event{std::move(buf)});
+  }
+
+  void take_raw_released() {
+    if (params_->bridge)
+      router_.raw_released(params_->bridge->take_raw_released());
+  }
+
+  engine_stats snapshot() const {
+    engine_stats st;
+    auto& t = router_.totals();
+    st.published = t.routed;
+    st.system_events = t.system;
+    st.unmatched = t.unmatched;
+    st.raw_routed = t.raw_routed;
+    st.raw_dropped = t.raw_dropped;
+    st.raw_published = raw_published_;
+    for (slot_id id = 0; id < slots_.size(); ++id) {
+      auto& c = router_.counters(id);
+      auto& p = router_.counters_of_publisher(id);
+      subscriber_stats x;
+      x.routed = c.routed;
+      x.delivered = c.delivered;
+      x.handled = c.handled;
+      x.dropped = c.dropped();
+      x.dropped_policy = c.dropped_policy;
+      x.dropped_cycle = c.dropped_cycle;
+      x.dropped_retired = c.dropped_retired;
+      x.dead_letters = c.dead_letters;
+      x.redelivered = c.redelivered;
+      x.queued = c.queued;
+      x.queued_bytes = c.queued_bytes;
+      x.peak_queue = c.peak_queued;
+      x.peak_bytes = c.peak_bytes;
+      x.published = p.published;
+      x.credit_waits = p.credit_waits;
+      if (sup_) {
+        x.failures = sup_->failures(id);
+        x.restarts = sup_->restarts(id);
+      }
+      st.delivered += x.delivered;
+      st.dropped += x.dropped;
+      st.dead_letters += x.dead_letters;
+      st.plugins[slots_[id].spec->name] = x;
+    }
+    return st;
+  }
+
+  // Emits what routing decided, lets a waiting shutdown move on, and keeps
+  // a tick going while publishers wait (to break cycles that closed without
+  // anyone starting to wait).
+  void flush() {
+    if (done_)
+      return;
+    router_.flush(*this);
+    if (sup_->stopping() && !sup_->done()) {
+      sup_->poll(clock_type::now());
+      if (done_)
+        return;
+      router_.flush(*this);
+    }
+    if (!tick_scheduled_ && router_.waiting_publishers() > 0) {
+      tick_scheduled_ = true;
+      self_->delayed_send(self_, std::chrono::milliseconds{100},
+                          tick_atom::value);
+    }
+  }
+
   engine_actor* self_;
-  engine_state& st_;
+  std::shared_ptr<engine_params> params_;
+  router router_;
+  std::unique_ptr<supervisor> sup_;
+  std::vector<slot> slots_;
+  // Event-based hosts by address, with their incarnation.
+  std::unordered_map<caf::actor_addr, std::pair<slot_id, std::uint32_t>>
+      by_addr_;
+  pub_id raw_pub_ = no_id;
+  const std::string raw_name_ = "the raw publish port";
+  std::uint64_t raw_published_ = 0;
+  std::vector<event> drained_;
+  std::map<std::pair<pub_id, sub_id>, clock_type::time_point> cycle_reported_;
+  bool tick_scheduled_ = false;
+  bool done_ = false;
 };
 
-caf::behavior engine_fun(engine_actor* self,
-                         std::shared_ptr<engine_params> params) {
-  self->state.params = std::move(params);
-  auto impl = std::make_shared<engine_impl>(self);
-  self->set_down_handler([impl](caf::down_msg& msg) { impl->on_down(msg); });
-  self->set_exception_handler([self](std::exception_ptr& ptr) -> caf::error {
+std::optional<std::string> engine_state::spawn(child_id id, std::uint32_t inc) {
+  auto& s = slots_[id];
+  auto& spec = *s.spec;
+  std::unique_ptr<plugin_base> instance;
+  if (inc == 1 && spec.first) {
+    instance = std::move(spec.first);
+  } else {
+    if (!spec.factory)
+      return "plugin '" + spec.name +
+             "' cannot be restarted: it was registered as an instance; "
+             "register a factory instead";
+    try {
+      instance = spec.factory();
+    } catch (...) {
+      return "the factory of plugin '" + spec.name +
+             "' threw: " + describe_current_exception();
+    }
+    if (!instance)
+      return "the factory of plugin '" + spec.name + "' returned no instance";
+  }
+  s.kind = kind_of(*instance);
+  s.incarnation = inc;
+  s.failure.reset();
+  // A new incarnation starts with a full window: what was owed is void.
+  router_.reset_credit(id);
+  auto& cfg = params_->cfg;
+  credit window{cfg.publish_window, cfg.publish_window_bytes};
+  auto engine = caf::actor_cast<caf::actor>(self_);
+  if (s.kind == plugin_kind::blocking) {
+    auto port = std::make_shared<blocking_port>(
+        spec.name, s.uuid, s.outbox, window,
+        std::make_unique<caf_blocking_link>(engine, id, inc));
+    s.port = port;
+    params_->threads->start(std::move(port), std::move(instance));
+    return std::nullopt;
+  }
+  auto hp = std::make_shared<host_params>();
+  hp->slot = id;
+  hp->incarnation = inc;
+  hp->restarts = sup_ ? sup_->restarts(id) : 0;
+  hp->name = spec.name;
+  hp->uuid = s.uuid;
+  hp->engine = engine;
+  hp->instance = std::move(instance);
+  hp->outbox = s.outbox;
+  hp->window = window;
+  s.host = spawn_plugin_host(self_->system(), std::move(hp));
+  if (auto live = params_->live_hosts) {
+    ++*live;
+    s.host->attach_functor([live](const caf::error&) { --*live; });
+  }
+  by_addr_[s.host.address()] = {id, inc};
+  self_->monitor(s.host);
+  return std::nullopt;
+}
+
+caf::behavior engine_state::make_behavior(std::shared_ptr<engine_params> p) {
+  params_ = std::move(p);
+  auto& cfg = params_->cfg;
+  auto& specs = params_->plugins;
+  auto n = specs.size();
+  slots_.resize(n);
+  std::vector<child_spec> children;
+  children.reserve(n);
+  for (slot_id id = 0; id < n; ++id) {
+    auto& spec = specs[id];
+    auto& s = slots_[id];
+    s.spec = &spec;
+    s.kind = spec.kind;
+    s.uuid = make_uuid();
+    subscriber_limits lim;
+    lim.capacity = spec.options.queue_capacity != 0
+                       ? spec.options.queue_capacity
+                       : cfg.queue_capacity;
+    lim.bytes = spec.options.queue_bytes != 0 ? spec.options.queue_bytes
+                                              : cfg.queue_bytes;
+    lim.window = cfg.delivery_window;
+    lim.overflow = spec.options.overflow;
+    router_.add_subscriber(
+        spec.name, lim,
+        spec.kind == plugin_kind::external ? custody::owner : custody::router);
+    child_spec c;
+    c.name = spec.name;
+    c.policy = spec.options.restart;
+    c.backoff = spec.options.backoff;
+    c.external = spec.kind == plugin_kind::external;
+    c.await_first_request = spec.await_first_request;
+    c.has_process = spec.has_command;
+    children.push_back(std::move(c));
+  }
+  credit window{cfg.publish_window, cfg.publish_window_bytes};
+  for (slot_id id = 0; id < n; ++id)
+    router_.add_publisher(specs[id].name, window, id);
+  raw_pub_ = router_.add_publisher(raw_name_, window);
+  // Events published before the barrier wait for it; external plugins'
+  // subscriptions are in place from the start (their queues fill at once).
+  router_.set_open(false);
+  for (slot_id id = 0; id < n; ++id)
+    if (specs[id].kind == plugin_kind::external)
+      router_.subscribe(id, specs[id].filters);
+  supervisor_config sc;
+  sc.strategy = cfg.strategy;
+  sc.max_restarts = cfg.max_restarts;
+  sc.restart_period = cfg.restart_period;
+  sc.shutdown_grace = cfg.shutdown_grace;
+  auto rng = std::make_shared<std::mt19937>(std::random_device{}());
+  sup_ = std::make_unique<supervisor>(sc, std::move(children), *this, [rng] {
+    return std::uniform_real_distribution<double>{0.0, 1.0}(*rng);
+  });
+  auto self = self_;
+  self_->set_down_handler([self](caf::down_msg& msg) {
+    self->state.on_down(msg);
+    self->state.flush();
+  });
+  self_->set_exception_handler([self](std::exception_ptr& ptr) -> caf::error {
     std::string what = "unknown exception";
     try {
       std::rethrow_exception(ptr);
@@ -962,62 +629,105 @@ caf::behavior engine_fun(engine_actor* self,
       what = describe_current_exception();
     }
     ee::log(log_level::error, "engine: internal error: " + what);
-    if (!self->state.done && self->state.params->on_done) {
-      self->state.done = true;
-      self->state.params->on_done(error{ec::internal, "engine failed: " + what},
-                                  self->state.stats);
+    auto& st = self->state;
+    if (!st.done_ && st.params_->on_done) {
+      st.done_ = true;
+      st.params_->on_done(error{ec::internal, "engine failed: " + what},
+                          engine_stats{});
     }
     return caf::exit_reason::unhandled_exception;
   });
   // Nothing from outside may kill the engine: unknown messages and error
   // replies are logged and dropped.
-  self->set_default_handler(
+  self_->set_default_handler(
       [](caf::scheduled_actor* ptr,
          caf::message_view& x) -> caf::result<caf::message> {
         ee::log(log_level::warning, "engine: dropped an unexpected message: " +
                                         to_string(x.copy_content_to_message()));
         return caf::drop(ptr, x);
       });
-  self->set_error_handler([](caf::error& err) {
+  self_->set_error_handler([](caf::error& err) {
     ee::log(log_level::warning,
             "engine: ignored an error message: " + caf::to_string(err));
   });
   // Spawn the plugins now: a message that arrives before them (a stats
   // request, a publish from the wire) then finds every slot in place.
-  impl->init();
+  sup_->start(clock_type::now());
+  flush();
+  // Every handler translates, then flushes what routing decided.
+  auto st = [self]() -> engine_state& { return self->state; };
   return {
-      [impl](ready_atom, slot_id id, std::uint32_t inc,
-             std::vector<std::string>& filters) {
-        impl->on_ready(id, inc, filters);
+      [st](ready_atom, slot_id id, std::uint32_t inc,
+           std::vector<std::string>& filters) {
+        st().on_ready(id, inc, filters);
+        st().flush();
       },
-      [impl](ready_atom, slot_id id) { impl->on_external_ready(id); },
-      [impl](drain_atom, slot_id id) { impl->drain(id); },
-      [impl](publish_atom, event& ev) { impl->publish(impl->anonymous(), ev); },
-      [impl](flush_atom) { impl->flush(); },
-      [impl](ack_atom, slot_id id, std::uint64_t n) { impl->on_ack(id, n); },
-      [impl](failure_atom, slot_id id, std::uint64_t handled, bool poisoned,
-             std::string& what) {
-        impl->on_failure(id, handled, poisoned, what);
+      [st](drain_atom, slot_id id) {
+        st().on_drain(id);
+        st().flush();
       },
-      [impl](restart_atom, slot_id id, std::uint64_t gen) {
-        impl->on_restart(id, gen);
+      [st](ack_atom, slot_id id, std::uint64_t n) {
+        st().on_ack(id, n);
+        st().flush();
       },
-      [impl](timeout_atom, slot_id id) { impl->on_timeout(id); },
-      [impl](stop_atom) { impl->begin_stop(true); },
-      [impl](quit_atom, slot_id id) { impl->on_quit(id); },
-      [impl](exited_atom, slot_id id, bool normal, std::string& text) {
-        impl->on_exited(id, normal, text);
+      [st](failure_atom, slot_id id, std::uint32_t inc, std::uint64_t handled,
+           bool poisoned, std::string& what) {
+        st().on_failure(id, inc, handled, poisoned, what);
+        st().flush();
       },
-      [self](raw_sub_atom, std::string& filter, bool subscribe) {
-        if (subscribe)
-          self->state.raw_table.add(filter, 0);
-        else
-          self->state.raw_table.remove(filter, 0);
+      [st](ended_atom, slot_id id, std::uint32_t inc, bool abnormal,
+           std::string& reason) {
+        st().on_ended(id, inc, abnormal, reason);
+        st().flush();
       },
-      [impl](stats_atom, stats_promise& p) {
-        p->set_value(impl->snapshot_stats());
+      [st](publish_atom, endpoint_id from, event_batch& events) {
+        st().on_publish(from, events);
+        st().flush();
       },
+      [st](settle_atom, endpoint_id id, settlement& s) {
+        st().on_settle(id, s);
+        st().flush();
+      },
+      [st](first_atom, endpoint_id id) {
+        if (id < st().slots_.size())
+          st().sup_->first_request(id, clock_type::now());
+        st().flush();
+      },
+      [st](quit_atom, endpoint_id id) {
+        if (id < st().slots_.size())
+          st().sup_->quit(id, clock_type::now());
+        st().flush();
+      },
+      [st](exited_atom, endpoint_id id, bool normal, std::string& text) {
+        if (id < st().slots_.size())
+          st().sup_->process_exited(id, normal, std::move(text),
+                                    clock_type::now());
+        st().flush();
+      },
+      [st](raw_sub_atom, std::string& filter, bool subscribed) {
+        st().router_.raw_subscribe(filter, subscribed);
+      },
+      [st](timer_atom, int kind, slot_id id, std::uint64_t gen) {
+        st().sup_->timer(static_cast<supervisor_timer>(kind), id, gen,
+                         clock_type::now());
+        st().flush();
+      },
+      [st](tick_atom) {
+        st().tick_scheduled_ = false;
+        st().router_.break_cycles();
+        st().flush();
+      },
+      [st](stop_atom) {
+        st().sup_->request_stop(clock_type::now());
+        st().flush();
+      },
+      [st](stats_atom, stats_request_ptr& req) { st().on_stats(req); },
   };
+}
+
+caf::behavior engine_fun(engine_actor* self,
+                         std::shared_ptr<engine_params> params) {
+  return self->state.make_behavior(std::move(params));
 }
 
 } // namespace
@@ -1025,6 +735,10 @@ caf::behavior engine_fun(engine_actor* self,
 caf::actor spawn_engine(caf::actor_system& sys,
                         std::shared_ptr<engine_params> params) {
   return sys.spawn(engine_fun, std::move(params));
+}
+
+std::unique_ptr<engine_link> make_engine_link(caf::actor engine) {
+  return std::make_unique<caf_engine_link>(std::move(engine));
 }
 
 } // namespace ee

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -8,8 +9,11 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include "actors/blocking_host.hpp"
+#include "bridge/seam.hpp"
 #include "ee/app_config.hpp"
 #include "ee/error.hpp"
+#include "ee/external_plugin.hpp"
 #include "ee/plugin.hpp"
 #include "ee/stats.hpp"
 #include "ee/supervision.hpp"
@@ -41,16 +45,14 @@ struct plugin_spec {
 struct engine_params {
   app_config cfg;
   std::vector<plugin_spec> plugins;
-  /// The bridge actor, or invalid when there is no bridge.
-  caf::actor bridge;
-  /// Hands events for external plugin `slot` to the bridge (thread-safe;
-  /// set whenever there is a bridge, which there is for any external
-  /// plugin). Saves the bridge actor's hop on the way to a waiting
-  /// `next_msg`.
-  std::function<void(std::uint32_t slot, std::vector<event>&& batch)>
-      deliver_external;
-  /// Hands events to the bridge for raw TCP subscribers (thread-safe).
-  std::function<void(std::vector<event>&& batch)> deliver_raw;
+  /// The bridge (external plugins, raw TCP clients), or null.
+  bridge_link* bridge = nullptr;
+  /// Where blocking plugins' threads are kept (the app joins them).
+  std::shared_ptr<blocking_threads> threads;
+  /// Event-based plugin hosts alive now (a host stuck in a callback after
+  /// the shutdown deadline keeps this above 0; the app then leaves the
+  /// actor system behind instead of waiting for it forever).
+  std::shared_ptr<std::atomic<int>> live_hosts;
   /// Called once, from the engine, with the app's result when it finishes.
   std::function<void(const error&, const engine_stats&)> on_done;
 };
@@ -58,5 +60,8 @@ struct engine_params {
 /// Spawns the engine actor, which spawns and supervises every plugin.
 caf::actor spawn_engine(caf::actor_system& sys,
                         std::shared_ptr<engine_params> params);
+
+/// @returns the bridge's way to the engine: CAF messages to `engine`.
+std::unique_ptr<engine_link> make_engine_link(caf::actor engine);
 
 } // namespace ee

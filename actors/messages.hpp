@@ -2,99 +2,130 @@
 
 // The project's single header of CAF atoms and message types.
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
-#include <future>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 
+#include "bridge/seam.hpp"
 #include "ee/event.hpp"
 #include "ee/stats.hpp"
 
 namespace ee {
 
-/// Where the engine puts a stats snapshot.
-using stats_promise = std::shared_ptr<std::promise<engine_stats>>;
-
-/// A batch of events in one message.
-using event_batch = std::vector<event>;
-
-/// Index of a plugin (subscriber) slot in the engine.
+/// Index of a plugin slot in the engine (router subscriber, supervisor child
+/// and, for external plugins, bridge endpoint: all the same number).
 using slot_id = std::uint32_t;
 
-// -- plugin host <-> engine
-// ----------------------------------------------------
+/// A stats request: the engine fills it; the asker waits with a timeout and
+/// never throws (a dead engine just leaves it empty). Thread-safe.
+class stats_request {
+public:
+  void fulfil(engine_stats st) {
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      value_ = std::move(st);
+    }
+    cv_.notify_all();
+  }
 
-/// host -> engine: `(ready_atom, slot_id, incarnation, filters)`: subscriptions
-/// are in place. bridge -> engine: `(ready_atom, slot_id)`: an external
-/// process made its first request.
+  /// @returns the snapshot, or nothing after `timeout`.
+  std::optional<engine_stats> wait(std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> guard{mtx_};
+    cv_.wait_for(guard, timeout, [&] { return value_.has_value(); });
+    return value_;
+  }
+
+private:
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  std::optional<engine_stats> value_; // guarded by mtx_
+};
+
+using stats_request_ptr = std::shared_ptr<stats_request>;
+
+// -- plugin host -> engine
+// ------------------------------------------------------
+
+/// `(ready_atom, slot, incarnation, filters)`: subscriptions are in place.
 using ready_atom = caf::atom_constant<caf::atom("ready")>;
 
-/// engine -> host: the start barrier passed, run your start code.
-using ok_atom = caf::atom_constant<caf::atom("ok")>;
-
-/// bridge -> engine: `(publish_atom, event)`.
-using publish_atom = caf::atom_constant<caf::atom("publish")>;
-
-/// host -> engine: `(drain_atom, slot_id)`: the doorbell of the plugin's
-/// outbox (a `publish_queue`): take its events and publish them (the engine
-/// returns credit for each).
+/// `(drain_atom, slot)`: the doorbell of the plugin's outbox.
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
 
-/// engine -> host or bridge: `(deliver_atom, slot_id, event_batch)`.
-using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
-
-/// host or bridge -> engine: `(ack_atom, slot_id, count)`: handled events.
+/// `(ack_atom, slot, n)`: the plugin handled its `n` oldest delivered events.
 using ack_atom = caf::atom_constant<caf::atom("ack")>;
 
-/// host -> engine: `(failure_atom, slot_id, handled, poisoned, what)` just
-/// before the host quits because its plugin threw; `handled` delivered events
-/// were handled before the failure; if `poisoned`, the next one was being
-/// handled when it failed (it goes to dead letters, not back to the plugin).
+/// `(failure_atom, slot, incarnation, handled, poisoned, what)` just before
+/// the host ends because its plugin threw: `handled` delivered events were
+/// handled first; if `poisoned`, the next one was being handled (it goes to
+/// dead letters, not back to the plugin).
 using failure_atom = caf::atom_constant<caf::atom("failure")>;
 
-/// engine -> host: stop your plugin (`on_stop`, then quit).
-/// app -> engine: stop the app.
-using stop_atom = caf::atom_constant<caf::atom("stop")>;
+/// `(ended_atom, slot, incarnation, abnormal, reason)`: a blocking plugin's
+/// thread is done (event-based hosts are monitored instead).
+using ended_atom = caf::atom_constant<caf::atom("ended")>;
 
-/// host -> itself: a timer fired, `(timer_atom, timer_id)`.
-using timer_atom = caf::atom_constant<caf::atom("timer")>;
+// -- engine -> plugin host
+// ------------------------------------------------------
 
-/// engine -> itself: flush queued events to subscribers.
-using flush_atom = caf::atom_constant<caf::atom("flush")>;
+/// The start barrier passed: run your start code.
+using ok_atom = caf::atom_constant<caf::atom("ok")>;
 
-/// engine -> itself: `(restart_atom, slot_id, generation)` restart a plugin.
-using restart_atom = caf::atom_constant<caf::atom("restart")>;
+/// `(deliver_atom, event_batch)`.
+using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
 
-/// engine -> itself: `(timeout_atom, slot_id)` a stopping plugin took too long.
-using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
-
-/// bridge -> engine: `(quit_atom, slot_id)` an external plugin sent quit.
-using quit_atom = caf::atom_constant<caf::atom("quit")>;
-
-/// bridge -> engine: `(exited_atom, slot_id, normal, text)` a launched process
-/// exited; engine -> bridge: `(launch_atom, slot_id)` (re)start its process.
-using exited_atom = caf::atom_constant<caf::atom("exited")>;
-using launch_atom = caf::atom_constant<caf::atom("launch")>;
-
-/// bridge -> engine: `(raw_sub_atom, filter, subscribe)` raw TCP subscribers
-/// (un)subscribed.
-using raw_sub_atom = caf::atom_constant<caf::atom("rawsub")>;
-
-/// engine -> publisher (host or bridge): `(credit_atom, n)` n more events may
-/// be published.
+/// `(credit_atom, events, bytes)`: publish this much more.
 using credit_atom = caf::atom_constant<caf::atom("credit")>;
 
-/// anyone -> engine: `(stats_atom, stats_promise)`: fulfil the promise with
-/// a snapshot of the counters (no scoped actor needed by the caller).
+/// Stop your plugin (`on_stop`, then end). app -> engine: stop the app.
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+
+/// host -> itself: `(timer_atom, timer_id)`; engine -> itself:
+/// `(timer_atom, kind, slot, generation)` for the supervisor.
+using timer_atom = caf::atom_constant<caf::atom("timer")>;
+
+/// engine -> itself: break wait-for cycles, now and then while publishers
+/// wait.
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+
+// -- bridge -> engine (through the engine_link of bridge/seam.hpp)
+// ---------------
+
+/// `(publish_atom, endpoint, event_batch)`.
+using publish_atom = caf::atom_constant<caf::atom("publish")>;
+
+/// `(settle_atom, endpoint, settlement)`.
+using settle_atom = caf::atom_constant<caf::atom("settle")>;
+
+/// `(first_atom, endpoint)`: the first request on an endpoint.
+using first_atom = caf::atom_constant<caf::atom("first")>;
+
+/// `(quit_atom, endpoint)`: the external plugin sent quit.
+using quit_atom = caf::atom_constant<caf::atom("quit")>;
+
+/// `(exited_atom, endpoint, normal, text)`: its process ended.
+using exited_atom = caf::atom_constant<caf::atom("exited")>;
+
+/// `(raw_sub_atom, filter, subscribed)`: raw TCP subscribers.
+using raw_sub_atom = caf::atom_constant<caf::atom("rawsub")>;
+
+// -- anyone -> engine
+// -------------------------------------------------------------
+
+/// `(stats_atom, stats_request_ptr)`: fill in a snapshot of the counters.
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 
 } // namespace ee
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ee::event)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ee::event_batch)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ee::engine_stats)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ee::stats_promise)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ee::settlement)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ee::stats_request_ptr)

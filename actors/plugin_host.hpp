@@ -7,13 +7,15 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
-#include "actors/engine.hpp"
+#include "actors/exception_text.hpp"
 #include "actors/messages.hpp"
 #include "actors/publish_queue.hpp"
+#include "ee/plugin.hpp"
 
 namespace ee {
 
-/// Start-up parameters of one plugin host (one incarnation of a plugin).
+/// Start-up parameters of one event-based plugin host (one incarnation of
+/// an actor plugin or a raw CAF plugin).
 struct host_params {
   slot_id slot = 0;
   std::uint32_t incarnation = 0;
@@ -24,17 +26,15 @@ struct host_params {
   std::unique_ptr<plugin_base> instance;
   /// The plugin's outbox (shared with the engine, kept across restarts).
   std::shared_ptr<publish_queue> outbox;
-  /// Initial publish credit (app_config::publish_window).
-  std::uint64_t publish_window = 1000;
+  /// Initial publish credit (`app_config::publish_window[_bytes]`).
+  credit window;
 };
 
-/// Spawns the actor (event-based, or detached for blocking plugins) that runs
-/// `params->instance` and speaks the engine protocol for it.
+/// Spawns the event-based actor that runs `params->instance` (an actor
+/// plugin or a raw CAF plugin) and speaks the engine protocol for it:
+/// `ok_atom`, `(deliver_atom, batch)`, `(credit_atom, events, bytes)`,
+/// `stop_atom` in; `ready`, `drain`, `ack`, `failure` out.
 caf::actor spawn_plugin_host(caf::actor_system& sys,
                              std::shared_ptr<host_params> params);
-
-/// @returns `what()` of the current exception with its type name, e.g.
-/// `std::runtime_error: boom`. @pre called inside a catch block.
-std::string describe_current_exception();
 
 } // namespace ee

@@ -124,6 +124,7 @@ void router::publish(pub_id pub, event ev) {
   if (!open_) {
     if (!p.blocked) {
       p.blocked = true;
+      ++waiting_;
       held_.push_back(pub);
     }
     park({});
@@ -291,11 +292,14 @@ void router::block(pub_id pub) {
   if (p.blocked)
     return;
   p.blocked = true;
+  ++waiting_;
   ++p.counters.credit_waits;
 }
 
 void router::unblock(pub_id pub) {
   auto& p = pubs_[pub];
+  if (p.blocked)
+    --waiting_;
   p.blocked = false;
   set_waits_on(pub, {});
   // Everything owed goes back now: the publisher may be out of credit.
@@ -394,13 +398,6 @@ void router::break_cycles() {
   for (pub_id pub = 0; pub < pubs_.size(); ++pub)
     if (pubs_[pub].blocked)
       retry(pub);
-}
-
-std::size_t router::waiting_publishers() const {
-  std::size_t n = 0;
-  for (auto& p : pubs_)
-    n += p.blocked ? 1 : 0;
-  return n;
 }
 
 // -- subscriber feedback ------------------------------------------------------

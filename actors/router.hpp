@@ -250,7 +250,7 @@ public:
   bool waiting(pub_id pub) const { return pubs_[pub].blocked; }
 
   /// @returns the number of publishers with events waiting for room.
-  std::size_t waiting_publishers() const;
+  std::size_t waiting_publishers() const noexcept { return waiting_; }
 
   const subscriber_counters& counters(sub_id sub) const {
     return subs_[sub].counters;
@@ -333,6 +333,7 @@ private:
   std::vector<subscriber> subs_;
   std::vector<publisher> pubs_;
   bool open_ = true;
+  std::size_t waiting_ = 0;
   std::size_t raw_budget_;
   router_totals totals_;
   // Work for the next flush.

@@ -270,6 +270,28 @@ void supervisor::timer(supervisor_timer kind, child_id id, std::uint64_t gen,
     return;
   case supervisor_timer::shutdown_deadline:
     if (!done_) {
+      // Ask every plugin not asked yet, all at once; whatever is still
+      // there after a short margin is stuck.
+      draining_ = false;
+      stopping_ = true;
+      stop_order_.clear();
+      for (child_id i = 0; i < kids_.size(); ++i) {
+        auto& c = kids_[i];
+        if (is_gone(c.state) || c.state == child_state::stopping)
+          continue;
+        if (c.spec.external || c.state == child_state::restarting) {
+          retire(i, child_state::finished);
+          continue;
+        }
+        set_state(c, child_state::stopping);
+        fx_.stop(i);
+      }
+      fx_.set_timer(supervisor_timer::final_deadline, 0, final_margin(), 0);
+      check_done();
+    }
+    return;
+  case supervisor_timer::final_deadline:
+    if (!done_) {
       abandon_all();
       check_done();
     }
@@ -373,12 +395,14 @@ void supervisor::poll(time_point now) {
   if (done_)
     return;
   if (draining_) {
-    // Internal plugins drain their queues; an external plugin's last event
-    // stays with its endpoint until the client asks again, so only events
-    // the engine still holds count.
-    for (child_id id = 0; id < kids_.size(); ++id) {
-      auto& c = kids_[id];
-      if (c.state == child_state::running && !fx_.drained(id))
+    // Every running plugin's queue must have been empty once (an external
+    // plugin's last event stays with its endpoint until the client asks
+    // again, so only what the engine holds counts). The cursor makes the
+    // whole wait O(plugins); a queue that fills again is waited for before
+    // its plugin stops (stop_next).
+    for (; drain_cursor_ < kids_.size(); ++drain_cursor_) {
+      auto& c = kids_[drain_cursor_];
+      if (c.state == child_state::running && !fx_.drained(drain_cursor_))
         return;
     }
     draining_ = false;
@@ -432,22 +456,29 @@ void supervisor::stop_next(time_point now) {
   check_done();
 }
 
+std::chrono::milliseconds supervisor::final_margin() const {
+  return std::min(cfg_.shutdown_grace / 5, std::chrono::milliseconds{200});
+}
+
+void supervisor::abandon(child_id id) {
+  auto& c = kids_[id];
+  ee::log(log_level::error,
+          quoted(c.spec.name) + " did not stop within the shutdown grace (" +
+              std::to_string(cfg_.shutdown_grace.count()) + " ms): abandoned");
+  abandoned_.push_back(c.spec.name);
+  fx_.abandon(id);
+  retire(id, child_state::abandoned);
+}
+
 void supervisor::abandon_all() {
   for (child_id id = 0; id < kids_.size(); ++id) {
     auto& c = kids_[id];
     if (is_gone(c.state))
       continue;
-    if (c.spec.external || c.state == child_state::restarting) {
+    if (c.spec.external || c.state == child_state::restarting)
       retire(id, child_state::finished);
-      continue;
-    }
-    ee::log(log_level::error, quoted(c.spec.name) +
-                                  " did not stop within the shutdown grace (" +
-                                  std::to_string(cfg_.shutdown_grace.count()) +
-                                  " ms): abandoned");
-    abandoned_.push_back(c.spec.name);
-    fx_.abandon(id);
-    retire(id, child_state::abandoned);
+    else
+      abandon(id);
   }
   stop_order_.clear();
 }

@@ -73,8 +73,12 @@ enum class supervisor_timer {
   restart,
   /// The queue-draining part of the shutdown grace is over.
   drain_deadline,
-  /// The shutdown grace is over: whatever still runs is abandoned.
+  /// The shutdown grace is over: the plugins not asked to stop yet are
+  /// asked all at once.
   shutdown_deadline,
+  /// A short margin after the shutdown deadline: whatever still runs is
+  /// abandoned.
+  final_deadline,
 };
 
 /// Supervision as a plain class: restart policies and strategies, restart
@@ -85,8 +89,9 @@ enum class supervisor_timer {
 /// Shutdown: queues drain (until half the grace), then plugins stop one at a
 /// time in reverse registration order, each only once its own queue is
 /// drained (so what a later plugin published while stopping reaches an
-/// earlier one); at the shutdown deadline everything still running is
-/// abandoned and named in the result.
+/// earlier one). At the shutdown deadline the plugins not asked yet are
+/// asked all at once; a short margin later (a fifth of the grace, at most
+/// 200 ms) whatever is still there is abandoned and named in the result.
 class supervisor {
 public:
   using time_point = std::chrono::steady_clock::time_point;
@@ -240,7 +245,9 @@ private:
   void after_gone(time_point now);
   void begin_ordered_stop(time_point now);
   void stop_next(time_point now);
+  void abandon(child_id id);
   void abandon_all();
+  std::chrono::milliseconds final_margin() const;
   void check_done();
 
   supervisor_config cfg_;
@@ -254,6 +261,7 @@ private:
   std::deque<time_point> restart_times_;
   // Shutdown.
   bool draining_ = false;
+  std::size_t drain_cursor_ = 0;
   bool stopping_ = false;
   std::optional<time_point> deadline_;
   std::vector<child_id> stop_order_;

@@ -1,11 +1,12 @@
 #include "ee/app.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <condition_variable>
 #include <csignal>
-#include <future>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sys/stat.h>
 #include <thread>
@@ -13,9 +14,13 @@
 
 #include <caf/all.hpp>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#endif
+
 #include "actors/engine.hpp"
+#include "actors/exception_text.hpp"
 #include "actors/messages.hpp"
-#include "actors/plugin_host.hpp"
 #include "bridge/bridge.hpp"
 #include "bridge/process.hpp"
 #include "ee/log.hpp"
@@ -27,12 +32,35 @@ namespace {
 // Signal handling: the handler only touches these atomics.
 std::atomic<int> signal_count{0};
 
+// Leaves `*p` behind on purpose (see run_engine): not a leak to report.
+template <class T>
+void leak(std::unique_ptr<T> p) {
+#if defined(__SANITIZE_ADDRESS__)
+  __lsan_ignore_object(p.get());
+#endif
+  (void)p.release();
+}
+
 extern "C" void ee_on_signal(int) {
   if (signal_count.fetch_add(1) >= 1)
     _exit(130);
 }
 
 } // namespace
+
+/// Where `run()` is in its life (guarded by `app::impl::mtx`).
+enum class run_phase {
+  /// `run()` was not called.
+  idle,
+  /// `run()` validates, binds, spawns.
+  starting,
+  /// The engine runs; `stop()` and `stats()` talk to it.
+  running,
+  /// `run()` tears the runtime down (no more messages to the engine).
+  ending,
+  /// `run()` returned (or is returning: it touches nothing of the app).
+  finished,
+};
 
 struct app::impl {
   app_config cfg;
@@ -41,21 +69,29 @@ struct app::impl {
   std::vector<external_plugin_config> externals;
   std::set<std::string> names;
   error first_error;
-  std::atomic<bool> ran{false};
   bool handle_signals = false;
 
   mutable std::mutex mtx;
   mutable std::condition_variable cv;
   // -- guarded by mtx --
+  run_phase phase = run_phase::idle;
+  // True once the engine ran (ports bound, plugins spawned).
   bool started = false;
-  bool finished = false;
   bool stop_requested = false;
+  std::optional<std::chrono::steady_clock::time_point> stop_time;
+  // Valid while `phase == running`; sends to it happen under mtx.
   caf::actor engine;
-  caf::actor_system* sys = nullptr;
+  bridge* br = nullptr;
   int pub_port = -1;
   int sub_port = -1;
   std::map<std::string, int> plugin_ports;
-  engine_stats final_stats;
+  // The engine's result, once it is done.
+  std::optional<std::pair<error, engine_stats>> outcome;
+  // The last snapshot (final after run()).
+  engine_stats last_stats;
+  // Stats requests in flight: answered with the final counters if the
+  // engine ends before it answers them.
+  std::vector<std::weak_ptr<stats_request>> stats_waiting;
 
   void record(error err) {
     ee::log(log_level::error, err.message());
@@ -119,6 +155,15 @@ struct app::impl {
     plugins.push_back(std::move(spec));
     externals.emplace_back();
   }
+
+  // Sets the phase and wakes every waiter. @pre mtx is held.
+  void set_phase(run_phase p) {
+    phase = p;
+    cv.notify_all();
+  }
+
+  // The runtime of one run, torn down in order by `run()`.
+  error run_engine();
 };
 
 app::app() : app(app_config{}) {
@@ -141,6 +186,12 @@ app::app(app_config cfg) : impl_(std::make_unique<impl>()) {
 
 app::~app() {
   stop();
+  // Wait for a run() on another thread: it uses everything in impl_.
+  std::unique_lock<std::mutex> guard{impl_->mtx};
+  impl_->cv.wait(guard, [&] {
+    return impl_->phase == run_phase::idle ||
+           impl_->phase == run_phase::finished;
+  });
 }
 
 app& app::register_plugin(std::unique_ptr<plugin_base> instance,
@@ -289,60 +340,62 @@ error app::impl::validate() const {
 
 error app::run() {
   auto& d = *impl_;
-  // Whatever path returns, waiters of `wait_started` learn that run() is
-  // over.
-  struct finish_guard {
-    app::impl& d;
-    ~finish_guard() {
-      {
-        std::lock_guard<std::mutex> guard{d.mtx};
-        d.finished = true;
-      }
-      d.cv.notify_all();
-    }
-  };
-  if (d.ran.exchange(true))
-    return error{ec::already_running,
-                 "app::run() was called a second time: an app runs once; "
-                 "create a new app to run again"};
-  finish_guard on_return{d};
-  if (d.first_error)
-    return d.first_error;
-  if (auto err = d.validate()) {
+  {
+    std::lock_guard<std::mutex> guard{d.mtx};
+    if (d.phase != run_phase::idle)
+      return error{ec::already_running,
+                   "app::run() was called a second time: an app runs once; "
+                   "create a new app to run again"};
+    d.set_phase(run_phase::starting);
+  }
+  auto result = d.run_engine();
+  {
+    std::lock_guard<std::mutex> guard{d.mtx};
+    d.set_phase(run_phase::finished); // the last touch of *impl_
+  }
+  return result;
+}
+
+error app::impl::run_engine() {
+  if (first_error)
+    return first_error;
+  if (auto err = validate()) {
     ee::log(log_level::error, err.message());
     return err;
   }
   // -- the bridge
-  // --------------------------------------------------------------
+  // ---------------------------------------------------------------
   std::vector<bridge_plugin> bps;
-  for (slot_id i = 0; i < d.plugins.size(); ++i) {
-    if (d.plugins[i].kind != plugin_kind::external)
+  for (slot_id i = 0; i < plugins.size(); ++i) {
+    if (plugins[i].kind != plugin_kind::external)
       continue;
-    auto& ext = d.externals[i];
+    auto& ext = externals[i];
     bridge_plugin bp;
     bp.slot = i;
     bp.name = ext.name;
     bp.port = ext.port;
-    bp.filters = d.plugins[i].filters;
+    bp.filters = plugins[i].filters;
     bp.await_first_request = ext.await_first_request;
     bp.command = ext.command;
     bp.env = ext.env;
     bp.working_dir = ext.working_dir;
+    bp.delivery = ext.delivery;
+    bp.max_delivery_attempts = ext.max_delivery_attempts;
     bps.push_back(std::move(bp));
   }
   std::unique_ptr<bridge> br;
-  if (d.cfg.enable_tcp || !bps.empty()) {
-    error err;
-    br = bridge::open(d.cfg, std::move(bps), err);
-    if (!br) {
-      ee::log(log_level::error, err.message());
-      return err;
+  if (cfg.enable_tcp || !bps.empty()) {
+    auto opened = bridge::open(cfg, std::move(bps));
+    if (!opened) {
+      ee::log(log_level::error, opened.error().message());
+      return opened.error();
     }
+    br = std::move(*opened);
   }
   // -- the actor system
-  // --------------------------------------------------------
+  // -------------------------------------------------------------
   caf::actor_system_config sys_cfg;
-  auto threads = d.cfg.scheduler_threads;
+  auto threads = cfg.scheduler_threads;
   if (threads == 0)
     threads = std::max(2u, std::thread::hardware_concurrency());
   sys_cfg.set("scheduler.max-threads", threads);
@@ -350,96 +403,130 @@ error app::run() {
   // the polling workers steal the CPU from the threads doing the work (ZeroMQ
   // I/O, blocking plugins), which halves request/reply throughput.
   sys_cfg.set("work-stealing.moderate-poll-attempts", std::size_t{0});
-  std::promise<std::pair<error, engine_stats>> done;
-  auto result = done.get_future();
-  error final_result;
+  auto sys = std::make_unique<caf::actor_system>(sys_cfg);
+  auto params = std::make_shared<engine_params>();
+  params->cfg = cfg;
+  params->plugins = std::move(plugins);
+  params->bridge = br.get();
+  params->threads = std::make_shared<blocking_threads>();
+  params->live_hosts = std::make_shared<std::atomic<int>>(0);
+  auto report = [this](const error& err, const engine_stats& st) {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (!outcome) {
+      outcome.emplace(err, st);
+      cv.notify_all();
+    }
+  };
+  params->on_done = report;
+  auto engine = spawn_engine(*sys, params);
+  // If the engine ever dies without reporting, run() must not hang.
+  engine->attach_functor([report](const caf::error& reason) {
+    report(error{ec::internal, "the engine terminated unexpectedly: " +
+                                   caf::to_string(reason)},
+           engine_stats{});
+  });
+  auto link = make_engine_link(engine);
+  if (br)
+    br->start(*link, credit{cfg.publish_window, cfg.publish_window_bytes});
   {
-    caf::actor_system sys{sys_cfg};
-    auto params = std::make_shared<engine_params>();
-    params->cfg = d.cfg;
-    params->plugins = std::move(d.plugins);
-    auto done_ptr = std::make_shared<decltype(done)>(std::move(done));
-    auto done_set = std::make_shared<std::atomic<bool>>(false);
-    params->on_done = [done_ptr, done_set](const error& err,
-                                           const engine_stats& st) {
-      if (!done_set->exchange(true))
-        done_ptr->set_value({err, st});
-    };
-    caf::actor bridge_actor;
+    std::lock_guard<std::mutex> guard{mtx};
+    this->engine = engine;
+    this->br = br.get();
     if (br) {
-      bridge_actor = br->spawn_actor(sys);
-      params->bridge = bridge_actor;
-      auto* b = br.get(); // outlives the engine: shut down after it
-      params->deliver_external = [b](slot_id slot, event_batch&& batch) {
-        b->deliver(slot, std::move(batch));
-      };
-      params->deliver_raw = [b](event_batch&& batch) {
-        b->deliver_raw(std::move(batch));
-      };
+      pub_port = br->publish_port();
+      sub_port = br->subscribe_port();
+      plugin_ports = br->plugin_ports();
     }
-    auto engine = spawn_engine(sys, params);
-    // If the engine ever dies without reporting, run() must not hang.
-    engine->attach_functor([done_ptr, done_set](const caf::error& reason) {
-      if (!done_set->exchange(true))
-        done_ptr->set_value(
-            {error{ec::internal, "the engine terminated unexpectedly: " +
-                                     caf::to_string(reason)},
-             engine_stats{}});
-    });
-    if (br)
-      br->start(engine);
-    {
-      std::lock_guard<std::mutex> guard{d.mtx};
-      d.engine = engine;
-      d.sys = &sys;
-      d.started = true;
-      if (br) {
-        d.pub_port = br->publish_port();
-        d.sub_port = br->subscribe_port();
-        d.plugin_ports = br->plugin_ports();
-      }
-      if (d.stop_requested)
-        caf::anon_send(engine, stop_atom::value);
+    if (stop_requested) {
+      stop_time = std::chrono::steady_clock::now();
+      caf::anon_send(engine, stop_atom::value);
     }
-    d.cv.notify_all();
-    // Wait for the engine; poll for signals meanwhile.
-    bool signalled = false;
-    while (result.wait_for(std::chrono::milliseconds{
-               d.handle_signals ? 50 : 500}) != std::future_status::ready) {
-      if (d.handle_signals && !signalled && signal_count.load() > 0) {
+    started = true;
+    set_phase(run_phase::running);
+  }
+  // -- wait for the engine, watching for signals
+  // ------------------------------------
+  bool signalled = false;
+  {
+    std::unique_lock<std::mutex> guard{mtx};
+    auto tick = std::chrono::milliseconds{handle_signals ? 50 : 500};
+    while (!outcome) {
+      cv.wait_for(guard, tick);
+      if (handle_signals && !signalled && signal_count.load() > 0) {
         signalled = true;
         ee::log(log_level::info,
                 "signal received: stopping (a second signal forces exit)");
+        if (!stop_time)
+          stop_time = std::chrono::steady_clock::now();
         caf::anon_send(engine, stop_atom::value);
       }
     }
-    auto [err, st] = result.get();
-    final_result = err;
-    if (br) {
-      br->shutdown();
-      st.rejected = br->rejected();
-      st.raw_dropped = br->raw_dropped();
-      caf::anon_send_exit(bridge_actor, caf::exit_reason::user_shutdown);
-    }
-    {
-      std::lock_guard<std::mutex> guard{d.mtx};
-      d.final_stats = st;
-      d.engine = nullptr;
-      d.sys = nullptr;
-    }
-    engine = nullptr;
-    bridge_actor = nullptr;
-  } // the actor system waits for every actor here
-  if (d.handle_signals) {
+    // No more messages to the engine from stop() or stats(); requests it
+    // will never answer get the final counters.
+    this->engine = nullptr;
+    this->br = nullptr;
+    last_stats = outcome->second;
+    for (auto& w : stats_waiting)
+      if (auto req = w.lock())
+        req->fulfil(last_stats);
+    stats_waiting.clear();
+    set_phase(run_phase::ending);
+  }
+  auto [result, st] = *outcome;
+  // -- tear down, bounded
+  // -------------------------------------------------------------- Processes
+  // get the rest of the grace that began with the stop request (or a full grace
+  // when the app ended by itself).
+  auto now = std::chrono::steady_clock::now();
+  auto deadline = now + cfg.shutdown_grace;
+  if (stop_time)
+    deadline = std::max(now, *stop_time + cfg.shutdown_grace);
+  if (br) {
+    br->shutdown(deadline);
+    auto bs = br->stats();
+    st.rejected = bs.rejected;
+    st.raw_dropped += bs.raw_dropped;
+  }
+  params->threads->join_all();
+  link.reset();
+  engine = nullptr;
+  // A plugin host stuck in a callback keeps the actor system from ever
+  // finishing: leave the system behind (its threads are not ours to kill)
+  // rather than hang here.
+  auto until =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds{200};
+  while (params->live_hosts->load() > 0 &&
+         std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds{1});
+  if (params->live_hosts->load() > 0) {
+    ee::log(log_level::error,
+            "leaving the actor system behind: " +
+                std::to_string(params->live_hosts->load()) +
+                " plugin(s) still inside a callback after the shutdown grace");
+    leak(std::move(sys));
+  } else {
+    sys.reset(); // waits for every actor
+  }
+  params.reset();
+  br.reset();
+  if (handle_signals) {
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGTERM, SIG_DFL);
   }
-  return final_result;
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    last_stats = st;
+  }
+  return result;
 }
 
 void app::stop() {
   std::lock_guard<std::mutex> guard{impl_->mtx};
+  if (impl_->phase == run_phase::ending || impl_->phase == run_phase::finished)
+    return;
   impl_->stop_requested = true;
+  if (!impl_->stop_time && impl_->phase == run_phase::running)
+    impl_->stop_time = std::chrono::steady_clock::now();
   if (impl_->engine)
     caf::anon_send(impl_->engine, stop_atom::value);
 }
@@ -450,12 +537,14 @@ const app_config& app::config() const noexcept {
 
 int app::publish_port() const {
   std::lock_guard<std::mutex> guard{impl_->mtx};
-  return impl_->started ? impl_->pub_port : impl_->cfg.publish_port;
+  return impl_->phase >= run_phase::running ? impl_->pub_port
+                                            : impl_->cfg.publish_port;
 }
 
 int app::subscribe_port() const {
   std::lock_guard<std::mutex> guard{impl_->mtx};
-  return impl_->started ? impl_->sub_port : impl_->cfg.subscribe_port;
+  return impl_->phase >= run_phase::running ? impl_->sub_port
+                                            : impl_->cfg.subscribe_port;
 }
 
 int app::plugin_port(const std::string& name) const {
@@ -467,26 +556,35 @@ int app::plugin_port(const std::string& name) const {
 bool app::wait_started(std::chrono::milliseconds timeout) const {
   std::unique_lock<std::mutex> guard{impl_->mtx};
   impl_->cv.wait_for(guard, timeout,
-                     [&] { return impl_->started || impl_->finished; });
+                     [&] { return impl_->phase >= run_phase::running; });
   return impl_->started;
 }
 
 engine_stats app::stats() const {
-  caf::actor engine;
+  auto req = std::make_shared<stats_request>();
+  bridge_stats bs;
   {
     std::lock_guard<std::mutex> guard{impl_->mtx};
-    if (!impl_->engine)
-      return impl_->final_stats;
-    engine = impl_->engine;
+    if (impl_->phase != run_phase::running || !impl_->engine)
+      return impl_->last_stats;
+    // Sent under the lock: the runtime cannot go away meanwhile.
+    caf::anon_send(impl_->engine, stats_atom::value, req);
+    auto& waiting = impl_->stats_waiting;
+    waiting.erase(std::remove_if(waiting.begin(), waiting.end(),
+                                 [](auto& w) { return w.expired(); }),
+                  waiting.end());
+    waiting.push_back(req);
+    if (impl_->br)
+      bs = impl_->br->stats();
   }
-  auto promise = std::make_shared<std::promise<engine_stats>>();
-  auto result = promise->get_future();
-  caf::anon_send(engine, stats_atom::value, std::move(promise));
-  // A dead engine drops the message: fall back to the final snapshot.
-  if (result.wait_for(std::chrono::seconds{2}) == std::future_status::ready)
-    return result.get();
+  auto st = req->wait(std::chrono::seconds{2});
   std::lock_guard<std::mutex> guard{impl_->mtx};
-  return impl_->final_stats;
+  if (!st)
+    return impl_->last_stats; // the engine is swamped
+  st->rejected = bs.rejected;
+  st->raw_dropped += bs.raw_dropped;
+  impl_->last_stats = *st;
+  return *st;
 }
 
 void app::stop_on_signals() {

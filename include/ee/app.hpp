@@ -32,7 +32,8 @@ public:
   app(const app&) = delete;
   app& operator=(const app&) = delete;
 
-  /// Stops the app (if running) and waits for `run()` to return.
+  /// Stops the app (if running) and waits for `run()` (on another thread)
+  /// to return: nothing `run()` uses is freed under it.
   ~app();
 
   // -- registration (before run) ----------------------------------------------
@@ -72,14 +73,22 @@ public:
 
   /// Runs the app: opens the ports, starts every plugin behind the start
   /// barrier and returns when every internal plugin has finished and every
-  /// external plugin has sent `quit`, or after `stop()`.
-  /// @returns success, or the first registration error, bind failure, or
-  ///          plugin failure (with the plugin's name and its error text).
-  /// @pre not called before on this app.
+  /// external plugin has sent `quit`, or after `stop()`. After `stop()` it
+  /// returns within `app_config::shutdown_grace` plus a few milliseconds,
+  /// whatever the plugins do: one stuck in its own code is abandoned and
+  /// named in the result (`ec::shutdown_timeout`).
+  /// @returns success, or the first registration error, bind failure,
+  ///          plugin failure (with the plugin's name and its error text), or
+  ///          shutdown timeout.
+  /// @pre not called before on this app (a second call returns
+  ///      `ec::already_running`).
   [[nodiscard]] error run();
 
-  /// Asks a running app to stop: plugins stop in reverse registration order,
-  /// `on_stop` runs, `run()` returns. Thread-safe; no-op if not running.
+  /// Asks the app to stop: queues drain, plugins stop in reverse
+  /// registration order (`on_stop` runs), `run()` returns. Thread-safe. A
+  /// stop requested before `run()` is remembered: that `run()` starts the
+  /// plugins and stops them at once (so a stop that races with start-up is
+  /// never lost). No-op after `run()` returned.
   void stop();
 
   /// @returns the settings.
@@ -100,7 +109,9 @@ public:
   /// `run()` returned. @returns true if it started.
   bool wait_started(std::chrono::milliseconds timeout) const;
 
-  /// @returns a snapshot of the engine's counters. Thread-safe.
+  /// @returns a snapshot of the engine's counters: live while the app runs,
+  /// the final ones after `run()` returned, zeros before. Thread-safe; never
+  /// throws, whatever the app is doing meanwhile.
   engine_stats stats() const;
 
   /// Installs SIGINT/SIGTERM handlers that call `stop()` on this app (a second

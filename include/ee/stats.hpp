@@ -6,39 +6,73 @@
 
 namespace ee {
 
-/// Counters of one subscriber (plugin) as seen by the engine.
+/// Counters of one plugin as seen by the engine. For every plugin, at every
+/// snapshot: `routed == handled + dead_letters + dropped + queued`.
 struct subscriber_stats {
-  /// Events routed to it.
+  /// Events that matched its subscriptions (each counted once).
   std::uint64_t routed = 0;
-  /// Events it acknowledged (handled).
+  /// Hand-offs to the plugin (an event delivered again counts again).
+  std::uint64_t delivered = 0;
+  /// Events it handled (acknowledged; for external plugins: settled).
   std::uint64_t handled = 0;
-  /// Events dropped by its overflow policy.
+  /// Events dropped in total: `dropped_policy + dropped_cycle +
+  /// dropped_retired`.
   std::uint64_t dropped = 0;
-  /// Events sent to dead letters (the event it failed on).
+  /// Dropped by its overflow policy (or an engine event that found its
+  /// queue full).
+  std::uint64_t dropped_policy = 0;
+  /// Dropped because waiting for room would have closed a wait-for cycle
+  /// (plugins waiting on each other's full queues).
+  std::uint64_t dropped_cycle = 0;
+  /// Thrown away when the plugin went away for good (finished, failed,
+  /// stopped at shutdown) with events still queued for it.
+  std::uint64_t dropped_retired = 0;
+  /// Events sent to dead letters (the event it failed on; for external
+  /// plugins, events that used up their delivery attempts).
   std::uint64_t dead_letters = 0;
+  /// Events delivered again after a failure.
+  std::uint64_t redelivered = 0;
+  /// Events queued or in flight now, and their bytes.
+  std::uint64_t queued = 0;
+  std::uint64_t queued_bytes = 0;
+  /// Largest number of queued (undelivered + unacknowledged) events seen.
+  std::uint64_t peak_queue = 0;
+  /// Largest number of queued bytes seen.
+  std::uint64_t peak_bytes = 0;
+  /// Events it published.
+  std::uint64_t published = 0;
+  /// Times it had to wait for room to publish (flow control).
+  std::uint64_t credit_waits = 0;
   /// Times it failed.
   std::uint64_t failures = 0;
   /// Times it was restarted.
   std::uint64_t restarts = 0;
-  /// Largest number of queued (undelivered + unacknowledged) events seen.
-  std::uint64_t peak_queue = 0;
 };
 
 /// Counters of the engine.
 struct engine_stats {
-  /// Events published into the engine.
+  /// Events routed (each once, however many plugins received it),
+  /// including the engine's own.
   std::uint64_t published = 0;
-  /// Events delivered to subscribers (counting each copy).
+  /// The engine's own events among them (lifecycle, dead letters).
+  std::uint64_t system_events = 0;
+  /// Events delivered to plugins (counting each copy).
   std::uint64_t delivered = 0;
-  /// Events dropped in total.
+  /// Events dropped in total (all plugins, all reasons).
   std::uint64_t dropped = 0;
   /// Dead letters in total.
   std::uint64_t dead_letters = 0;
+  /// Events that matched no subscription at all.
+  std::uint64_t unmatched = 0;
   /// Malformed or oversized messages rejected from the wire.
   std::uint64_t rejected = 0;
-  /// Events dropped for slow raw TCP subscribers on the subscribe port
-  /// (they keep ZeroMQ's drop-at-high-water-mark semantics).
+  /// Events handed to raw TCP subscribers on the subscribe port.
+  std::uint64_t raw_routed = 0;
+  /// Events dropped for raw TCP subscribers (their byte budget, or ZeroMQ's
+  /// high-water mark: they keep ZeroMQ's drop semantics).
   std::uint64_t raw_dropped = 0;
+  /// Events published by raw PUB clients on the publish port.
+  std::uint64_t raw_published = 0;
   /// Per plugin, by name.
   std::map<std::string, subscriber_stats> plugins;
 };

@@ -81,6 +81,10 @@ inline constexpr const char* stopped = "ee.lifecycle.stopped:";
 inline constexpr const char* failed = "ee.lifecycle.failed:";
 inline constexpr const char* restarted = "ee.lifecycle.restarted:";
 inline constexpr const char* escalated = "ee.lifecycle.escalated:";
+/// Published (with the publisher's name as text) when an event for this
+/// plugin was dropped because waiting for room in its queue would have
+/// closed a wait-for cycle (see `subscriber_stats::dropped_cycle`).
+inline constexpr const char* cycle = "ee.lifecycle.cycle:";
 } // namespace lifecycle
 
 /// Dead letters are published as `dead_letter_prefix + plugin name + "\n" +

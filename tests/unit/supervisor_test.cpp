@@ -513,17 +513,43 @@ TEST_F(SupervisorTest, AtTheShutdownDeadlineStuckPluginsAreAbandonedAndNamed) {
   EXPECT_EQ(fx.take(), (lines{"retire 2", "stop 1"}));
   t += 400ms;
   fire(supervisor_timer::shutdown_deadline);
-  EXPECT_EQ(fx.take(),
-            (lines{"abandon 0", "retire 0", "abandon 1", "retire 1"}));
+  // The plugin never asked is asked now; the stuck one keeps its chance.
+  EXPECT_EQ(fx.take(), (lines{"stop 0"}));
+  sup->exited(0, 1, false, "", t + 10ms);
+  fx.take();
+  EXPECT_FALSE(fx.result);
+  auto margin = std::find_if(fx.timers.begin(), fx.timers.end(), [](auto& x) {
+    return x.kind == supervisor_timer::final_deadline;
+  });
+  ASSERT_NE(margin, fx.timers.end());
+  EXPECT_EQ(margin->delay, 80ms); // a fifth of the grace
+  t += margin->delay;
+  fire(supervisor_timer::final_deadline);
+  EXPECT_EQ(fx.take(), (lines{"abandon 1", "retire 1"}));
   ASSERT_TRUE(fx.result);
   EXPECT_EQ(fx.result->code(), ec::shutdown_timeout);
   EXPECT_EQ(fx.result->message(),
             "shutdown took longer than shutdown_grace (400 ms); abandoned "
-            "(still running in its own code): 'a', 'stuck'");
-  EXPECT_EQ(sup->abandoned(), (std::vector<std::string>{"a", "stuck"}));
+            "(still running in its own code): 'stuck'");
+  EXPECT_EQ(sup->abandoned(), (std::vector<std::string>{"stuck"}));
   // A late exit changes nothing.
   sup->exited(1, 1, false, "", t);
   EXPECT_TRUE(fx.take().empty());
+}
+
+TEST_F(SupervisorTest, APluginThatEndsWithinTheMarginIsNotAbandoned) {
+  make({internal("a"), internal("slow")});
+  start_all();
+  sup->request_stop(t);
+  fx.take();
+  t += 400ms;
+  fire(supervisor_timer::shutdown_deadline);
+  EXPECT_EQ(fx.take(), (lines{"stop 0"}));
+  sup->exited(1, 1, false, "", t + 1ms);
+  sup->exited(0, 1, false, "", t + 2ms);
+  ASSERT_TRUE(fx.result);
+  EXPECT_FALSE(*fx.result);
+  EXPECT_TRUE(sup->abandoned().empty());
 }
 
 TEST_F(SupervisorTest, StopBeforeTheBarrierStopsWithoutDraining) {
