@@ -219,7 +219,7 @@ public:
   // -- supervisor::effects
   // -----------------------------------------------------------
 
-  std::optional<std::string> spawn(child_id id, std::uint32_t inc) override;
+  spawn_result spawn(child_id id, std::uint32_t inc) override;
 
   void launch(child_id id) override {
     if (params_->bridge)
@@ -507,7 +507,7 @@ private:
   bool done_ = false;
 };
 
-std::optional<std::string> engine_state::spawn(child_id id, std::uint32_t inc) {
+spawn_result engine_state::spawn(child_id id, std::uint32_t inc) {
   auto& s = slots_[id];
   auto& spec = *s.spec;
   std::unique_ptr<plugin_base> instance;
@@ -515,17 +515,20 @@ std::optional<std::string> engine_state::spawn(child_id id, std::uint32_t inc) {
     instance = std::move(spec.first);
   } else {
     if (!spec.factory)
-      return "plugin '" + spec.name +
-             "' cannot be restarted: it was registered as an instance; "
-             "register a factory instead";
+      return {spawn_result::fatal,
+              "plugin '" + spec.name +
+                  "' cannot be restarted: it was registered as an instance; "
+                  "register a factory instead"};
     try {
       instance = spec.factory();
     } catch (...) {
-      return "the factory of plugin '" + spec.name +
-             "' threw: " + describe_current_exception();
+      return {spawn_result::fatal,
+              "the factory of plugin '" + spec.name +
+                  "' threw: " + describe_current_exception()};
     }
     if (!instance)
-      return "the factory of plugin '" + spec.name + "' returned no instance";
+      return {spawn_result::fatal,
+              "the factory of plugin '" + spec.name + "' returned no instance"};
   }
   s.kind = kind_of(*instance);
   s.incarnation = inc;
@@ -536,13 +539,26 @@ std::optional<std::string> engine_state::spawn(child_id id, std::uint32_t inc) {
   credit window{cfg.publish_window, cfg.publish_window_bytes};
   auto engine = caf::actor_cast<caf::actor>(self_);
   if (s.kind == plugin_kind::blocking) {
+    // Its thread announces the subscriptions (ready_atom).
     auto port = std::make_shared<blocking_port>(
         spec.name, s.uuid, s.outbox, window,
         std::make_unique<caf_blocking_link>(engine, id, inc));
     s.port = port;
     params_->threads->start(std::move(port), std::move(instance));
-    return std::nullopt;
+    return {spawn_result::pending, ""};
   }
+  // An event-based plugin's subscriptions go in place right here, and its
+  // host is spawned lazily: it first runs when the barrier's ok (or a stop)
+  // arrives. One message per plugin to start, none to get ready.
+  std::vector<std::string> filters;
+  try {
+    for (auto& t : instance->subscriptions())
+      filters.push_back(t.filter());
+  } catch (...) {
+    return {spawn_result::failed,
+            "subscriptions: " + describe_current_exception()};
+  }
+  router_.subscribe(id, filters);
   auto hp = std::make_shared<host_params>();
   hp->slot = id;
   hp->incarnation = inc;
@@ -560,7 +576,7 @@ std::optional<std::string> engine_state::spawn(child_id id, std::uint32_t inc) {
   }
   by_addr_[s.host.address()] = {id, inc};
   self_->monitor(s.host);
-  return std::nullopt;
+  return {spawn_result::ready, ""};
 }
 
 caf::behavior engine_state::make_behavior(std::shared_ptr<engine_params> p) {

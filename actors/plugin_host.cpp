@@ -119,7 +119,6 @@ public:
                  caf::message_view& x) -> caf::result<caf::message> {
             return self->state.to_user_behavior(x);
           });
-    announce();
     return {
         [self](ok_atom) { self->state.start(); },
         [self](deliver_atom, event_batch& batch) {
@@ -147,19 +146,6 @@ private:
       return caf::message{};
     }
     return caf::sec::unexpected_message;
-  }
-
-  void announce() {
-    std::vector<std::string> filters;
-    try {
-      for (auto& t : params_->instance->subscriptions())
-        filters.push_back(t.filter());
-    } catch (...) {
-      fail("subscriptions");
-      return;
-    }
-    self_->send(params_->engine, ready_atom::value, params_->slot,
-                params_->incarnation, std::move(filters));
   }
 
   void ack() {
@@ -298,7 +284,9 @@ caf::behavior host_fun(host_actor* self, std::shared_ptr<host_params> params) {
 
 caf::actor spawn_plugin_host(caf::actor_system& sys,
                              std::shared_ptr<host_params> params) {
-  return sys.spawn(host_fun, std::move(params));
+  // Lazily: the engine put the subscriptions in place; the host first runs
+  // when a message (the barrier's ok, or a stop) arrives.
+  return sys.spawn<caf::lazy_init>(host_fun, std::move(params));
 }
 
 } // namespace ee

@@ -30,10 +30,11 @@ struct host_params {
   credit window;
 };
 
-/// Spawns the event-based actor that runs `params->instance` (an actor
-/// plugin or a raw CAF plugin) and speaks the engine protocol for it:
-/// `ok_atom`, `(deliver_atom, batch)`, `(credit_atom, events, bytes)`,
-/// `stop_atom` in; `ready`, `drain`, `ack`, `failure` out.
+/// Spawns (lazily: it first runs on its first message) the event-based
+/// actor that runs `params->instance` (an actor plugin or a raw CAF plugin)
+/// and speaks the engine protocol for it: `ok_atom`, `(deliver_atom,
+/// batch)`, `(credit_atom, events, bytes)`, `stop_atom` in; `drain`, `ack`,
+/// `failure` out. The engine registers its subscriptions itself.
 caf::actor spawn_plugin_host(caf::actor_system& sys,
                              std::shared_ptr<host_params> params);
 

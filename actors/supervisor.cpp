@@ -47,6 +47,8 @@ bool supervisor::blocks_barrier(const child& c) const {
 }
 
 void supervisor::set_state(child& c, child_state s) {
+  if (is_gone(s) && !is_gone(c.state))
+    ++gone_;
   if (!barrier_passed_) {
     bool before = blocks_barrier(c);
     c.state = s;
@@ -82,8 +84,23 @@ void supervisor::spawn(child_id id, time_point now) {
   auto& c = kids_[id];
   ++c.incarnation;
   set_state(c, child_state::starting);
-  if (auto why = fx_.spawn(id, c.incarnation))
-    fail_for_good(id, std::move(*why), now);
+  auto result = fx_.spawn(id, c.incarnation);
+  switch (result.kind) {
+  case spawn_result::pending:
+    return;
+  case spawn_result::ready:
+    set_state(c, child_state::ready);
+    if (barrier_passed_ && !stopping_)
+      run(id, now);
+    return; // before the barrier, the caller checks it
+  case spawn_result::failed:
+    c.last_failure = std::move(result.text);
+    on_gone(id, true, now);
+    return;
+  case spawn_result::fatal:
+    fail_for_good(id, std::move(result.text), now);
+    return;
+  }
 }
 
 void supervisor::ready(child_id id, std::uint32_t inc, time_point now) {
@@ -304,6 +321,7 @@ void supervisor::timer(supervisor_timer kind, child_id id, std::uint64_t gen,
   fx_.lifecycle(lifecycle::restarted, id, std::to_string(c.restarts));
   if (!c.spec.external) {
     spawn(id, now);
+    check_barrier(now);
     return;
   }
   if (c.spec.has_process)
@@ -484,11 +502,8 @@ void supervisor::abandon_all() {
 }
 
 void supervisor::check_done() {
-  if (done_)
+  if (done_ || gone_ < kids_.size())
     return;
-  for (auto& c : kids_)
-    if (!is_gone(c.state))
-      return;
   done_ = true;
   auto result = result_;
   if (!result && !failures_.empty())

@@ -59,6 +59,25 @@ struct child_spec {
   bool has_process = false;
 };
 
+/// What became of a spawn.
+struct spawn_result {
+  enum kind_t {
+    /// Spawned; it reports ready (`supervisor::ready`) when its
+    /// subscriptions are in place.
+    pending,
+    /// Spawned with its subscriptions in place already.
+    ready,
+    /// It failed while starting (its restart policy applies); `text` says
+    /// how.
+    failed,
+    /// It cannot be started at all (no factory, the factory threw): it fails
+    /// for good.
+    fatal,
+  };
+  kind_t kind = pending;
+  std::string text;
+};
+
 /// Application-wide supervision settings.
 struct supervisor_config {
   restart_strategy strategy = restart_strategy::one_for_one;
@@ -103,10 +122,8 @@ public:
     virtual ~effects();
 
     /// Starts incarnation `incarnation` of internal plugin `id` (builds an
-    /// instance, spawns its host). @returns why it could not, if it could
-    /// not (the plugin then fails for good).
-    virtual std::optional<std::string> spawn(child_id id,
-                                             std::uint32_t incarnation) = 0;
+    /// instance, spawns its host).
+    virtual spawn_result spawn(child_id id, std::uint32_t incarnation) = 0;
 
     /// (Re)launches the process of external plugin `id`.
     virtual void launch(child_id id) = 0;
@@ -260,6 +277,8 @@ private:
   // Restart intensity, app-wide (as an OTP supervisor counts it).
   std::deque<time_point> restart_times_;
   // Shutdown.
+  // Plugins gone for good (check_done is O(1)).
+  std::size_t gone_ = 0;
   bool draining_ = false;
   std::size_t drain_cursor_ = 0;
   bool stopping_ = false;

@@ -403,6 +403,11 @@ error app::impl::run_engine() {
   // the polling workers steal the CPU from the threads doing the work (ZeroMQ
   // I/O, blocking plugins), which halves request/reply throughput.
   sys_cfg.set("work-stealing.moderate-poll-attempts", std::size_t{0});
+  // Nor do they spin trying to steal work: with many short jobs (100,000
+  // plugins starting at the barrier) the spinning thieves fight over the
+  // victims' queue locks; without it the barrier passes 7x faster and the
+  // pipelines lose nothing (docs/performance.md).
+  sys_cfg.set("work-stealing.aggressive-poll-attempts", std::size_t{0});
   auto sys = std::make_unique<caf::actor_system>(sys_cfg);
   auto params = std::make_shared<engine_params>();
   params->cfg = cfg;

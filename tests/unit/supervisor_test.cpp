@@ -24,6 +24,8 @@ public:
   std::vector<std::string> log;
   std::set<child_id> not_drained;
   std::set<child_id> failing_spawns;
+  std::set<child_id> failing_starts;
+  std::set<child_id> ready_at_spawn;
   struct timer_req {
     supervisor_timer kind;
     child_id id;
@@ -34,11 +36,15 @@ public:
   std::optional<error> result;
   bool opened = false;
 
-  std::optional<std::string> spawn(child_id id, std::uint32_t inc) override {
+  spawn_result spawn(child_id id, std::uint32_t inc) override {
     log.push_back("spawn " + std::to_string(id) + "#" + std::to_string(inc));
     if (failing_spawns.count(id) > 0)
-      return std::string{"factory threw"};
-    return std::nullopt;
+      return {spawn_result::fatal, "factory threw"};
+    if (failing_starts.count(id) > 0)
+      return {spawn_result::failed, "subscriptions: boom"};
+    if (ready_at_spawn.count(id) > 0)
+      return {spawn_result::ready, ""};
+    return {};
   }
   void launch(child_id id) override {
     log.push_back("launch " + std::to_string(id));
@@ -222,6 +228,31 @@ TEST_F(SupervisorTest, ManyPluginsPassTheBarrierInLinearTime) {
   for (child_id i = 0; i < sup->size(); ++i)
     sup->ready(i, 1, t);
   EXPECT_TRUE(sup->barrier_passed());
+}
+
+TEST_F(SupervisorTest, PluginsReadyAtSpawnPassTheBarrierWithoutAReadyMessage) {
+  fx.ready_at_spawn = {0, 1};
+  make({internal("a"), internal("b"), internal("c")});
+  sup->start(t);
+  EXPECT_FALSE(sup->barrier_passed());
+  sup->ready(2, 1, t);
+  EXPECT_TRUE(sup->barrier_passed());
+  auto log = fx.take();
+  EXPECT_EQ(std::count(log.begin(), log.end(), "run 0"), 1);
+}
+
+TEST_F(SupervisorTest, AFailureWhileStartingFollowsTheRestartPolicy) {
+  fx.failing_starts = {0};
+  make({internal("a", restart_policy::transient), internal("b")});
+  sup->start(t);
+  EXPECT_EQ(sup->state(0), child_state::restarting);
+  fx.failing_starts.clear();
+  fx.ready_at_spawn = {0};
+  fire_restart(0);
+  EXPECT_EQ(sup->state(0), child_state::ready);
+  sup->ready(1, 1, t);
+  EXPECT_TRUE(sup->barrier_passed());
+  EXPECT_EQ(sup->state(0), child_state::running);
 }
 
 // -- policies x outcomes
