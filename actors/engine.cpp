@@ -584,6 +584,7 @@ caf::behavior engine_state::make_behavior(std::shared_ptr<engine_params> p) {
   auto& cfg = params_->cfg;
   auto& specs = params_->plugins;
   auto n = specs.size();
+  router_.raw_budget(cfg.raw_subscriber_bytes);
   slots_.resize(n);
   std::vector<child_spec> children;
   children.reserve(n);

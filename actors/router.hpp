@@ -188,6 +188,9 @@ public:
   /// owed the old one is void.
   void reset_credit(pub_id pub);
 
+  /// Sets the raw subscribers' byte budget (see the constructor).
+  void raw_budget(std::size_t bytes) { raw_budget_ = bytes; }
+
   /// A raw subscriber added (or removed) `filter`.
   void raw_subscribe(std::string_view filter, bool on);
 

@@ -371,11 +371,9 @@ error app::impl::run_engine() {
       continue;
     auto& ext = externals[i];
     bridge_plugin bp;
-    bp.slot = i;
+    bp.id = i;
     bp.name = ext.name;
     bp.port = ext.port;
-    bp.filters = plugins[i].filters;
-    bp.await_first_request = ext.await_first_request;
     bp.command = ext.command;
     bp.env = ext.env;
     bp.working_dir = ext.working_dir;

@@ -3,6 +3,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "ee/names.hpp"
+
 #define TOML_EXCEPTIONS 0
 #include <toml++/toml.h>
 
@@ -170,7 +172,9 @@ error parse_config(const std::string& text, const std::string& base_dir,
     r.unknown_keys(*t,
                    {"publish_port", "subscribe_port", "bind_address",
                     "enable_tcp", "max_message_size", "queue_capacity",
-                    "delivery_window", "strategy", "max_restarts",
+                    "delivery_window", "queue_bytes", "publish_window",
+                    "publish_window_bytes", "raw_subscriber_bytes",
+                    "strategy", "max_restarts",
                     "restart_period_ms", "shutdown_grace_ms",
                     "scheduler_threads", "log_level"},
                    "[engine]");
@@ -183,6 +187,12 @@ error parse_config(const std::string& text, const std::string& base_dir,
               "engine");
     r.integer(*t, "queue_capacity", c.queue_capacity, 1, 1LL << 30, "engine");
     r.integer(*t, "delivery_window", c.delivery_window, 1, 1LL << 30, "engine");
+    r.integer(*t, "queue_bytes", c.queue_bytes, 1, 1LL << 40, "engine");
+    r.integer(*t, "publish_window", c.publish_window, 1, 1LL << 30, "engine");
+    r.integer(*t, "publish_window_bytes", c.publish_window_bytes, 1, 1LL << 40,
+              "engine");
+    r.integer(*t, "raw_subscriber_bytes", c.raw_subscriber_bytes, 1,
+              1LL << 40, "engine");
     std::string strategy;
     r.string(*t, "strategy", strategy, "engine");
     if (!strategy.empty() && !parse_strategy(strategy, c.strategy))
@@ -216,7 +226,8 @@ error parse_config(const std::string& text, const std::string& base_dir,
                      {"name", "port", "subscriptions", "command", "env",
                       "working_dir", "await_first_request", "restart",
                       "backoff_initial_ms", "backoff_max_ms", "queue_capacity",
-                      "overflow"},
+                      "queue_bytes", "overflow", "delivery",
+                      "max_delivery_attempts"},
                      section);
       external_plugin_config p;
       r.string(*t, "name", p.name, section);
@@ -267,6 +278,19 @@ error parse_config(const std::string& text, const std::string& base_dir,
       p.options.backoff.max = std::chrono::milliseconds{ms};
       r.integer(*t, "queue_capacity", p.options.queue_capacity, 0, 1LL << 30,
                 section);
+      r.integer(*t, "queue_bytes", p.options.queue_bytes, 0, 1LL << 40,
+                section);
+      std::string delivery;
+      r.string(*t, "delivery", delivery, section);
+      if (!delivery.empty()) {
+        if (auto d = from_name<delivery_mode>(delivery))
+          p.delivery = *d;
+        else
+          r.fail(section + ": delivery is '" + delivery + "'; use " +
+                 names_of<delivery_mode>());
+      }
+      r.integer(*t, "max_delivery_attempts", p.max_delivery_attempts, 1,
+                1000000, section);
       std::string overflow;
       r.string(*t, "overflow", overflow, section);
       if (overflow == "drop_oldest")
