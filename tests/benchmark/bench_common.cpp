@@ -220,6 +220,10 @@ app_runner::~app_runner() {
     (void)finish(0ms);
 }
 
+bool app_runner::returned() const {
+  return fut_.wait_for(0ms) == std::future_status::ready;
+}
+
 std::pair<ee::error, bool>
 app_runner::finish(std::chrono::milliseconds timeout) {
   bool forced = false;

@@ -37,7 +37,8 @@ struct settings {
   std::uint64_t fanout_total = 2000000;
   std::uint64_t rt = 5000;
   std::uint64_t tcp_events = 1000000;
-  std::size_t plugins = 1000;
+  /// Section e: idle actor plugins through the barrier, one child per count.
+  std::vector<std::uint64_t> plugins{1000, 100000};
   std::size_t restarts = 20;
   bool verbose = false;
 };
@@ -115,6 +116,9 @@ public:
 
   /// Finishes without waiting (see `finish`).
   ~app_runner();
+
+  /// @returns whether run() has returned.
+  bool returned() const;
 
   /// @returns run()'s error and whether the app had to be stopped.
   std::pair<ee::error, bool> finish(std::chrono::milliseconds timeout);

@@ -7,7 +7,8 @@
 //   b. one-hop fan-out to 1, 10, 100 subscribers, engine vs inproc PUB -> K SUB
 //   c. external plugin round trips through pyevents vs pyzmq REQ -> ROUTER echo
 //   d. a raw TCP SUB client on the engine's subscribe port vs TCP PUB -> SUB
-//   e. 1,000 actor plugins through the start barrier; restart latency
+//   e. K idle actor plugins (1,000 and 100,000) through the start barrier:
+//      time, bytes per plugin, stop; restart latency
 //
 // Every figure is printed in a table with its ratio to the baseline, and as
 // one machine-readable line `RESULT name=value unit ratio=x` (plot.py reads
@@ -23,7 +24,7 @@
 //
 //   ee_benchmark [--events N] [--counts 1e5,1e6,1e7] [--big] [--raw-counts L]
 //                [--sections abcde] [--fanout-total N] [--rt N]
-//                [--tcp-events N] [--plugins N] [--restarts N] [--quick]
+//                [--tcp-events N] [--plugins LIST] [--restarts N] [--quick]
 //                [--verbose]
 //
 // The parts: bench_common.{hpp,cpp} (settings, process and child helpers,
@@ -75,7 +76,7 @@ void usage() {
       << "usage: ee_benchmark [--events N] [--counts 1e5,1e6,1e7] [--big]\n"
          "                    [--raw-counts LIST] [--sections abcde]\n"
          "                    [--fanout-total N] [--rt N] [--tcp-events N]\n"
-         "                    [--plugins N] [--restarts N] [--quick] "
+         "                    [--plugins LIST] [--restarts N] [--quick] "
          "[--verbose]\n"
          "  --events N        pipeline events compared with raw libzmq (1e6)\n"
          "  --counts LIST     engine pipeline event counts (1e5,1e6,1e7)\n"
@@ -89,7 +90,7 @@ void usage() {
          "  --fanout-total N  deliveries per fan-out case (2e6)\n"
          "  --rt N            round-trip pairs of the Python clients (5000)\n"
          "  --tcp-events N    events for the TCP SUB client (1e6)\n"
-         "  --plugins N       actor plugins through the barrier (1000)\n"
+         "  --plugins LIST    idle actor plugins at the barrier (1e3,1e5)\n"
          "  --restarts N      crashes for the restart latency (20)\n"
          "  --quick           small figures for a smoke run\n"
          "  --verbose         engine log at info level\n";
@@ -155,7 +156,7 @@ int main(int argc, char** argv) {
     else if (a == "--tcp-events")
       cfg.tcp_events = parse_count(value());
     else if (a == "--plugins")
-      cfg.plugins = parse_count(value());
+      cfg.plugins = parse_counts(value());
     else if (a == "--restarts")
       cfg.restarts = parse_count(value());
     else if (a == "--verbose")
@@ -167,6 +168,7 @@ int main(int argc, char** argv) {
       cfg.fanout_total = 200000;
       cfg.rt = 500;
       cfg.tcp_events = 100000;
+      cfg.plugins = {1000, 10000};
       cfg.restarts = 5;
     } else {
       usage();
@@ -178,6 +180,9 @@ int main(int argc, char** argv) {
   std::sort(cfg.counts.begin(), cfg.counts.end());
   cfg.counts.erase(std::unique(cfg.counts.begin(), cfg.counts.end()),
                    cfg.counts.end());
+  std::sort(cfg.plugins.begin(), cfg.plugins.end());
+  cfg.plugins.erase(std::unique(cfg.plugins.begin(), cfg.plugins.end()),
+                    cfg.plugins.end());
   if (!std::getenv("EE_LOG_LEVEL"))
     ee::set_log_level(cfg.verbose ? ee::log_level::info
                                   : ee::log_level::warning);

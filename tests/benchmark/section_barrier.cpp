@@ -1,6 +1,9 @@
-// Section e: actor plugins through the start barrier (each stops in its
-// on_start); the restart latency of a crashing `permanent` plugin (back-off
-// 0, median). No baseline.
+// Section e: start-up, memory and stop of K idle actor plugins (one child
+// process per K): the time from run() to the last on_start, the RSS before
+// registering, after registering and after the barrier (bytes per registered
+// and per idle plugin), and the time from stop() to run() returning; then the
+// restart latency of a crashing `permanent` plugin (back-off 0, median).
+// No baseline.
 
 #include "tests/benchmark/sections.hpp"
 
@@ -9,11 +12,14 @@
 #include <condition_variable>
 #include <cstdint>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <ee/app.hpp>
@@ -25,14 +31,18 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// -- barrier ------------------------------------------------------------------
+// -- idle plugins through the barrier -----------------------------------------
 
 struct barrier_shared {
   std::size_t k = 0;
   std::atomic<std::size_t> started{0};
-  clock_type::time_point last_start;
+  std::mutex mtx;
+  std::condition_variable cv;
+  bool all_started = false;          // guarded by mtx
+  clock_type::time_point last_start; // guarded by mtx
 };
 
+/// Counts its on_start and then idles (it does not stop by itself).
 class idle_plugin : public ee::plugin {
 public:
   idle_plugin(barrier_shared* s, std::size_t idx) : s_(s), idx_(idx) {
@@ -42,10 +52,14 @@ public:
   std::vector<ee::event_type> subscriptions() const override {
     return {ee::event_type{"BenchIdle"}};
   }
-  void on_start(ee::context& ctx) override {
-    if (s_->started.fetch_add(1, std::memory_order_acq_rel) + 1 == s_->k)
-      s_->last_start = clock_type::now();
-    ctx.stop();
+  void on_start(ee::context&) override {
+    if (s_->started.fetch_add(1, std::memory_order_acq_rel) + 1 != s_->k)
+      return;
+    auto now = clock_type::now();
+    std::lock_guard<std::mutex> guard{s_->mtx};
+    s_->last_start = now;
+    s_->all_started = true;
+    s_->cv.notify_all();
   }
   void on_event(ee::context&, const ee::event&) override {
     // nop
@@ -55,6 +69,96 @@ private:
   barrier_shared* s_;
   std::size_t idx_;
 };
+
+/// The targets of the barrier: plugin count and limit in seconds.
+constexpr std::pair<std::uint64_t, double> barrier_targets[] = {{1000, 0.5},
+                                                                {100000, 1.0}};
+
+/// What a barrier child measured (nothing unless `ok`).
+struct barrier_figures {
+  bool ok = false;
+  double barrier_s = -1;
+  double stop_s = -1;
+  double registered_bytes = -1; // per plugin: RSS growth by registering
+  double idle_bytes = -1; // per plugin: RSS growth by registering and running
+  double before_mb = 0;
+  double registered_mb = 0;
+  double running_mb = 0;
+};
+
+barrier_figures run_barrier_child(std::uint64_t k) {
+  barrier_figures f;
+  auto kv = run_child({"barrier", std::to_string(k)},
+                      std::chrono::seconds{150 + k / 1000});
+  if (!kv || (*kv)["ok"] == 0)
+    return f;
+  f.ok = true;
+  f.barrier_s = (*kv)["barrier_s"];
+  f.stop_s = (*kv)["stop_s"];
+  auto before_kb = (*kv)["before_kb"];
+  f.registered_bytes = ((*kv)["registered_kb"] - before_kb) * 1024 / k;
+  f.idle_bytes = ((*kv)["running_kb"] - before_kb) * 1024 / k;
+  f.before_mb = before_kb / 1024;
+  f.registered_mb = (*kv)["registered_kb"] / 1024;
+  f.running_mb = (*kv)["running_kb"] / 1024;
+  return f;
+}
+
+void barrier_part(const settings& cfg) {
+  std::map<std::uint64_t, barrier_figures> measured;
+  for (auto k : cfg.plugins) {
+    auto f = run_barrier_child(k);
+    measured[k] = f;
+    auto opt = [&f](double v) {
+      return f.ok ? std::optional<double>{v} : std::nullopt;
+    };
+    std::cout << "# barrier " << k << " plugins: ";
+    if (!f.ok) {
+      std::cout << "FAILED" << std::endl;
+    } else {
+      std::cout << fmt(f.barrier_s) << " s to the last on_start, stop -> run() "
+                << "returned " << fmt(f.stop_s) << " s; RSS "
+                << fmt(f.before_mb) << " -> " << fmt(f.registered_mb) << " -> "
+                << fmt(f.running_mb)
+                << " MB (before registering, registered, running): "
+                << fmt(f.registered_bytes) << " B per registered plugin, "
+                << fmt(f.idle_bytes) << " B per idle plugin" << std::endl;
+    }
+    std::string note;
+    for (auto [tk, limit] : barrier_targets)
+      if (tk == k) {
+        std::ostringstream out;
+        out << "target < " << limit << " s";
+        note = out.str();
+      }
+    auto ks = std::to_string(k);
+    report("e", "barrier_seconds_k" + ks,
+           ks + " plugins: run() -> last on_start", "s", opt(f.barrier_s),
+           std::nullopt, note);
+    report("e", "barrier_stop_seconds_k" + ks,
+           ks + " plugins: stop -> run() returned", "s", opt(f.stop_s),
+           std::nullopt, "every plugin idle until stop()");
+    report("e", "barrier_bytes_per_registered_plugin_k" + ks,
+           ks + " plugins: bytes per registered plugin", "B",
+           opt(f.registered_bytes), std::nullopt,
+           "RSS growth by registering / K");
+    report("e", "barrier_bytes_per_idle_plugin_k" + ks,
+           ks + " plugins: bytes per idle plugin", "B", opt(f.idle_bytes),
+           std::nullopt, "RSS growth by registering and running / K");
+  }
+  for (auto [k, limit] : barrier_targets) {
+    std::ostringstream what;
+    what << k << " plugins through the barrier < " << limit << " s";
+    auto i = measured.find(k);
+    if (i == measured.end()) {
+      add_target({what.str(), "not run (see --plugins)", std::nullopt});
+      continue;
+    }
+    auto& f = i->second;
+    add_target({what.str(), f.ok ? fmt(f.barrier_s) + " s" : "failed",
+                f.ok && f.barrier_s < limit});
+  }
+}
 
 // -- restarts -----------------------------------------------------------------
 
@@ -131,23 +235,67 @@ private:
   std::size_t rounds_;
 };
 
+void restart_part(const settings& cfg) {
+  std::optional<double> median, fastest, worst;
+  double count = 0;
+  std::vector<std::string> args{"restart", std::to_string(cfg.restarts)};
+  if (cfg.verbose)
+    args.push_back("verbose");
+  if (auto kv = run_child(args, 180s)) {
+    count = (*kv)["count"];
+    if (count > 0) {
+      median = (*kv)["median_ms"];
+      fastest = (*kv)["min_ms"];
+      worst = (*kv)["max_ms"];
+    }
+  }
+  std::cout << "# restarts: " << count << " of " << cfg.restarts << ", median "
+            << (median ? fmt(*median) : "-") << " ms, max "
+            << (worst ? fmt(*worst) : "-") << " ms" << std::endl;
+  report("e", "restart_latency_median",
+         "restart latency, median of " + std::to_string(int(count)), "ms",
+         median, std::nullopt, "throw -> next on_start, back-off 0");
+  report("e", "restart_latency_min", "restart latency, min", "ms", fastest,
+         std::nullopt);
+  report("e", "restart_latency_max", "restart latency, max", "ms", worst,
+         std::nullopt);
+}
+
 } // namespace
 
 int child_barrier(std::size_t k) {
   barrier_shared s;
   s.k = k;
   ee::app app{child_app_config()};
+  long before_kb = status_kb("VmRSS");
   for (std::size_t i = 0; i < k; ++i)
     app.emplace_plugin<idle_plugin>(&s, i);
+  long registered_kb = status_kb("VmRSS");
+  const std::chrono::milliseconds bound{60000 + k / 2};
   auto t0 = clock_type::now();
-  auto [err, forced] = run_bounded(app, 60s);
-  auto t1 = clock_type::now();
+  app_runner runner{app};
+  bool all_started = false;
+  {
+    std::unique_lock<std::mutex> lock{s.mtx};
+    auto give_up = t0 + bound;
+    while (!s.all_started && !runner.returned() && clock_type::now() < give_up)
+      s.cv.wait_for(lock, 100ms);
+    all_started = s.all_started;
+  }
+  long running_kb = status_kb("VmRSS");
+  auto t_stop = clock_type::now();
+  app.stop();
+  auto [err, forced] = runner.finish(bound);
+  auto t_end = clock_type::now();
   if (err)
     std::cout << "# barrier app: " << err.to_string() << std::endl;
-  bool ok = s.started.load() == k && !forced;
+  bool ok = all_started && !forced;
   return print_child({{"ok", ok},
                       {"barrier_s", ok ? seconds(t0, s.last_start) : -1.0},
-                      {"run_s", seconds(t0, t1)}});
+                      {"stop_s", seconds(t_stop, t_end)},
+                      {"before_kb", static_cast<double>(before_kb)},
+                      {"registered_kb", static_cast<double>(registered_kb)},
+                      {"running_kb", static_cast<double>(running_kb)}});
 }
 
 int child_restart(std::size_t rounds, bool verbose) {
@@ -188,55 +336,12 @@ int child_restart(std::size_t rounds, bool verbose) {
 }
 
 void section_e(const settings& cfg) {
-  std::cout << "\n== e. start barrier (" << cfg.plugins
-            << " actor plugins) and restart latency ==\n";
-  double barrier_s = -1;
-  double run_s = -1;
-  if (auto kv = run_child({"barrier", std::to_string(cfg.plugins)}, 120s)) {
-    if ((*kv)["ok"] != 0) {
-      barrier_s = (*kv)["barrier_s"];
-      run_s = (*kv)["run_s"];
-    }
-  }
-  std::cout << "# barrier: " << (barrier_s >= 0 ? fmt(barrier_s) : "FAILED")
-            << " s to the last on_start; run() returned after " << fmt(run_s)
-            << " s" << std::endl;
-  auto opt = [](double v) {
-    return v >= 0 ? std::optional<double>{v} : std::nullopt;
-  };
-  report("e", "barrier_seconds",
-         std::to_string(cfg.plugins) + " plugins: run() -> last on_start", "s",
-         opt(barrier_s), std::nullopt, "target < 0.5 s");
-  report("e", "barrier_run_seconds",
-         std::to_string(cfg.plugins) + " plugins: whole run()", "s", opt(run_s),
-         std::nullopt, "start + stop of every plugin");
-  add_target(
-      {std::to_string(cfg.plugins) + " plugins through the barrier < 0.5 s",
-       barrier_s >= 0 ? fmt(barrier_s) + " s" : "failed",
-       barrier_s >= 0 && barrier_s < 0.5});
-  std::optional<double> median, fastest, worst;
-  double count = 0;
-  std::vector<std::string> args{"restart", std::to_string(cfg.restarts)};
-  if (cfg.verbose)
-    args.push_back("verbose");
-  if (auto kv = run_child(args, 180s)) {
-    count = (*kv)["count"];
-    if (count > 0) {
-      median = (*kv)["median_ms"];
-      fastest = (*kv)["min_ms"];
-      worst = (*kv)["max_ms"];
-    }
-  }
-  std::cout << "# restarts: " << count << " of " << cfg.restarts << ", median "
-            << (median ? fmt(*median) : "-") << " ms, max "
-            << (worst ? fmt(*worst) : "-") << " ms" << std::endl;
-  report("e", "restart_latency_median",
-         "restart latency, median of " + std::to_string(int(count)), "ms",
-         median, std::nullopt, "throw -> next on_start, back-off 0");
-  report("e", "restart_latency_min", "restart latency, min", "ms", fastest,
-         std::nullopt);
-  report("e", "restart_latency_max", "restart latency, max", "ms", worst,
-         std::nullopt);
+  std::cout << "\n== e. start barrier (";
+  for (std::size_t i = 0; i < cfg.plugins.size(); ++i)
+    std::cout << (i > 0 ? ", " : "") << cfg.plugins[i];
+  std::cout << " idle actor plugins) and restart latency ==\n";
+  barrier_part(cfg);
+  restart_part(cfg);
 }
 
 } // namespace ee::bench

@@ -53,7 +53,7 @@ void section_d(const settings& cfg);
 
 // -- e. barrier and restarts (section_barrier.cpp) ----------------------------
 
-/// Child mode: `k` actor plugins through the start barrier.
+/// Child mode: `k` idle actor plugins through the start barrier, then a stop.
 /// @returns the exit code.
 int child_barrier(std::size_t k);
 
@@ -61,7 +61,7 @@ int child_barrier(std::size_t k);
 /// @returns the exit code.
 int child_restart(std::size_t rounds, bool verbose);
 
-/// Section e: actor plugins through the start barrier; restart latency.
+/// Section e: start-up, memory and stop of idle plugins; restart latency.
 void section_e(const settings& cfg);
 
 } // namespace ee::bench
