@@ -23,7 +23,7 @@ using endpoint_id = std::uint32_t;
 
 /// The publisher id of the raw publish port (raw PUB clients).
 inline constexpr endpoint_id raw_publish_port =
-  std::numeric_limits<endpoint_id>::max();
+    std::numeric_limits<endpoint_id>::max();
 
 /// Publish credit: how much more a publisher may hand to the engine.
 struct credit {
