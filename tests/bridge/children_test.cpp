@@ -169,3 +169,19 @@ TEST(Children, ShutdownReturnsByItsDeadline) {
   EXPECT_TRUE(logs.has("killed by signal 9"));
   EXPECT_NE(::kill(pid, 0), 0) << "the process still exists";
 }
+
+TEST(Children, OutputReadTogetherWithEofIsSplitIntoLines) {
+  // Several lines and the end of the pipe arrive in one read.
+  process proc;
+  ASSERT_FALSE(
+      proc.launch({"/bin/sh", "-c", "printf 'one\\ntwo\\nthree'"}, {}, ""));
+  bool normal = false;
+  std::string text;
+  for (int i = 0; i < 5000 && !proc.poll_exit(normal, text); ++i)
+    std::this_thread::sleep_for(1ms); // (the pipe then holds all and EOF)
+  std::vector<std::string> lines;
+  for (int i = 0; i < 10 && proc.stdout_fd() >= 0; ++i)
+    proc.drain(proc.stdout_fd(),
+               [&](const std::string& l) { lines.push_back(l); });
+  EXPECT_EQ(lines, (std::vector<std::string>{"one", "two", "three"}));
+}
