@@ -1,9 +1,479 @@
-// TEMPORARY STUB
 #include "bridge/bridge.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <mutex>
+#include <sys/eventfd.h>
+#include <thread>
+#include <unistd.h>
+#include <unordered_map>
+#include <variant>
+
+#include <zmq.hpp>
+
+#include "bridge/address.hpp"
+#include "bridge/children.hpp"
+#include "bridge/endpoint.hpp"
+#include "bridge/raw_ports.hpp"
+#include "ee/log.hpp"
+
 namespace ee {
+
 bridge_link::~bridge_link() = default;
+
 engine_link::~engine_link() = default;
-expected<std::unique_ptr<bridge>> bridge::open(const app_config&, std::vector<bridge_plugin>) {
-  return error{ec::internal, "bridge stub"};
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+// -- commands from the engine to the bridge's thread
+// ----------------------------
+
+struct deliver_cmd {
+  endpoint_id id;
+  event_batch events;
+};
+
+struct raw_cmd {
+  event_batch events;
+};
+
+struct grant_cmd {
+  endpoint_id pub;
+  credit c;
+};
+
+struct launch_cmd {
+  endpoint_id id;
+};
+
+struct retire_cmd {
+  endpoint_id id;
+};
+
+using command =
+    std::variant<deliver_cmd, raw_cmd, grant_cmd, launch_cmd, retire_cmd>;
+
+// How long the loop keeps polling without sleeping after activity: the
+// engine's answer to a request usually follows within microseconds, and a
+// sleeping thread would need a wake-up for it.
+constexpr auto spin_period = std::chrono::microseconds{50};
+
+// Longest sleep in poll while processes run (reaping) or not.
+constexpr auto child_tick = std::chrono::milliseconds{50};
+constexpr auto idle_tick = std::chrono::milliseconds{500};
+
+// Grace from SIGTERM to SIGKILL when a process is stopped for a relaunch.
+constexpr auto relaunch_grace = std::chrono::milliseconds{200};
+
+} // namespace
+
+// -- the bridge's state
+// ----------------------------------------------------------
+
+struct bridge::impl {
+  // Declared before the context: libzmq releases raw events (and counts
+  // their bytes here) until the context is destroyed.
+  std::atomic<std::uint64_t> raw_released{0};
+  app_config cfg;
+  // One I/O thread: the connection tracker relies on a connection's
+  // ACCEPTED event preceding its messages.
+  zmq::context_t ctx{1};
+  std::unique_ptr<raw_ports> raw;
+  std::vector<std::unique_ptr<endpoint>> endpoints;
+  std::unordered_map<endpoint_id, endpoint*> by_id;
+  std::unique_ptr<children> kids;
+  int wake_fd = -1;
+
+  engine_link* engine = nullptr;
+  std::thread thread;
+
+  // -- the command queue (any thread -> the bridge's thread) --
+  std::mutex mtx;
+  std::vector<command> commands; // guarded by mtx
+  bool stop_requested = false;   // guarded by mtx
+  clock_type::time_point stop_deadline = clock_type::time_point::max();
+  // guarded by mtx
+  bool shut_down = false; // guarded by mtx
+
+  ~impl() {
+    endpoints.clear();
+    raw.reset();
+    if (wake_fd >= 0)
+      ::close(wake_fd);
+  }
+
+  void push(command cmd) {
+    bool was_empty;
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      was_empty = commands.empty();
+      commands.push_back(std::move(cmd));
+    }
+    if (was_empty)
+      wake();
+  }
+
+  void wake() {
+    std::uint64_t one = 1;
+    (void)!::write(wake_fd, &one, sizeof(one));
+  }
+
+  // -- the bridge's thread
+  // ------------------------------------------------------
+
+  void run();
+  void handle_commands(clock_type::time_point now);
+  void handle(deliver_cmd& cmd, clock_type::time_point now);
+  void handle(raw_cmd& cmd, clock_type::time_point now);
+  void handle(grant_cmd& cmd, clock_type::time_point now);
+  void handle(launch_cmd& cmd, clock_type::time_point now);
+  void handle(retire_cmd& cmd, clock_type::time_point now);
+  void flush();
+};
+
+void bridge::impl::handle_commands(clock_type::time_point now) {
+  std::vector<command> cmds;
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    cmds.swap(commands);
+  }
+  for (auto& cmd : cmds)
+    std::visit([this, now](auto& x) { handle(x, now); }, cmd);
 }
+
+void bridge::impl::handle(deliver_cmd& cmd, clock_type::time_point) {
+  if (auto i = by_id.find(cmd.id); i != by_id.end())
+    i->second->deliver(std::move(cmd.events));
 }
+
+void bridge::impl::handle(raw_cmd& cmd, clock_type::time_point) {
+  if (raw) {
+    raw->send(std::move(cmd.events));
+    return;
+  }
+  std::uint64_t bytes = 0;
+  for (auto& ev : cmd.events)
+    bytes += ev.size();
+  raw_released += bytes;
+}
+
+void bridge::impl::handle(grant_cmd& cmd, clock_type::time_point) {
+  if (cmd.pub == raw_publish_port) {
+    if (raw)
+      raw->grant(cmd.c);
+  } else if (auto i = by_id.find(cmd.pub); i != by_id.end()) {
+    i->second->grant(cmd.c);
+  }
+}
+
+void bridge::impl::handle(launch_cmd& cmd, clock_type::time_point now) {
+  auto i = by_id.find(cmd.id);
+  if (i == by_id.end())
+    return;
+  i->second->relaunched();
+  kids->launch(cmd.id, now);
+}
+
+void bridge::impl::handle(retire_cmd& cmd, clock_type::time_point now) {
+  auto i = by_id.find(cmd.id);
+  if (i == by_id.end())
+    return;
+  i->second->retire();
+  kids->retire(cmd.id, i->second->quit(), now);
+}
+
+void bridge::impl::flush() {
+  if (raw)
+    raw->flush(*engine);
+  for (auto& ep : endpoints)
+    ep->flush(*engine);
+}
+
+void bridge::impl::run() {
+  auto last_activity = clock_type::time_point{};
+  auto next_timer = clock_type::time_point::max();
+  bool serving = true;
+  std::vector<zmq::pollitem_t> items;
+  std::vector<std::pair<int, endpoint_id>> child_fds;
+  for (;;) {
+    // Layout: [wake, sub?, xpub?, (router, monitor) per endpoint, pipes...]
+    items.clear();
+    child_fds.clear();
+    items.push_back({nullptr, wake_fd, ZMQ_POLLIN, 0});
+    std::size_t sub_idx = 0, xpub_idx = 0;
+    auto ep_base = items.size();
+    if (serving) {
+      if (raw) {
+        if (auto* sub = raw->sub_to_poll()) {
+          sub_idx = items.size();
+          items.push_back({sub->handle(), 0, ZMQ_POLLIN, 0});
+        }
+        xpub_idx = items.size();
+        items.push_back({raw->xpub().handle(), 0, ZMQ_POLLIN, 0});
+      }
+      ep_base = items.size();
+      for (auto& ep : endpoints) {
+        items.push_back({ep->router().handle(), 0, ZMQ_POLLIN, 0});
+        items.push_back({ep->monitor().handle(), 0, ZMQ_POLLIN, 0});
+      }
+    }
+    auto fd_base = items.size();
+    kids->watch(child_fds);
+    for (auto& [fd, id] : child_fds)
+      items.push_back({nullptr, fd, ZMQ_POLLIN, 0});
+    auto now = clock_type::now();
+    bool hot = now - last_activity < spin_period;
+    auto timeout = std::chrono::milliseconds{0};
+    if (!hot) {
+      timeout = kids->any_running() ? child_tick : idle_tick;
+      if (next_timer != clock_type::time_point::max()) {
+        auto until =
+            std::chrono::ceil<std::chrono::milliseconds>(next_timer - now);
+        timeout = std::clamp(until, std::chrono::milliseconds{0}, timeout);
+      }
+    }
+    int ready = 0;
+    try {
+      ready = zmq::poll(items.data(), items.size(), timeout);
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EINTR) {
+        ee::log(log_level::error,
+                std::string{"bridge: poll failed: "} + e.what());
+        break;
+      }
+    }
+    now = clock_type::now();
+    if (ready > 0)
+      last_activity = now;
+    else if (hot)
+      std::this_thread::yield();
+    if (items[0].revents & ZMQ_POLLIN) {
+      std::uint64_t n;
+      (void)!::read(wake_fd, &n, sizeof(n));
+    }
+    handle_commands(now);
+    bool stop = false;
+    auto deadline = clock_type::time_point::max();
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      stop = stop_requested;
+      deadline = stop_deadline;
+    }
+    if (stop && serving) {
+      // Stop serving; a process whose plugin quit may exit by itself.
+      serving = false;
+      std::vector<endpoint_id> quitted;
+      for (auto& ep : endpoints)
+        if (ep->quit())
+          quitted.push_back(ep->id());
+      kids->shutdown(quitted, now, deadline);
+    }
+    if (serving) {
+      if (sub_idx != 0 && (items[sub_idx].revents & ZMQ_POLLIN))
+        raw->read_sub();
+      if (xpub_idx != 0 && (items[xpub_idx].revents & ZMQ_POLLIN))
+        raw->read_xpub(*engine);
+      for (std::size_t i = 0; i < endpoints.size(); ++i) {
+        auto& r = items[ep_base + 2 * i];
+        auto& m = items[ep_base + 2 * i + 1];
+        if ((r.revents | m.revents) & ZMQ_POLLIN)
+          endpoints[i]->read(now);
+      }
+    }
+    for (std::size_t i = 0; i < child_fds.size(); ++i)
+      if (items[fd_base + i].revents & (ZMQ_POLLIN | ZMQ_POLLERR))
+        kids->forward(child_fds[i].second, child_fds[i].first);
+    next_timer = kids->tick(now, engine);
+    if (serving)
+      for (auto& ep : endpoints)
+        next_timer = std::min(next_timer, ep->on_timer(now));
+    flush();
+    if (!serving) {
+      if (!kids->any_running())
+        break;
+      next_timer = std::min(next_timer, deadline);
+      if (now >= deadline) {
+        kids->kill_all();
+        break;
+      }
+    }
+  }
+  kids->kill_all();
+}
+
+// -- bridge
+// ------------------------------------------------------------------------
+
+bridge::bridge(std::unique_ptr<impl> ptr) : impl_(std::move(ptr)) {
+  // nop
+}
+
+bridge::~bridge() {
+  shutdown(clock_type::now() + impl_->cfg.shutdown_grace);
+}
+
+expected<std::unique_ptr<bridge>>
+bridge::open(const app_config& cfg, std::vector<bridge_plugin> plugins) {
+  auto d = std::make_unique<impl>();
+  d->cfg = cfg;
+  d->wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (d->wake_fd < 0)
+    return error{ec::internal, "eventfd failed"};
+  if (cfg.enable_tcp) {
+    auto rp = raw_ports::open(d->ctx, cfg, d->raw_released);
+    if (!rp)
+      return rp.error();
+    d->raw = std::move(*rp);
+  }
+  std::vector<children::child_config> child_cfgs;
+  for (auto& bp : plugins) {
+    endpoint::config ec;
+    ec.id = bp.id;
+    ec.name = bp.name;
+    ec.port = bp.port;
+    ec.bind_address = cfg.bind_address;
+    ec.delivery = bp.delivery;
+    ec.max_delivery_attempts = bp.max_delivery_attempts;
+    ec.max_message_size = cfg.max_message_size;
+    ec.held_max = std::max<std::size_t>(cfg.publish_window, 1);
+    ec.held_max_bytes = cfg.publish_window_bytes;
+    auto ep = endpoint::open(d->ctx, std::move(ec));
+    if (!ep)
+      return ep.error();
+    children::child_config cc;
+    cc.id = bp.id;
+    cc.name = bp.name;
+    cc.command = std::move(bp.command);
+    cc.env = std::move(bp.env);
+    cc.env["EE_PLUGIN_NAME"] = bp.name;
+    cc.env["EE_PLUGIN_PORT"] = std::to_string((*ep)->port());
+    cc.env["EE_PLUGIN_HOST"] = address::connect_host(cfg.bind_address);
+    if (d->raw) {
+      cc.env["EE_PUBLISH_PORT"] = std::to_string(d->raw->publish_port());
+      cc.env["EE_SUBSCRIBE_PORT"] = std::to_string(d->raw->subscribe_port());
+    }
+    cc.working_dir = std::move(bp.working_dir);
+    child_cfgs.push_back(std::move(cc));
+    d->by_id[bp.id] = ep->get();
+    d->endpoints.push_back(std::move(*ep));
+  }
+  d->kids = std::make_unique<children>(
+      std::move(child_cfgs), cfg.shutdown_grace,
+      std::min(cfg.shutdown_grace, std::chrono::milliseconds{relaunch_grace}));
+  return std::unique_ptr<bridge>{new bridge(std::move(d))};
+}
+
+void bridge::start(engine_link& engine, credit initial_per_publisher) {
+  if (impl_->thread.joinable() || impl_->engine != nullptr)
+    return;
+  impl_->engine = &engine;
+  if (impl_->raw)
+    impl_->raw->grant(initial_per_publisher);
+  for (auto& ep : impl_->endpoints)
+    ep->grant(initial_per_publisher);
+  impl_->thread = std::thread{[d = impl_.get()] {
+    try {
+      d->run();
+    } catch (const std::exception& e) {
+      ee::log(log_level::error,
+              std::string{"bridge: I/O thread failed: "} + e.what());
+      d->kids->kill_all();
+    }
+  }};
+}
+
+void bridge::shutdown(clock_type::time_point deadline) {
+  {
+    std::lock_guard<std::mutex> guard{impl_->mtx};
+    if (impl_->shut_down)
+      return;
+    impl_->stop_requested = true;
+    impl_->stop_deadline = std::min(impl_->stop_deadline, deadline);
+  }
+  impl_->wake();
+  if (impl_->thread.joinable() &&
+      impl_->thread.get_id() != std::this_thread::get_id())
+    impl_->thread.join();
+  else
+    impl_->kids->kill_all();
+  {
+    std::lock_guard<std::mutex> guard{impl_->mtx};
+    impl_->shut_down = true;
+  }
+  if (impl_->raw && impl_->raw->dropped() > 0)
+    ee::log(log_level::info,
+            "bridge: " + std::to_string(impl_->raw->dropped()) +
+                " events dropped for slow raw subscribers");
+}
+
+int bridge::publish_port() const noexcept {
+  return impl_->raw ? impl_->raw->publish_port() : -1;
+}
+
+int bridge::subscribe_port() const noexcept {
+  return impl_->raw ? impl_->raw->subscribe_port() : -1;
+}
+
+std::map<std::string, int> bridge::plugin_ports() const {
+  std::map<std::string, int> result;
+  for (auto& ep : impl_->endpoints)
+    result[ep->name()] = ep->port();
+  return result;
+}
+
+bridge_stats bridge::stats() const {
+  bridge_stats result;
+  if (impl_->raw) {
+    result.rejected = impl_->raw->rejected();
+    result.raw_published = impl_->raw->published();
+    result.raw_dropped = impl_->raw->dropped();
+  }
+  for (auto& ep : impl_->endpoints) {
+    auto& c = ep->counters();
+    endpoint_stats s;
+    s.id = ep->id();
+    s.name = ep->name();
+    s.requests = c.requests.load();
+    s.next_msg_served = c.next_msg_served.load();
+    s.published = c.published.load();
+    s.bad_requests = c.bad_requests.load();
+    s.disconnects = c.disconnects.load();
+    s.redeliveries = c.redeliveries.load();
+    s.dead_letters = c.dead_letters.load();
+    s.discarded = c.discarded.load();
+    s.round_trips = c.round_trips.load();
+    s.probes = c.probes.load();
+    result.rejected += s.bad_requests;
+    result.endpoints.push_back(std::move(s));
+  }
+  return result;
+}
+
+void bridge::deliver(endpoint_id id, event_batch&& events) {
+  impl_->push(deliver_cmd{id, std::move(events)});
+}
+
+void bridge::deliver_raw(event_batch&& events) {
+  impl_->push(raw_cmd{std::move(events)});
+}
+
+void bridge::grant(endpoint_id pub, credit c) {
+  impl_->push(grant_cmd{pub, c});
+}
+
+void bridge::launch(endpoint_id id) {
+  impl_->push(launch_cmd{id});
+}
+
+void bridge::retire(endpoint_id id) {
+  impl_->push(retire_cmd{id});
+}
+
+std::uint64_t bridge::take_raw_released() {
+  return impl_->raw_released.exchange(0);
+}
+
+} // namespace ee

@@ -1,46 +1,136 @@
 #pragma once
-// TEMPORARY STUB (replaced by the bridge split)
+
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
+
 #include "bridge/seam.hpp"
 #include "ee/app_config.hpp"
 #include "ee/expected.hpp"
 #include "ee/external_plugin.hpp"
+
 namespace ee {
+
+/// One external plugin as the bridge sees it.
 struct bridge_plugin {
-  endpoint_id slot = 0;
+  /// Its slot in the engine; names it in every `engine_link` call.
+  endpoint_id id = 0;
   std::string name;
+  /// The TCP port of its command socket (0: any free port).
   int port = 0;
-  std::vector<std::string> filters;
-  bool await_first_request = false;
+  /// The process to launch (argv; empty: none).
   std::vector<std::string> command;
+  /// Extra environment variables of the process.
   std::map<std::string, std::string> env;
+  /// Working directory of the process (empty: the engine's).
   std::string working_dir;
+  /// When an event sent to a client counts as handled.
   delivery_mode delivery = delivery_mode::at_least_once;
+  /// In `at_least_once` mode: sends of one event before it is a dead letter.
   std::uint32_t max_delivery_attempts = 3;
 };
-struct bridge_stats {
-  std::uint64_t rejected = 0;
-  std::uint64_t raw_published = 0;
-  std::uint64_t raw_dropped = 0;
+
+/// Counters of one external plugin's endpoint.
+struct endpoint_stats {
+  endpoint_id id = 0;
+  std::string name;
+  /// Requests read from its port.
+  std::uint64_t requests = 0;
+  /// `next_msg` requests answered with an event.
+  std::uint64_t next_msg_served = 0;
+  /// Events published through its port.
+  std::uint64_t published = 0;
+  /// Requests answered with `bad msg` (malformed, oversized, overloaded).
+  std::uint64_t bad_requests = 0;
+  /// Connections seen closing (by identity).
+  std::uint64_t disconnects = 0;
+  /// Events sent again because their connection closed unconfirmed or the
+  /// process was relaunched.
+  std::uint64_t redeliveries = 0;
+  /// Events that reached the delivery-attempt limit.
+  std::uint64_t dead_letters = 0;
+  /// Events thrown away because the plugin was retired.
+  std::uint64_t discarded = 0;
+  /// Replies sent to `next_msg` and publish requests.
+  std::uint64_t round_trips = 0;
+  /// Probes sent to verify connections of uncertain identity.
+  std::uint64_t probes = 0;
 };
+
+/// A snapshot of the bridge's counters.
+struct bridge_stats {
+  /// Wire messages rejected (bad requests and malformed raw events).
+  std::uint64_t rejected = 0;
+  /// Events published by raw PUB clients.
+  std::uint64_t raw_published = 0;
+  /// Events dropped for slow raw subscribers.
+  std::uint64_t raw_dropped = 0;
+  /// One entry per external plugin, in registration order.
+  std::vector<endpoint_stats> endpoints;
+};
+
+/// The ZeroMQ side of the engine: one thread polls every socket (SUB on the
+/// publish port, XPUB on the subscribe port, a ROUTER per external plugin),
+/// a doorbell for the engine's commands and the output of launched
+/// processes. The engine talks to it through `bridge_link`; it reports
+/// through the `engine_link` given to `start`.
+///
+/// Life cycle: `open` (binds, reports errors) -> `start` -> `shutdown`
+/// (also called by the destructor). Not copyable, not movable.
 class bridge final : public bridge_link {
 public:
-  static expected<std::unique_ptr<bridge>> open(const app_config&, std::vector<bridge_plugin>);
-  void start(engine_link&, credit) {}
-  void shutdown(std::chrono::steady_clock::time_point) {}
-  int publish_port() const { return -1; }
-  int subscribe_port() const { return -1; }
-  std::map<std::string, int> plugin_ports() const { return {}; }
-  bridge_stats stats() const { return {}; }
-  void deliver(endpoint_id, event_batch&&) override {}
-  void deliver_raw(event_batch&&) override {}
-  void grant(endpoint_id, credit) override {}
-  void launch(endpoint_id) override {}
-  void retire(endpoint_id) override {}
-  std::uint64_t take_raw_released() override { return 0; }
+  /// Binds every socket. @returns an error that names the port, who wanted
+  /// it and the fix on failure.
+  static expected<std::unique_ptr<bridge>>
+  open(const app_config& cfg, std::vector<bridge_plugin> plugins);
+
+  bridge(const bridge&) = delete;
+  bridge& operator=(const bridge&) = delete;
+
+  /// Calls `shutdown` with the configured shutdown grace.
+  ~bridge() override;
+
+  /// Starts the bridge's thread. Every publisher (each external plugin and
+  /// `raw_publish_port`) starts with `initial_per_publisher` credit.
+  /// @pre not started; `engine` outlives the bridge's thread (`shutdown`).
+  void start(engine_link& engine, credit initial_per_publisher);
+
+  /// Stops serving, terminates launched processes (a process whose plugin
+  /// sent quit may exit by itself, the others get SIGTERM now, all get
+  /// SIGKILL at `deadline`), closes every socket and joins the thread.
+  /// Returns shortly after `deadline`. Idempotent; thread-safe.
+  void shutdown(std::chrono::steady_clock::time_point deadline);
+
+  /// @returns the bound publish port (-1 if not open).
+  int publish_port() const noexcept;
+
+  /// @returns the bound subscribe port (-1 if not open).
+  int subscribe_port() const noexcept;
+
+  /// @returns the bound port per external plugin name.
+  std::map<std::string, int> plugin_ports() const;
+
+  /// @returns a snapshot of the counters. Thread-safe.
+  bridge_stats stats() const;
+
+  // -- bridge_link (thread-safe, never blocks)
+  // ---------------------------------
+
+  void deliver(endpoint_id id, event_batch&& events) override;
+  void deliver_raw(event_batch&& events) override;
+  void grant(endpoint_id pub, credit c) override;
+  void launch(endpoint_id id) override;
+  void retire(endpoint_id id) override;
+  std::uint64_t take_raw_released() override;
+
+  struct impl;
+
+private:
+  explicit bridge(std::unique_ptr<impl> ptr);
+  std::unique_ptr<impl> impl_;
 };
-}
+
+} // namespace ee

@@ -239,6 +239,7 @@ void process::terminate(std::chrono::milliseconds grace) noexcept {
 void process::read_into(int& fd, std::string& buf,
                         std::vector<std::string>& lines) {
   char tmp[4096];
+  bool eof = false;
   // At most 64 KiB per call: a chatty child must not stall the I/O thread.
   for (std::size_t total = 0; total < 65536;) {
     auto n = ::read(fd, tmp, sizeof(tmp));
@@ -250,11 +251,7 @@ void process::read_into(int& fd, std::string& buf,
     if (n < 0 && errno == EINTR)
       continue;
     if (n == 0) {
-      // EOF: flush a last partial line.
-      if (!buf.empty()) {
-        lines.push_back(std::move(buf));
-        buf.clear();
-      }
+      eof = true;
       ::close(fd);
       fd = -1;
     }
@@ -269,8 +266,9 @@ void process::read_into(int& fd, std::string& buf,
     start = nl + 1;
   }
   buf.erase(0, start);
-  // A line without end beyond 64 KiB is passed on in pieces.
-  if (buf.size() > 65536) {
+  // A line without end beyond 64 KiB is passed on in pieces; at EOF, the
+  // last partial line (after the complete ones read with it).
+  if (buf.size() > 65536 || (eof && !buf.empty())) {
     lines.push_back(std::move(buf));
     buf.clear();
   }

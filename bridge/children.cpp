@@ -1,0 +1,214 @@
+#include "bridge/children.hpp"
+
+#include <algorithm>
+#include <csignal>
+#include <unistd.h>
+
+#include "ee/log.hpp"
+
+namespace ee {
+
+children::children(std::vector<child_config> cfgs,
+                   std::chrono::milliseconds grace,
+                   std::chrono::milliseconds relaunch_grace)
+    : grace_(grace), relaunch_grace_(relaunch_grace) {
+  children_.reserve(cfgs.size());
+  for (auto& cfg : cfgs) {
+    children_.emplace_back();
+    children_.back().cfg = std::move(cfg);
+  }
+}
+
+children::child* children::find(endpoint_id id) {
+  for (auto& c : children_)
+    if (c.cfg.id == id)
+      return &c;
+  return nullptr;
+}
+
+std::string children::format_line(std::string_view name,
+                                  std::string_view line) {
+  std::string text = "[";
+  text += name;
+  text += "] ";
+  for (unsigned char c : line) {
+    if (c == '\t' || (c >= 0x20 && c != 0x7f)) {
+      text += static_cast<char>(c);
+    } else {
+      static constexpr char hex[] = "0123456789abcdef";
+      text += "\\x";
+      text += hex[c >> 4];
+      text += hex[c & 0xf];
+    }
+  }
+  return text;
+}
+
+void children::launch(endpoint_id id, clock_type::time_point now) {
+  auto* c = find(id);
+  if (c == nullptr || c->cfg.command.empty())
+    return;
+  c->retired = false;
+  if (c->proc.running()) {
+    ee::log(log_level::info, "external plugin '" + c->cfg.name +
+                                 "': stopping its process for a restart");
+    c->relaunch = true;
+    c->report_exit = false;
+    stop(*c, now, relaunch_grace_);
+    return;
+  }
+  to_start_.push_back(id);
+}
+
+void children::stop(child& c, clock_type::time_point now,
+                    std::chrono::milliseconds grace) {
+  if (c.term_at == clock_type::time_point::max() &&
+      c.kill_at == clock_type::time_point::max()) {
+    c.proc.signal(SIGTERM);
+    c.kill_at = now + grace;
+  }
+}
+
+void children::retire(endpoint_id id, bool quit, clock_type::time_point now) {
+  auto* c = find(id);
+  if (c == nullptr)
+    return;
+  c->retired = true;
+  c->relaunch = false;
+  c->report_exit = false;
+  to_start_.erase(std::remove(to_start_.begin(), to_start_.end(), id),
+                  to_start_.end());
+  if (!c->proc.running())
+    return;
+  if (quit) {
+    // It is exiting by itself: SIGTERM only if it has not after the grace.
+    if (c->term_at == clock_type::time_point::max() &&
+        c->kill_at == clock_type::time_point::max()) {
+      c->term_at = now + grace_;
+      c->kill_at = now + 2 * grace_;
+    }
+  } else {
+    c->term_at = clock_type::time_point::max();
+    stop(*c, now, grace_);
+  }
+}
+
+void children::shutdown(const std::vector<endpoint_id>& quitted,
+                        clock_type::time_point now,
+                        clock_type::time_point deadline) {
+  for (auto& c : children_) {
+    bool quit =
+        std::find(quitted.begin(), quitted.end(), c.cfg.id) != quitted.end();
+    retire(c.cfg.id, quit, now);
+    if (quit)
+      c.term_at = clock_type::time_point::max(); // exits by itself, or KILL
+    c.kill_at = std::min(c.kill_at, deadline);
+  }
+}
+
+void children::watch(std::vector<std::pair<int, endpoint_id>>& fds) const {
+  for (auto& c : children_)
+    for (int fd : {c.proc.stdout_fd(), c.proc.stderr_fd()})
+      if (fd >= 0)
+        fds.emplace_back(fd, c.cfg.id);
+}
+
+void children::forward(endpoint_id id, int fd) {
+  auto* c = find(id);
+  if (c == nullptr)
+    return;
+  c->proc.drain(fd, [c](const std::string& line) {
+    ee::log(log_level::info, format_line(c->cfg.name, line));
+  });
+}
+
+void children::flush_output(child& c) {
+  for (int fd : {c.proc.stdout_fd(), c.proc.stderr_fd()})
+    if (fd >= 0)
+      forward(c.cfg.id, fd);
+}
+
+void children::start(child& c, engine_link* engine) {
+  c.term_at = clock_type::time_point::max();
+  c.kill_at = clock_type::time_point::max();
+  c.relaunch = false;
+  if (auto err = c.proc.launch(c.cfg.command, c.cfg.env, c.cfg.working_dir)) {
+    auto text =
+        "external plugin '" + c.cfg.name + "': launch failed: " + err.message();
+    ee::log(log_level::error, text);
+    if (engine != nullptr)
+      engine->exited(c.cfg.id, false, text);
+    return;
+  }
+  c.report_exit = true;
+  ee::log(log_level::info, "external plugin '" + c.cfg.name +
+                               "': launched pid " +
+                               std::to_string(c.proc.pid()));
+}
+
+children::clock_type::time_point children::tick(clock_type::time_point now,
+                                                engine_link* engine) {
+  auto next = clock_type::time_point::max();
+  for (auto& c : children_) {
+    if (c.proc.running()) {
+      if (c.term_at <= now) {
+        ee::log(log_level::info, "external plugin '" + c.cfg.name +
+                                     "': terminating its process");
+        c.proc.signal(SIGTERM);
+        c.term_at = clock_type::time_point::max();
+      }
+      if (c.kill_at <= now) {
+        ee::log(log_level::warning, "external plugin '" + c.cfg.name +
+                                        "': killing its process (SIGKILL)");
+        c.proc.signal(SIGKILL);
+        c.kill_at = clock_type::time_point::max();
+      }
+    }
+    bool normal = false;
+    std::string text;
+    if (c.proc.poll_exit(normal, text)) {
+      flush_output(c); // what it said last
+      ee::log(normal ? log_level::info : log_level::warning,
+              "external plugin '" + c.cfg.name + "': process " + text);
+      c.term_at = clock_type::time_point::max();
+      c.kill_at = clock_type::time_point::max();
+      if (c.report_exit && !c.retired && engine != nullptr)
+        engine->exited(c.cfg.id, normal, "process " + text);
+      c.report_exit = false;
+      if (c.relaunch && !c.retired)
+        to_start_.push_back(c.cfg.id);
+    }
+    next = std::min({next, c.term_at, c.kill_at});
+  }
+  auto pending = std::move(to_start_);
+  to_start_.clear();
+  for (auto id : pending)
+    if (auto* c = find(id); c != nullptr && !c->proc.running())
+      start(*c, engine);
+  return next;
+}
+
+bool children::any_running() const noexcept {
+  return std::any_of(children_.begin(), children_.end(),
+                     [](const child& c) { return c.proc.running(); });
+}
+
+void children::kill_all() noexcept {
+  for (auto& c : children_) {
+    if (!c.proc.running())
+      continue;
+    c.proc.signal(SIGKILL);
+    bool normal = false;
+    std::string text;
+    // A killed process is reaped at once (bounded: 100 ms).
+    for (int i = 0; i < 100 && !c.proc.poll_exit(normal, text); ++i)
+      ::usleep(1000);
+    if (!c.proc.running()) {
+      flush_output(c);
+      ee::log(log_level::warning,
+              "external plugin '" + c.cfg.name + "': process " + text);
+    }
+  }
+}
+
+} // namespace ee

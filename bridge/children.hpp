@@ -1,0 +1,98 @@
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bridge/process.hpp"
+#include "bridge/seam.hpp"
+
+namespace ee {
+
+/// Supervises the processes of external plugins: launches them with their
+/// environment, forwards their output to the log, signals their process
+/// groups and reaps them. Never blocks: a relaunch sends SIGTERM, SIGKILL
+/// after a short grace, and starts the new process once the old one is
+/// reaped. Owned and used by the bridge's thread only.
+class children {
+public:
+  using clock_type = std::chrono::steady_clock;
+
+  /// One external plugin's process settings.
+  struct child_config {
+    endpoint_id id = 0;
+    std::string name;
+    /// argv; empty: nothing to launch.
+    std::vector<std::string> command;
+    /// The complete extra environment (EE_* variables included).
+    std::map<std::string, std::string> env;
+    std::string working_dir;
+  };
+
+  /// @param grace time from SIGTERM to SIGKILL for a retired plugin.
+  /// @param relaunch_grace the same for a process stopped for a relaunch.
+  children(std::vector<child_config> cfgs, std::chrono::milliseconds grace,
+           std::chrono::milliseconds relaunch_grace);
+
+  children(const children&) = delete;
+  children& operator=(const children&) = delete;
+
+  /// Launches the process of `id`, or, if one runs, stops it first.
+  void launch(endpoint_id id, clock_type::time_point now);
+
+  /// The plugin is gone for good: a process whose plugin sent quit
+  /// (`quit`) gets time to exit by itself, others get SIGTERM now; SIGKILL
+  /// after the grace. Its exit is not reported.
+  void retire(endpoint_id id, bool quit, clock_type::time_point now);
+
+  /// Retires every process; SIGKILL at the latest at `deadline`.
+  void shutdown(const std::vector<endpoint_id>& quitted,
+                clock_type::time_point now, clock_type::time_point deadline);
+
+  /// Appends the output pipes to watch (fd, owner).
+  void watch(std::vector<std::pair<int, endpoint_id>>& fds) const;
+
+  /// Forwards what `id`'s process wrote on `fd`.
+  void forward(endpoint_id id, int fd);
+
+  /// Sends due signals, reaps exited processes, reports exits and starts
+  /// pending launches. @returns the time of the next timer (or max()).
+  clock_type::time_point tick(clock_type::time_point now, engine_link* engine);
+
+  /// @returns true if any process runs.
+  bool any_running() const noexcept;
+
+  /// Sends SIGKILL to every running process group and reaps them.
+  void kill_all() noexcept;
+
+  /// @returns `"[name] " + line` with control bytes (but tab) escaped as
+  /// `\xNN`: a plugin cannot forge log lines or terminal sequences.
+  static std::string format_line(std::string_view name, std::string_view line);
+
+private:
+  struct child {
+    child_config cfg;
+    process proc;
+    bool relaunch = false;
+    bool retired = false;
+    bool report_exit = false;
+    clock_type::time_point term_at = clock_type::time_point::max();
+    clock_type::time_point kill_at = clock_type::time_point::max();
+  };
+
+  child* find(endpoint_id id);
+  void start(child& c, engine_link* engine);
+  void stop(child& c, clock_type::time_point now,
+            std::chrono::milliseconds grace);
+  void flush_output(child& c);
+
+  std::vector<child> children_;
+  std::chrono::milliseconds grace_;
+  std::chrono::milliseconds relaunch_grace_;
+  // Launches requested before `tick` could report a failure.
+  std::vector<endpoint_id> to_start_;
+};
+
+} // namespace ee

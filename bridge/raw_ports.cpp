@@ -1,0 +1,131 @@
+#include "bridge/raw_ports.hpp"
+
+#include <iterator>
+
+#include <zmq_addon.hpp>
+
+#include "bridge/address.hpp"
+#include "bridge/event_message.hpp"
+#include "ee/log.hpp"
+
+namespace ee {
+
+namespace {
+
+constexpr int read_budget = 1024;
+
+} // namespace
+
+raw_ports::raw_ports(zmq::context_t& ctx, std::atomic<std::uint64_t>& released,
+                     std::size_t max_message_size)
+    : sub_(ctx, zmq::socket_type::sub), xpub_(ctx, zmq::socket_type::xpub),
+      released_(released), max_message_size_(max_message_size) {
+  // nop
+}
+
+expected<std::unique_ptr<raw_ports>>
+raw_ports::open(zmq::context_t& ctx, const app_config& cfg,
+                std::atomic<std::uint64_t>& released) {
+  std::unique_ptr<raw_ports> rp{
+      new raw_ports(ctx, released, cfg.max_message_size)};
+  try {
+    rp->sub_.set(zmq::sockopt::linger, 0);
+    rp->sub_.set(zmq::sockopt::maxmsgsize,
+                 static_cast<std::int64_t>(cfg.max_message_size) * 2 +
+                     (1 << 20));
+    rp->sub_.set(zmq::sockopt::subscribe, "");
+    rp->xpub_.set(zmq::sockopt::linger, 0);
+    rp->xpub_.set(zmq::sockopt::xpub_nodrop, 1);
+    // Subscriptions are small: a huge one costs libzmq ~32 bytes of trie per
+    // filter byte, so bigger messages drop the connection.
+    rp->xpub_.set(zmq::sockopt::maxmsgsize, std::int64_t{64 * 1024});
+  } catch (const zmq::error_t& e) {
+    return error{ec::internal, std::string{"ZeroMQ error: "} + e.what()};
+  }
+  if (auto err = address::bind(rp->sub_, cfg.bind_address, cfg.publish_port,
+                               "the publish port"))
+    return err;
+  rp->publish_port_ = address::bound_port(rp->sub_);
+  if (auto err = address::bind(rp->xpub_, cfg.bind_address, cfg.subscribe_port,
+                               "the subscribe port"))
+    return err;
+  rp->subscribe_port_ = address::bound_port(rp->xpub_);
+  return rp;
+}
+
+void raw_ports::grant(credit c) {
+  credit_events_ += static_cast<std::int64_t>(c.events);
+  credit_bytes_ += static_cast<std::int64_t>(c.bytes);
+}
+
+bool raw_ports::read_sub() {
+  for (int i = 0; i < read_budget && has_credit(); ++i) {
+    std::vector<zmq::message_t> frames;
+    if (!zmq::recv_multipart(sub_, std::back_inserter(frames),
+                             zmq::recv_flags::dontwait))
+      return false;
+    if (frames.size() != 1) {
+      ++rejected_;
+      ee::log(log_level::warning,
+              "publish port: dropped a multi-frame message (" +
+                  std::to_string(frames.size()) +
+                  " frames): events are single frames");
+      continue;
+    }
+    if (frames[0].size() > max_message_size_) {
+      ++rejected_;
+      ee::log(log_level::warning, "publish port: dropped a message of " +
+                                      std::to_string(frames[0].size()) +
+                                      " bytes (max_message_size is " +
+                                      std::to_string(max_message_size_) + ")");
+      continue;
+    }
+    --credit_events_;
+    credit_bytes_ -= static_cast<std::int64_t>(frames[0].size());
+    ++published_count_;
+    published_.emplace_back(frames[0].to_string());
+  }
+  return has_credit();
+}
+
+void raw_ports::read_xpub(engine_link& engine) {
+  for (;;) {
+    zmq::message_t msg;
+    if (!xpub_.recv(msg, zmq::recv_flags::dontwait))
+      return;
+    if (msg.size() == 0)
+      continue;
+    auto data = static_cast<const char*>(msg.data());
+    if (data[0] != 0 && data[0] != 1)
+      continue;
+    engine.raw_subscription(std::string{data + 1, msg.size() - 1},
+                            data[0] == 1);
+  }
+}
+
+void raw_ports::send(event_batch&& events) {
+  for (auto& ev : events) {
+    // The bytes count as released when libzmq closes the message: sent to
+    // every subscriber, or dropped here.
+    auto msg = event_message(ev, &released_);
+    bool sent = false;
+    try {
+      sent = xpub_.send(msg, zmq::send_flags::dontwait).has_value();
+    } catch (const zmq::error_t& e) {
+      ee::log(log_level::warning,
+              std::string{"subscribe port: send failed: "} + e.what());
+    }
+    if (!sent)
+      ++dropped_; // a slow raw subscriber: ZeroMQ semantics, counted
+  }
+}
+
+void raw_ports::flush(engine_link& engine) {
+  if (published_.empty())
+    return;
+  event_batch batch;
+  batch.swap(published_);
+  engine.published(raw_publish_port, std::move(batch));
+}
+
+} // namespace ee

@@ -1,0 +1,90 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include <zmq.hpp>
+
+#include "bridge/seam.hpp"
+#include "ee/app_config.hpp"
+#include "ee/expected.hpp"
+
+namespace ee {
+
+/// The raw ports: a SUB on the publish port (raw PUB clients publish into
+/// the engine; it is a publisher of its own, `raw_publish_port`, with its own
+/// credit) and an XPUB on the subscribe port (raw SUB clients; their
+/// subscriptions go to the engine, events go out without copying). Owned and
+/// used by the bridge's thread only (except the counters).
+class raw_ports {
+public:
+  /// Creates and binds both sockets. `released` counts the bytes of raw
+  /// events that libzmq let go of; it must outlive `ctx`. @returns an error
+  /// naming the port and the fix on failure.
+  static expected<std::unique_ptr<raw_ports>>
+  open(zmq::context_t& ctx, const app_config& cfg,
+       std::atomic<std::uint64_t>& released);
+
+  raw_ports(const raw_ports&) = delete;
+  raw_ports& operator=(const raw_ports&) = delete;
+
+  /// @returns the bound publish and subscribe ports.
+  int publish_port() const noexcept { return publish_port_; }
+  int subscribe_port() const noexcept { return subscribe_port_; }
+
+  /// @returns the SUB socket if it should be polled (it has credit: without
+  /// it TCP pushes back on raw PUB clients), else null.
+  zmq::socket_t* sub_to_poll() noexcept {
+    return has_credit() ? &sub_ : nullptr;
+  }
+
+  /// @returns the XPUB socket.
+  zmq::socket_t& xpub() noexcept { return xpub_; }
+
+  /// Adds publish credit.
+  void grant(credit c);
+
+  /// Reads raw PUB clients' events while there is credit. @returns true if
+  /// there may be more to read.
+  bool read_sub();
+
+  /// Reads raw SUB clients' (un)subscriptions and reports them.
+  void read_xpub(engine_link& engine);
+
+  /// Sends events to raw SUB clients, without copying; a send that would
+  /// block (a slow subscriber) drops the event, counted.
+  void send(event_batch&& events);
+
+  /// Reports this iteration's events (one `published` call).
+  void flush(engine_link& engine);
+
+  /// Counters (thread-safe).
+  std::uint64_t rejected() const noexcept { return rejected_.load(); }
+  std::uint64_t published() const noexcept { return published_count_.load(); }
+  std::uint64_t dropped() const noexcept { return dropped_.load(); }
+
+private:
+  raw_ports(zmq::context_t& ctx, std::atomic<std::uint64_t>& released,
+            std::size_t max_message_size);
+
+  bool has_credit() const noexcept {
+    return credit_events_ > 0 && credit_bytes_ > 0;
+  }
+
+  zmq::socket_t sub_;
+  zmq::socket_t xpub_;
+  std::atomic<std::uint64_t>& released_;
+  std::size_t max_message_size_;
+  int publish_port_ = -1;
+  int subscribe_port_ = -1;
+  std::int64_t credit_events_ = 0;
+  std::int64_t credit_bytes_ = 0;
+  event_batch published_;
+  std::atomic<std::uint64_t> rejected_{0};
+  std::atomic<std::uint64_t> published_count_{0};
+  std::atomic<std::uint64_t> dropped_{0};
+};
+
+} // namespace ee
