@@ -183,7 +183,10 @@ def test_event_of_a_vanished_connection_goes_to_the_next_request(engine, zsock):
             s.close()
         with Plugin(e.plugin_port("dst"), "127.0.0.1") as dst:
             got = [dst.next_msg(timeout=5) for _ in range(10)]
-    assert got == [f"Ev{i}".encode() for i in range(10)]
+    # Each event exactly once. (A vanished connection is noticed
+    # asynchronously: the next client may get Ev1 before Ev0 comes back, so
+    # the order of redelivered events is not fixed.)
+    assert sorted(got) == [f"Ev{i}".encode() for i in range(10)]
 
 
 def test_grandchildren_are_stopped_too(engine, tmp_path):
