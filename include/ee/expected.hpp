@@ -24,7 +24,7 @@ namespace ee {
 template <class T>
 class [[nodiscard]] expected {
 public:
-  static_assert(!std::is_same_v<T, error>, "expected<error> is ambiguous");
+  static_assert(!std::is_same_v<T, ee::error>, "expected<error> is ambiguous");
 
   /// A value.
   expected(T value) : value_(std::move(value)) {
@@ -32,7 +32,7 @@ public:
   }
 
   /// A failure. @pre `err` is a failure (not `ec::none`).
-  expected(error err) : err_(std::move(err)) {
+  expected(ee::error err) : err_(std::move(err)) {
     assert(static_cast<bool>(err_));
   }
 
@@ -54,7 +54,7 @@ public:
   const T* operator->() const { return &*value_; }
 
   /// @returns the error (success if this holds a value).
-  const error& error() const noexcept { return err_; }
+  const ee::error& error() const noexcept { return err_; }
 
 private:
   std::optional<T> value_;
