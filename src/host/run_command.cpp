@@ -76,7 +76,8 @@ struct prepared_app {
   std::vector<diagnostic> diagnostics; // all of them, in file order
 };
 
-void prepare(const run_options& opts, bool has_customize, prepared_app& out) {
+// Reads the file and applies the command line.
+void read(const run_options& opts, prepared_app& out) {
   out.report = read_config_file(opts.config);
   auto& d = out.report.description;
   auto& diags = out.diagnostics;
@@ -87,9 +88,14 @@ void prepare(const run_options& opts, bool has_customize, prepared_app& out) {
     d.config.subscribe_port = opts.subscribe_port;
   if (!opts.bind.empty())
     d.config.bind_address = opts.bind;
-  bool read = !(diags.size() == 1 && diags[0].where.line == 0 &&
-                diags[0].severity == severity::error); // unreadable file
-  if (read && d.plugin_order.empty() && !has_customize && out.report.ok())
+}
+
+// Checks the machine and loads the libraries (which builds each library
+// plugin once).
+void prepare(bool has_customize, prepared_app& out) {
+  auto& d = out.report.description;
+  auto& diags = out.diagnostics;
+  if (d.plugin_order.empty() && !has_customize && out.report.ok())
     diags.push_back(diagnostic{severity::error, source_position{d.file, 0, 0},
                                "the file registers no plugin: add at least "
                                "one [[plugin]]"});
@@ -129,7 +135,8 @@ std::optional<std::vector<event_type>> load_types(const std::string& path) {
 int check_command(const run_options& opts,
                   const std::function<void(app&)>& customize) {
   prepared_app p;
-  prepare(opts, static_cast<bool>(customize), p);
+  read(opts, p);
+  prepare(static_cast<bool>(customize), p);
   auto& d = p.report.description;
   for (auto& x : ports_in_use(d))
     p.diagnostics.push_back(std::move(x));
@@ -155,21 +162,13 @@ int check_command(const run_options& opts,
 int run_command(const run_options& opts,
                 const std::function<void(app&)>& customize) {
   prepared_app p;
-  prepare(opts, static_cast<bool>(customize), p);
+  read(opts, p);
   auto& d = p.report.description;
-  print_diagnostics(p.diagnostics);
-  if (count(p.diagnostics, severity::error) > 0)
-    return exit_usage;
+  // The sink first: library plugins built by prepare() may log.
   auto level = opts.log_level.empty() ? d.log_level : opts.log_level;
-  if (!level.empty()) {
-    auto lvl = from_name<log_level>(level);
-    if (!lvl) {
-      std::cerr << "event-engine: log level '" << level << "' is unknown; use "
-                << names_of<log_level>() << '\n';
-      return exit_usage;
-    }
-    set_log_level(*lvl);
-  }
+  if (!level.empty())
+    if (auto lvl = from_name<log_level>(level)) // else reported by read()
+      set_log_level(*lvl);
   if (auto err = install_log_sink(opts.log)) {
     std::cerr << "event-engine: " << err.message() << '\n';
     return exit_usage;
@@ -177,6 +176,10 @@ int run_command(const run_options& opts,
   struct sink_guard {
     ~sink_guard() { remove_log_sink(); }
   } guard;
+  prepare(static_cast<bool>(customize), p);
+  print_diagnostics(p.diagnostics);
+  if (count(p.diagnostics, severity::error) > 0)
+    return exit_usage;
   int rc = exit_ok;
   {
     app a{d.config};

@@ -5,7 +5,8 @@
 //   "Done" + payload; the first instance throws on its `fail_at`-th event
 //   (so a restart calls the factory again); "JobStop" stops it. Logs
 //   "instance N" for every instance the factory builds.
-// * make_echo (blocking): "Echo" + payload for each event; "EchoStop" ends.
+// * make_echo (blocking): "Echo" + the event for each event; an event
+//   that ends with "Stop" ends it.
 // * make_logger (actor): logs one line per level through ee::log (the
 //   host's sink) and stops.
 // * make_needs_key: its factory needs config.needed (a config_error).
@@ -70,7 +71,8 @@ public:
   void run(ee::publisher& pub, ee::subscriber& sub) override {
     while (true) {
       auto ev = sub.recv();
-      if (ev.bytes() == "EchoStop")
+      auto bytes = ev.bytes();
+      if (bytes.size() >= 4 && bytes.substr(bytes.size() - 4) == "Stop")
         return;
       pub.publish(ee::event::concat("Echo", ev.bytes()));
     }
