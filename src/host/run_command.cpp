@@ -107,9 +107,12 @@ void prepare(bool has_customize, prepared_app& out) {
 }
 
 std::string ready_line(const app& a, const app_description& d) {
-  std::string line =
-      "event-engine: ready publish_port=" + std::to_string(a.publish_port()) +
-      " subscribe_port=" + std::to_string(a.subscribe_port());
+  std::string line = "event-engine: ready";
+  // No TCP ports in an in-process app ([engine] enable_tcp = false).
+  if (a.publish_port() >= 0)
+    line += " publish_port=" + std::to_string(a.publish_port());
+  if (a.subscribe_port() >= 0)
+    line += " subscribe_port=" + std::to_string(a.subscribe_port());
   for (auto& p : d.plugins)
     line += " plugin." + p.name + "=" + std::to_string(a.plugin_port(p.name));
   return line;

@@ -63,8 +63,9 @@ void print_event(const tap_options& opts, std::string_view bytes,
            (type      ? type->name()
             : matched ? shown_filter(*matched)
                       : "*") +
-           "  " + std::to_string(bytes.size()) + " B  " +
-           (text ? std::string{data} : "hex:" + util::to_hex(data));
+           "  " + std::to_string(bytes.size()) + " B";
+    if (!data.empty())
+      line += "  " + (text ? std::string{data} : "hex:" + util::to_hex(data));
   }
   line += '\n';
   std::fwrite(line.data(), 1, line.size(), stdout);
