@@ -89,21 +89,28 @@ int run_host(int argc, char** argv,
   cli.footer("Exit codes: 0 ok, 1 the app (or the engine connection) failed, "
              "2 bad usage or configuration.");
 
+  // run and check take the same options (check validates what run would
+  // use, and the older `APP.toml --check` form accepts run's flags).
+  auto app_command = [&](const char* name, const char* text,
+                         host::run_options& opts) {
+    auto cmd = cli.add_subcommand(name, text);
+    add_app_options(*cmd, opts);
+    add_log_options(*cmd, opts.log);
+    return cmd;
+  };
   host::run_options run_opts;
-  auto run = cli.add_subcommand(
-      "run", "run the app described by APP.toml until its plugins finish (or "
-             "SIGINT/SIGTERM); prints 'event-engine: ready publish_port=... "
-             "subscribe_port=... plugin.NAME=...' once the ports are bound");
-  add_app_options(*run, run_opts);
-  add_log_options(*run, run_opts.log);
-
+  auto run = app_command(
+      "run",
+      "run the app described by APP.toml until its plugins finish (or "
+      "SIGINT/SIGTERM); prints 'event-engine: ready publish_port=... "
+      "subscribe_port=... plugin.NAME=...' once the ports are bound",
+      run_opts);
   host::run_options check_opts;
-  auto check = cli.add_subcommand(
-      "check", "report every problem of APP.toml (with file:line:column and "
-               "the fix), and whether its libraries, commands and ports are "
-               "usable here");
-  add_app_options(*check, check_opts);
-  add_log_options(*check, check_opts.log);
+  auto check = app_command(
+      "check",
+      "report every problem of APP.toml (with file:line:column and the fix), "
+      "and whether its libraries, commands and ports are usable here",
+      check_opts);
 
   host::tap_options tap_opts;
   auto tap = cli.add_subcommand(

@@ -93,13 +93,8 @@ int pub_command(const pub_options& opts) {
   xpub.set(zmq::sockopt::xpub_nodrop, 1);
   xpub.set(zmq::sockopt::sndtimeo, static_cast<int>(timeout.count()));
   xpub.set(zmq::sockopt::linger, static_cast<int>(timeout.count()));
-  try {
-    xpub.connect(ep);
-  } catch (const zmq::error_t& e) {
-    std::cerr << "event-engine pub: cannot connect to " << ep << ": "
-              << e.what() << '\n';
+  if (!connect(xpub, ep, "pub"))
     return exit_usage;
-  }
   zmq::pollitem_t item{xpub.handle(), 0, ZMQ_POLLIN, 0};
   bool subscribed = false;
   auto deadline = std::chrono::steady_clock::now() + timeout;

@@ -103,13 +103,8 @@ int tap_command(const tap_options& opts) {
   for (auto& f : filters)
     sub.set(zmq::sockopt::subscribe, f.bytes);
   auto ep = endpoint(opts.host, opts.port);
-  try {
-    sub.connect(ep);
-  } catch (const zmq::error_t& e) {
-    std::cerr << "event-engine tap: cannot connect to " << ep << ": "
-              << e.what() << '\n';
+  if (!connect(sub, ep, "tap"))
     return exit_usage;
-  }
   std::cerr << "event-engine tap: listening on " << ep << std::endl;
   std::size_t seen = 0;
   while (!stop_requested && (opts.count == 0 || seen < opts.count)) {

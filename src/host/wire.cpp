@@ -23,6 +23,18 @@ std::string endpoint(const std::string& host, int port) {
   return "tcp://" + host + ":" + std::to_string(port);
 }
 
+bool connect(zmq::socket_t& socket, const std::string& ep,
+             const char* command) {
+  try {
+    socket.connect(ep);
+    return true;
+  } catch (const zmq::error_t& e) {
+    std::cerr << "event-engine " << command << ": cannot connect to " << ep
+              << ": " << e.what() << '\n';
+    return false;
+  }
+}
+
 std::optional<std::string>
 resolve_prefix(const std::string& text, const std::vector<event_type>& types) {
   for (auto& t : types)

@@ -8,12 +8,18 @@
 #include <string>
 #include <vector>
 
+#include <zmq.hpp>
+
 #include "ee/event_type.hpp"
 
 namespace ee::host {
 
 /// @returns "tcp://HOST:PORT".
 std::string endpoint(const std::string& host, int port);
+
+/// Connects `socket` to `ep`; prints why not, naming `command`.
+/// @returns true on success.
+bool connect(zmq::socket_t& socket, const std::string& ep, const char* command);
 
 /// Resolves a tap filter or pub type: a name of `types`, `hex:...`, or a
 /// literal prefix. @returns the bytes, or nothing after printing an error

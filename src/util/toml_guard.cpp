@@ -43,16 +43,12 @@ public:
         take();
         break;
       case state::basic:
-        basic_string(false);
-        break;
       case state::ml_basic:
-        basic_string(true);
+        basic_string(state_ == state::ml_basic);
         break;
       case state::literal:
-        literal_string(false);
-        break;
       case state::ml_literal:
-        literal_string(true);
+        literal_string(state_ == state::ml_literal);
         break;
       }
     }
@@ -148,20 +144,10 @@ private:
       state_ = state::comment;
       break;
     case '"':
-      if (starts_with("\"\"\"")) {
-        take(), take();
-        state_ = state::ml_basic;
-      } else {
-        state_ = state::basic;
-      }
+      open_string('"', state::basic, state::ml_basic);
       break;
     case '\'':
-      if (starts_with("\'\'\'")) {
-        take(), take();
-        state_ = state::ml_literal;
-      } else {
-        state_ = state::literal;
-      }
+      open_string('\'', state::literal, state::ml_literal);
       break;
     case '=':
       key_ = false;
@@ -205,6 +191,17 @@ private:
       break;
     }
     take();
+  }
+
+  // At the quote opening a string: one quote or three (the caller consumes
+  // the last one).
+  void open_string(char quote, state single, state multi) {
+    if (starts_with(std::string(3, quote))) {
+      take(), take();
+      state_ = multi;
+    } else {
+      state_ = single;
+    }
   }
 
   // Does `c` end a bare key or value?
@@ -312,38 +309,35 @@ private:
       take(); // the escaped character
       return;
     }
-    if (!multi_line && c == '\n') {
-      state_ = state::normal; // unterminated: toml++ reports it
-      return;
-    }
-    if (c == '"' && (!multi_line || starts_with("\"\"\""))) {
-      if (multi_line) {
-        close_multi_line('"');
-      } else {
-        take();
-        state_ = state::normal;
-      }
-      return;
-    }
-    take();
+    if (!string_end('"', multi_line))
+      take();
   }
 
   void literal_string(bool multi_line) {
+    if (!string_end('\'', multi_line))
+      take();
+  }
+
+  // At a character of a string opened by `quote`: a line end ends a
+  // single-line string (unterminated: toml++ reports it), the closing
+  // quote(s) end any. @returns true if the string ended here.
+  bool string_end(char quote, bool multi_line) {
     char c = s_[pos_];
     if (!multi_line && c == '\n') {
       state_ = state::normal;
-      return;
+      return true;
     }
-    if (c == '\'' && (!multi_line || starts_with("'''"))) {
-      if (multi_line) {
-        close_multi_line('\'');
-      } else {
-        take();
-        state_ = state::normal;
-      }
-      return;
+    if (c != quote)
+      return false;
+    if (!multi_line) {
+      take();
+      state_ = state::normal;
+      return true;
     }
-    take();
+    if (!starts_with(std::string(3, quote)))
+      return false;
+    close_multi_line(quote);
+    return true;
   }
 
   std::string_view s_;

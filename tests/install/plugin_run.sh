@@ -5,11 +5,8 @@
 # installed event-engine.
 #   plugin_run.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
-build_dir=$1
 source_dir=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cmake --install "$build_dir" --prefix "$work/prefix" >/dev/null
+source "$(dirname "$0")/common.sh" "$1"
 cp -r "$source_dir/examples/plugin_library" "$work/plugins"
 cmake -S "$work/plugins" -B "$work/build" -DCMAKE_PREFIX_PATH="$work/prefix" \
   >/dev/null

@@ -600,6 +600,14 @@ def plugin(name: str, *subscriptions: str, **extra: Any) -> Dict[str, Any]:
     return {"name": name, "port": 0, "subscriptions": list(subscriptions), **extra}
 
 
+def launched(name: str, script: Path, *subscriptions: str,
+             **extra: Any) -> Dict[str, Any]:
+    """An external plugin entry that the engine launches: ``script`` run by
+    Debian's Python with pyevents importable."""
+    return plugin(name, *subscriptions, command=[PYTHON, str(script)],
+                  env={"PYTHONPATH": str(PYTHON_DIR)}, **extra)
+
+
 def write_script(tmp_path: Path, name: str, body: str) -> Path:
     """Writes a (dedented) Python script for a launched plugin."""
     path = tmp_path / name

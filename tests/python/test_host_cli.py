@@ -9,17 +9,15 @@ from __future__ import annotations
 import json
 import re
 import socket as pysocket
-from pathlib import Path
 
 import pytest
 
 from conftest import (
     BUILD_DIR,
+    launched,
     PYTHON,
     PYTHON_DIR,
-    REPO,
     plugin,
-    python_env,
     run_cli,
     write_script,
 )
@@ -252,20 +250,27 @@ env = {{ PYTHONPATH = "{PYTHON_DIR}" }}
 # -- logging -------------------------------------------------------------------------------
 
 
+def run_script(engine, tmp_path, name: str, body: str, *args: str):
+    """Runs an app of one launched plugin, the script ``body`` (which quits
+    at its end), with ``event-engine run ... ARGS``; waits for its exit 0."""
+    script = write_script(tmp_path, f"{name}_plugin.py", body + """
+        with Plugin() as p:
+            pass
+    """)
+    e = engine({"plugin": [launched(name, script, "X")]}, command="run",
+               args=list(args))
+    assert e.wait(30) == 0, e.output()
+    return e
+
+
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} (debug|info|warning|error) ")
 
 
 def test_text_log_lines_have_time_level_and_plugin(engine, tmp_path):
-    script = write_script(tmp_path, "hello.py", """\
+    e = run_script(engine, tmp_path, "hello", """\
         from pyevents import Plugin
         print("hello from the plugin", flush=True)
-        with Plugin() as p:
-            pass
     """)
-    e = engine({"plugin": [plugin("hello", "X", command=[PYTHON, str(script)],
-                                  env={"PYTHONPATH": str(PYTHON_DIR)})]},
-               command="run")
-    assert e.wait(20) == 0, e.output()
     lines = [l for l in e.output().splitlines() if "hello from the plugin" in l]
     assert len(lines) == 1, e.output()
     assert LOG_LINE.match(lines[0]), lines[0]
@@ -274,18 +279,10 @@ def test_text_log_lines_have_time_level_and_plugin(engine, tmp_path):
 
 def test_json_log_to_a_file_parses_and_has_the_fields(engine, tmp_path):
     log = tmp_path / "ee.log"
-    script = write_script(tmp_path, "json_log.py", """\
+    e = run_script(engine, tmp_path, "j", """\
         from pyevents import Plugin
         print('a "quoted" line', flush=True)
-        with Plugin() as p:
-            pass
-    """)
-    e = engine({"plugin": [plugin("j", "X", command=[PYTHON, str(script)],
-                                  env={"PYTHONPATH": str(PYTHON_DIR)})]},
-               command="run",
-               args=["--log-file", str(log), "--log-format", "json",
-                     "--log-level", "debug"])
-    assert e.wait(20) == 0, e.output()
+    """, "--log-file", str(log), "--log-format", "json", "--log-level", "debug")
     records = [json.loads(line) for line in log.read_text().splitlines()]
     assert records, "empty log"
     for r in records:
@@ -301,20 +298,12 @@ def test_json_log_to_a_file_parses_and_has_the_fields(engine, tmp_path):
 
 def test_log_file_rotates(engine, tmp_path):
     log = tmp_path / "rot.log"
-    script = write_script(tmp_path, "chatty.py", """\
+    run_script(engine, tmp_path, "chatty", """\
         from pyevents import Plugin
         for i in range(300):
             print(f"line {i:04d} " + "x" * 60, flush=True)
         print("last line", flush=True)
-        with Plugin() as p:
-            pass
-    """)
-    e = engine({"plugin": [plugin("chatty", "X", command=[PYTHON, str(script)],
-                                  env={"PYTHONPATH": str(PYTHON_DIR)})]},
-               command="run",
-               args=["--log-file", str(log), "--log-max-size", "4096",
-                     "--log-max-files", "2"])
-    assert e.wait(30) == 0, e.output()
+    """, "--log-file", str(log), "--log-max-size", "4096", "--log-max-files", "2")
     files = sorted(p.name for p in tmp_path.glob("rot*.log"))
     assert files == ["rot.1.log", "rot.2.log", "rot.log"], files
     for name in files:

@@ -9,7 +9,6 @@ import json
 import re
 import signal
 import time
-from pathlib import Path
 from typing import List
 
 import pytest
@@ -56,6 +55,20 @@ def wait_for(cond, timeout: float, what: str):
         time.sleep(0.02)
 
 
+def start_tap(engine, background, zsock, *tap_args: str, types: bool = True):
+    """An engine with the "sink" plugin, a REQ socket on its port and a
+    running `tap TAP_ARGS` (with the app's --types unless ``types`` is
+    false). Returns (engine, req, tap)."""
+    e = engine(app_text(SINK), command="run")
+    req = zsock.req(e.plugin_port("sink"))
+    args = ["tap", "--port", str(e.subscribe_port)]
+    if types:
+        args += ["--types", e.argv[2]]
+    tap = background(*args, *tap_args)
+    tap.wait_for_stderr("listening on")
+    return e, req, tap
+
+
 def tap_lines(tap) -> List[str]:
     return tap.stdout().decode("utf-8", "replace").splitlines()
 
@@ -74,13 +87,9 @@ def sync_tap(tap, req, probe_type: str = "Probe", json_mode: bool = True) -> Non
     wait_for(seen, 15, "a probe event in tap's output")
 
 
-def test_tap_shows_exactly_the_filtered_events(engine, background, zsock, tmp_path):
-    e = engine(app_text(SINK), command="run")
-    cfg = e.argv[2]
-    req = zsock.req(e.plugin_port("sink"))
-    tap = background("tap", "--port", str(e.subscribe_port), "--types", cfg,
-                     "--json", "Probe", "TypeA", "Bin")
-    tap.wait_for_stderr("listening on")
+def test_tap_shows_exactly_the_filtered_events(engine, background, zsock):
+    e, req, tap = start_tap(engine, background, zsock, "--json", "Probe",
+                            "TypeA", "Bin")
     sync_tap(tap, req)
     sent = [b"TypeA1", b"TypeB1", b"TypeC1", b"\x01\xa0\xff\x00", b"TypeBx",
             b"TypeA2 two", b"Other", b"\x01\xa1no", b"ProbeEnd"]
@@ -105,12 +114,9 @@ def test_tap_shows_exactly_the_filtered_events(engine, background, zsock, tmp_pa
 
 
 def test_tap_text_mode_with_literal_filters(engine, background, zsock):
-    e = engine(app_text(SINK), command="run")
-    req = zsock.req(e.plugin_port("sink"))
     # No --types: filters are literal prefixes, the column shows the prefix.
-    tap = background("tap", "--port", str(e.subscribe_port), "Probe", "Type",
-                     "hex:01a0")
-    tap.wait_for_stderr("listening on")
+    e, req, tap = start_tap(engine, background, zsock, "Probe", "Type",
+                            "hex:01a0", types=False)
     sync_tap(tap, req)
     for ev in [b"TypeA hello", b"Nope", b"\x01\xa0\x00\x01", b"ProbeEnd"]:
         publish_ok(req, ev)
@@ -126,12 +132,7 @@ def test_tap_text_mode_with_literal_filters(engine, background, zsock):
 
 
 def test_tap_count_stops_after_n_events(engine, background, zsock):
-    e = engine(app_text(SINK), command="run")
-    cfg = e.argv[2]
-    req = zsock.req(e.plugin_port("sink"))
-    tap = background("tap", "--port", str(e.subscribe_port), "--types", cfg,
-                     "--count", "3", "Bin")
-    tap.wait_for_stderr("listening on")
+    e, req, tap = start_tap(engine, background, zsock, "--count", "3", "Bin")
     deadline = time.monotonic() + 15
     i = 0
     while tap.proc.poll() is None and time.monotonic() < deadline:
@@ -145,12 +146,7 @@ def test_tap_count_stops_after_n_events(engine, background, zsock):
 
 
 def test_tap_raw_writes_the_bytes(engine, background, zsock):
-    e = engine(app_text(SINK), command="run")
-    cfg = e.argv[2]
-    req = zsock.req(e.plugin_port("sink"))
-    tap = background("tap", "--port", str(e.subscribe_port), "--types", cfg,
-                     "--count", "1", "--raw", "Bin")
-    tap.wait_for_stderr("listening on")
+    e, req, tap = start_tap(engine, background, zsock, "--count", "1", "--raw", "Bin")
     # Bin probes: the first one tap gets ends it.
     deadline = time.monotonic() + 15
     while tap.proc.poll() is None and time.monotonic() < deadline:

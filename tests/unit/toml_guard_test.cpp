@@ -40,48 +40,70 @@ TEST(TomlGuard, AcceptsValidToml) {
 
 TEST(TomlGuard, RejectsNonAsciiOutsideQuotes) {
   EXPECT_EQ(problem("a = 1 \xEF\xB9\xBF\n").substr(0, 4), "1:7 ");
-  EXPECT_NE(problem("\xC3\xA9 = 1\n"), "none");
-  EXPECT_NE(problem("[\xC3\xA9]\n"), "none");
-  EXPECT_NE(problem("[ \xC3\xA9]\n"), "none");
-  EXPECT_NE(problem("a = [1,\xC3\xA9]\n"), "none");
-  EXPECT_NE(problem("a = 1\xC2\xA0\n"), "none");
-  // A quote inside a bare value does not open a string for toml++.
-  EXPECT_NE(problem("b = 1'''y\xEF\xB9\xBF'''\n"), "none");
-  EXPECT_NE(problem("a = 1\"\xE2\xB4\x80\"\n"), "none");
+  for (const char* text : {
+           "\xC3\xA9 = 1\n",
+           "[\xC3\xA9]\n",
+           "[ \xC3\xA9]\n",
+           "a = [1,\xC3\xA9]\n",
+           "a = 1\xC2\xA0\n",
+       })
+    EXPECT_NE(problem(text), "none") << text;
+  // A quote inside a bare value does not open a string for toml++ (cases
+  // found by fuzzing toml++ with -fsanitize=undefined behind the guard).
+  for (const char* text : {
+           "b = 1'''y\xEF\xB9\xBF'''\n",
+           "a = 1\"\xE2\xB4\x80\"\n",
+           "a = +\"\"=\"\xEF\xB9\xBF\"\n",
+           "b = 0x'''y''='\xE2\xB4\x80\n",
+           "a = -[\"\xC3\xA9\"]\n",
+       })
+    EXPECT_NE(problem(text), "none") << text;
 }
 
 TEST(TomlGuard, RejectsNonAsciiAfterABackslash) {
-  EXPECT_NE(problem("a = \"\"\"\\\n \xC3\xA9\"\"\"\n"), "none");
-  EXPECT_NE(problem("a = \"\"\"\\\n\xEF\xB9\xBF\"\"\"\n"), "none");
-  EXPECT_NE(problem("a = \"\"\"\\ \xE2\xB4\x80 x\"\"\"\n"), "none");
-  EXPECT_NE(problem("a = \"\"\"\\\xEF\xB9\xBF\n\"\"\"\n"), "none");
-  EXPECT_NE(problem("a = \"\\\xC3\xA9\"\n"), "none");
+  for (const char* text : {
+           "a = \"\"\"\\\n \xC3\xA9\"\"\"\n",
+           "a = \"\"\"\\\n\xEF\xB9\xBF\"\"\"\n",
+           "a = \"\"\"\\ \xE2\xB4\x80 x\"\"\"\n",
+           "a = \"\"\"\\\xEF\xB9\xBF\n\"\"\"\n",
+           "a = \"\\\xC3\xA9\"\n",
+       })
+    EXPECT_NE(problem(text), "none") << text;
 }
 
 TEST(TomlGuard, RejectsHeadersWithoutAName) {
   EXPECT_EQ(problem("a = 1\n[?\n").substr(0, 4), "2:1 ");
-  EXPECT_NE(problem("[?]\n"), "none");
-  EXPECT_NE(problem("[ ?]\n"), "none");
-  EXPECT_NE(problem("[\t?]\n"), "none");
-  EXPECT_NE(problem("[[?]]\n"), "none");
-  EXPECT_NE(problem("[[ ?]]\n"), "none");
-  EXPECT_NE(problem("["), "none");
+  for (const char* text : {
+           "[?]\n",
+           "[ ?]\n",
+           "[\t?]\n",
+           "[[?]]\n",
+           "[[ ?]]\n",
+           "[",
+       })
+    EXPECT_NE(problem(text), "none") << text;
   // Inside an array value a '[' at the start of a line is an element.
   EXPECT_EQ(problem("v = [\n[1]\n]\n"), "none");
 }
 
 TEST(TomlGuard, RejectsInputThatTripsParserAssertions) {
-  EXPECT_NE(problem("v = [}\n"), "none");
-  EXPECT_NE(problem("v = [1, }\n"), "none");
-  EXPECT_NE(problem("v = [\n # c\n}\n"), "none");
-  EXPECT_NE(problem("a = 1979-05-27 0\n"), "none");
-  EXPECT_NE(problem("a = [1979-05-27 0]\n"), "none");
+  for (const char* text : {
+           "v = [}\n",
+           "v = [1, }\n",
+           "v = [\n # c\n}\n",
+           "a = 1979-05-27 0\n",
+           "a = [1979-05-27 0]\n",
+       })
+    EXPECT_NE(problem(text), "none") << text;
 }
 
 TEST(TomlGuard, RejectsInvalidUtf8WithItsPosition) {
   EXPECT_EQ(problem("a = 1\nb = \"\xFF\"\n").substr(0, 4), "2:6 ");
-  EXPECT_NE(problem("a = \"\xC0\xAF\"\n"), "none");         // overlong
-  EXPECT_NE(problem("a = \"\xED\xA0\x80\"\n"), "none");     // surrogate
-  EXPECT_NE(problem("a = \"\xF4\x90\x80\x80\"\n"), "none"); // > U+10FFFF
-  EXPECT_NE(problem("# \xE2\x82\n"), "none");               // truncated
+  for (const char* text : {
+           "a = \"\xC0\xAF\"\n",         // overlong
+           "a = \"\xED\xA0\x80\"\n",     // surrogate
+           "a = \"\xF4\x90\x80\x80\"\n", // > U+10FFFF
+           "# \xE2\x82\n",               // truncated
+       })
+    EXPECT_NE(problem(text), "none") << text;
 }
