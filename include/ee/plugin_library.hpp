@@ -104,6 +104,7 @@ public:
   /// @returns "boolean", "integer", "float", "string", "array" or "table".
   const char* type_name() const noexcept;
 
+  /// @returns true if both hold the same type and value.
   friend bool operator==(const config_value& x, const config_value& y) {
     return x.value_ == y.value_;
   }
@@ -124,6 +125,7 @@ public:
 /// table, the app's named event types and the entry's `subscriptions`.
 class plugin_config {
 public:
+  /// An empty configuration (no name, values, types or subscriptions).
   plugin_config() = default;
 
   /// A configuration (the host builds it from the TOML file).
@@ -194,6 +196,7 @@ public:
     return subscriptions_;
   }
 
+  /// Reports a bad setting the getters cannot catch (e.g. a range).
   /// @throws config_error with `text`, prefixed with the plugin's name.
   [[noreturn]] void fail(const std::string& text) const;
 

@@ -304,7 +304,9 @@ ConfigLike = Union[str, Mapping[str, Any]]
 
 @pytest.fixture
 def engine(processes: ProcessRegistry, tmp_path: Path) -> Callable[..., EngineProcess]:
-    """Factory: ``engine(config, binary="event-engine", wait_ready=True)``.
+    """Factory: ``engine(config, binary="event-engine", wait_ready=True,
+    args=(), env=None, command=None)``; ``command="run"`` (or "check") starts
+    ``BINARY run APP.toml ARGS``, None the older ``BINARY APP.toml ARGS``.
 
     ``config`` is TOML text or a dict ``{"engine": {...}, "plugin": [...]}``
     (missing ports become 0 = free port, shutdown_grace_ms defaults to
