@@ -1,145 +1,131 @@
 #include "ee/config_file.hpp"
 
+#include <algorithm>
+#include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <sstream>
+#include <sys/stat.h>
 
-#include "ee/names.hpp"
-
-#define TOML_EXCEPTIONS 0
 #include <toml++/toml.h>
+
+#include "bridge/process.hpp"
+#include "ee/names.hpp"
+#include "util/text.hpp"
+#include "util/toml_guard.hpp"
 
 namespace ee {
 
 namespace {
 
-std::string where(const toml::node& n) {
-  auto& src = n.source();
-  return "line " + std::to_string(src.begin.line);
+// -- vocabulary
+// -----------------------------------------------------------------
+
+const std::vector<std::string> root_keys{"engine", "types", "plugin"};
+
+const std::vector<std::string> engine_keys{"publish_port",
+                                           "subscribe_port",
+                                           "bind_address",
+                                           "enable_tcp",
+                                           "max_message_size",
+                                           "queue_capacity",
+                                           "queue_bytes",
+                                           "delivery_window",
+                                           "publish_window",
+                                           "publish_window_bytes",
+                                           "raw_subscriber_bytes",
+                                           "strategy",
+                                           "max_restarts",
+                                           "restart_period_ms",
+                                           "shutdown_grace_ms",
+                                           "scheduler_threads",
+                                           "log_level"};
+
+// Keys of every [[plugin]], then those of one kind only.
+const std::vector<std::string> common_plugin_keys{
+    "name",           "subscriptions",  "restart",     "backoff_initial_ms",
+    "backoff_max_ms", "queue_capacity", "queue_bytes", "overflow"};
+const std::vector<std::string> external_only_keys{"port",
+                                                  "command",
+                                                  "env",
+                                                  "working_dir",
+                                                  "await_first_request",
+                                                  "delivery",
+                                                  "max_delivery_attempts"};
+const std::vector<std::string> library_only_keys{"library", "factory",
+                                                 "config"};
+
+constexpr long long max_size = 1LL << 40;
+
+std::vector<std::string> concat(const std::vector<std::string>& a,
+                                const std::vector<std::string>& b) {
+  auto result = a;
+  result.insert(result.end(), b.begin(), b.end());
+  return result;
 }
 
-class reader {
-public:
-  explicit reader(error& err) : err_(err) {
-    // nop
-  }
-
-  bool ok() const { return !err_; }
-
-  void fail(std::string msg) {
-    if (!err_)
-      err_ = error{ec::config_file, std::move(msg)};
-  }
-
-  template <class T>
-  void integer(const toml::table& t, const char* key, T& out, long long lo,
-               long long hi, const std::string& section) {
-    auto n = t.get(key);
-    if (!n)
-      return;
-    auto v = n->value<long long>();
-    if (!n->is_integer() || !v) {
-      fail(section + "." + key + " (" + where(*n) + ") must be an integer");
-      return;
-    }
-    if (*v < lo || *v > hi) {
-      fail(section + "." + key + " (" + where(*n) + ") is " +
-           std::to_string(*v) + ", out of range " + std::to_string(lo) + ".." +
-           std::to_string(hi));
-      return;
-    }
-    out = static_cast<T>(*v);
-  }
-
-  void string(const toml::table& t, const char* key, std::string& out,
-              const std::string& section) {
-    auto n = t.get(key);
-    if (!n)
-      return;
-    if (!n->is_string()) {
-      fail(section + "." + key + " (" + where(*n) + ") must be a string");
-      return;
-    }
-    out = *n->value<std::string>();
-  }
-
-  void boolean(const toml::table& t, const char* key, bool& out,
-               const std::string& section) {
-    auto n = t.get(key);
-    if (!n)
-      return;
-    if (!n->is_boolean()) {
-      fail(section + "." + key + " (" + where(*n) + ") must be true or false");
-      return;
-    }
-    out = *n->value<bool>();
-  }
-
-  void strings(const toml::table& t, const char* key,
-               std::vector<std::string>& out, const std::string& section) {
-    auto n = t.get(key);
-    if (!n)
-      return;
-    auto arr = n->as_array();
-    if (!arr) {
-      fail(section + "." + key + " (" + where(*n) +
-           ") must be an array of strings");
-      return;
-    }
-    for (auto& x : *arr) {
-      if (!x.is_string()) {
-        fail(section + "." + key + " (" + where(x) +
-             ") must contain only strings");
-        return;
-      }
-      out.push_back(*x.value<std::string>());
-    }
-  }
-
-  void unknown_keys(const toml::table& t,
-                    std::initializer_list<const char*> known,
-                    const std::string& section) {
-    for (auto& [k, v] : t) {
-      bool found = false;
-      for (auto name : known)
-        if (k.str() == name)
-          found = true;
-      if (!found) {
-        std::string list;
-        for (auto name : known)
-          list += std::string{list.empty() ? "" : ", "} + name;
-        fail("unknown key '" + std::string{k.str()} + "' in " + section + " (" +
-             where(v) + "); known keys: " + list);
-        return;
-      }
-    }
-  }
-
-private:
-  error& err_;
-};
-
-bool parse_policy(const std::string& s, restart_policy& out) {
-  if (s == "permanent")
-    out = restart_policy::permanent;
-  else if (s == "transient")
-    out = restart_policy::transient;
-  else if (s == "temporary")
-    out = restart_policy::temporary;
-  else
-    return false;
-  return true;
+bool contains(const std::vector<std::string>& xs, std::string_view x) {
+  return std::find(xs.begin(), xs.end(), x) != xs.end();
 }
 
-bool parse_strategy(const std::string& s, restart_strategy& out) {
-  if (s == "one_for_one")
-    out = restart_strategy::one_for_one;
-  else if (s == "one_for_all")
-    out = restart_strategy::one_for_all;
-  else if (s == "rest_for_one")
-    out = restart_strategy::rest_for_one;
-  else
-    return false;
-  return true;
+const char* type_name(const toml::node& n) {
+  switch (n.type()) {
+  case toml::node_type::table:
+    return "a table";
+  case toml::node_type::array:
+    return "an array";
+  case toml::node_type::string:
+    return "a string";
+  case toml::node_type::integer:
+    return "an integer";
+  case toml::node_type::floating_point:
+    return "a float";
+  case toml::node_type::boolean:
+    return "a boolean";
+  case toml::node_type::date:
+  case toml::node_type::time:
+  case toml::node_type::date_time:
+    return "a date/time";
+  default:
+    return "nothing";
+  }
+}
+
+// A prefix for messages: "TypeA" when printable, else hex.
+std::string show_prefix(const std::string& bytes) {
+  if (bytes.empty())
+    return "\"\" (every event)";
+  if (util::is_printable(bytes))
+    return util::json_string(bytes);
+  return "hex " + util::to_hex(bytes);
+}
+
+std::string env_types_json(const std::vector<event_type>& types) {
+  std::string json = "{";
+  for (auto& t : types) {
+    if (json.size() > 1)
+      json += ",";
+    json += util::json_string(t.name()) + ":" +
+            util::json_string(util::to_hex(t.filter()));
+  }
+  return json + "}";
+}
+
+std::vector<std::string> plugin_search_path(const std::string& base_dir) {
+  std::vector<std::string> dirs{base_dir};
+  if (auto env = std::getenv("EE_PLUGIN_PATH")) {
+    std::string_view rest{env};
+    while (!rest.empty()) {
+      auto colon = rest.find(':');
+      auto dir = rest.substr(0, colon);
+      if (!dir.empty())
+        dirs.emplace_back(dir);
+      if (colon == std::string_view::npos)
+        break;
+      rest.remove_prefix(colon + 1);
+    }
+  }
+  return dirs;
 }
 
 std::string resolve(const std::string& base, const std::string& path) {
@@ -148,179 +134,763 @@ std::string resolve(const std::string& base, const std::string& path) {
   return base + "/" + path;
 }
 
-} // namespace
+// -- the loader ---------------------------------------------------------------
 
-error parse_config(const std::string& text, const std::string& base_dir,
-                   app_description& out) {
-  auto parsed = toml::parse(text);
-  if (!parsed) {
-    auto& e = parsed.error();
-    return error{ec::config_file, "TOML syntax error at line " +
-                                      std::to_string(e.source().begin.line) +
-                                      ", column " +
-                                      std::to_string(e.source().begin.column) +
-                                      ": " + std::string{e.description()}};
+// Reads one file into a config_report: every check appends a diagnostic
+// and carries on, so one pass reports every problem.
+class loader {
+public:
+  loader(std::string file, std::string base_dir)
+      : file_(std::move(file)), base_dir_(std::move(base_dir)) {
+    report_.description.file = file_;
   }
-  auto& root = parsed.table();
-  error err;
-  reader r{err};
-  r.unknown_keys(root, {"engine", "plugin"}, "the file");
-  if (auto eng = root.get("engine")) {
-    auto t = eng->as_table();
-    if (!t)
-      return error{ec::config_file, "[engine] must be a table"};
-    r.unknown_keys(*t,
-                   {"publish_port", "subscribe_port", "bind_address",
-                    "enable_tcp", "max_message_size", "queue_capacity",
-                    "delivery_window", "queue_bytes", "publish_window",
-                    "publish_window_bytes", "raw_subscriber_bytes",
-                    "strategy", "max_restarts",
-                    "restart_period_ms", "shutdown_grace_ms",
-                    "scheduler_threads", "log_level"},
-                   "[engine]");
-    auto& c = out.config;
-    r.integer(*t, "publish_port", c.publish_port, 0, 65535, "engine");
-    r.integer(*t, "subscribe_port", c.subscribe_port, 0, 65535, "engine");
-    r.string(*t, "bind_address", c.bind_address, "engine");
-    r.boolean(*t, "enable_tcp", c.enable_tcp, "engine");
-    r.integer(*t, "max_message_size", c.max_message_size, 1, 1LL << 31,
-              "engine");
-    r.integer(*t, "queue_capacity", c.queue_capacity, 1, 1LL << 30, "engine");
-    r.integer(*t, "delivery_window", c.delivery_window, 1, 1LL << 30, "engine");
-    r.integer(*t, "queue_bytes", c.queue_bytes, 1, 1LL << 40, "engine");
-    r.integer(*t, "publish_window", c.publish_window, 1, 1LL << 30, "engine");
-    r.integer(*t, "publish_window_bytes", c.publish_window_bytes, 1, 1LL << 40,
-              "engine");
-    r.integer(*t, "raw_subscriber_bytes", c.raw_subscriber_bytes, 1,
-              1LL << 40, "engine");
-    std::string strategy;
-    r.string(*t, "strategy", strategy, "engine");
-    if (!strategy.empty() && !parse_strategy(strategy, c.strategy))
-      r.fail("engine.strategy is '" + strategy +
-             "'; use one_for_one, one_for_all or rest_for_one");
-    r.integer(*t, "max_restarts", c.max_restarts, 0, 1000000, "engine");
-    long long ms = c.restart_period.count();
-    r.integer(*t, "restart_period_ms", ms, 1, 1LL << 40, "engine");
-    c.restart_period = std::chrono::milliseconds{ms};
-    ms = c.shutdown_grace.count();
-    r.integer(*t, "shutdown_grace_ms", ms, 0, 1LL << 40, "engine");
-    c.shutdown_grace = std::chrono::milliseconds{ms};
-    r.integer(*t, "scheduler_threads", c.scheduler_threads, 0, 1024, "engine");
-    r.string(*t, "log_level", out.log_level, "engine");
-  }
-  if (auto plugins = root.get("plugin")) {
-    auto arr = plugins->as_array();
-    if (!arr)
-      return error{ec::config_file,
-                   "'plugin' must be an array of tables: write [[plugin]]"};
-    std::size_t index = 0;
-    for (auto& node : *arr) {
-      ++index;
-      auto t = node.as_table();
-      std::string section = "[[plugin]] #" + std::to_string(index);
-      if (!t) {
-        r.fail(section + " must be a table");
-        break;
-      }
-      r.unknown_keys(*t,
-                     {"name", "port", "subscriptions", "command", "env",
-                      "working_dir", "await_first_request", "restart",
-                      "backoff_initial_ms", "backoff_max_ms", "queue_capacity",
-                      "queue_bytes", "overflow", "delivery",
-                      "max_delivery_attempts"},
-                     section);
-      external_plugin_config p;
-      r.string(*t, "name", p.name, section);
-      if (r.ok() && p.name.empty())
-        r.fail(section + " needs a non-empty name = \"...\"");
-      section = "plugin '" + p.name + "'";
-      r.integer(*t, "port", p.port, 0, 65535, section);
-      if (r.ok() && !t->get("port"))
-        r.fail(section + " needs a port (0 = any free port)");
-      std::vector<std::string> subs;
-      r.strings(*t, "subscriptions", subs, section);
-      for (auto& s : subs)
-        p.subscriptions.emplace_back(s);
-      r.strings(*t, "command", p.command, section);
-      if (r.ok() && t->get("command") && p.command.empty())
-        r.fail(section + ": command is an empty array; leave it out to start "
-                         "the plugin by hand");
-      if (!p.command.empty() && p.command[0].find('/') != std::string::npos)
-        p.command[0] = resolve(base_dir, p.command[0]);
-      if (auto env = t->get("env")) {
-        if (auto et = env->as_table()) {
-          for (auto& [k, v] : *et) {
-            if (!v.is_string()) {
-              r.fail(section + ": env." + std::string{k.str()} +
-                     " must be a string");
-              break;
-            }
-            p.env[std::string{k.str()}] = *v.value<std::string>();
-          }
-        } else {
-          r.fail(section + ": env must be a table, e.g. env = { KEY = \"v\" }");
+
+  config_report run(std::string_view text) {
+    if (auto problem = util::check_toml_input(text)) {
+      add(severity::error, problem->line, problem->column, problem->message);
+      return finish();
+    }
+    toml::table root;
+    try {
+      root = toml::parse(text, file_);
+    } catch (const toml::parse_error& e) {
+      add(severity::error, e.source().begin.line, e.source().begin.column,
+          "TOML syntax error: " + std::string{e.description()});
+      return finish();
+    }
+    unknown_keys(root, root_keys, "the file");
+    if (auto node = root.get("engine")) {
+      if (auto t = node->as_table())
+        engine(*t);
+      else
+        fail(*node, "'engine' must be a table: write [engine] above its "
+                    "settings");
+    }
+    if (auto node = root.get("types")) {
+      has_types_ = true;
+      if (auto t = node->as_table())
+        types(*t);
+      else
+        fail(*node, "'types' must be a table: write [types] and one "
+                    "Name = prefix per line");
+    }
+    if (auto node = root.get("plugin")) {
+      if (auto arr = node->as_array()) {
+        std::size_t index = 0;
+        for (auto& entry : *arr) {
+          ++index;
+          if (auto t = entry.as_table())
+            plugin(*t, index);
+          else
+            fail(entry, "each plugin must be a table: write [[plugin]] "
+                        "followed by its keys");
         }
+      } else {
+        fail(*node, "'plugin' must be an array of tables: write [[plugin]] "
+                    "(two brackets) for each plugin");
       }
-      std::string wd;
-      r.string(*t, "working_dir", wd, section);
-      p.working_dir = wd.empty() ? base_dir : resolve(base_dir, wd);
-      r.boolean(*t, "await_first_request", p.await_first_request, section);
-      std::string policy;
-      r.string(*t, "restart", policy, section);
-      if (!policy.empty() && !parse_policy(policy, p.options.restart))
-        r.fail(section + ": restart is '" + policy +
-               "'; use permanent, transient or temporary");
-      long long ms = p.options.backoff.initial.count();
-      r.integer(*t, "backoff_initial_ms", ms, 0, 1LL << 40, section);
-      p.options.backoff.initial = std::chrono::milliseconds{ms};
-      ms = p.options.backoff.max.count();
-      r.integer(*t, "backoff_max_ms", ms, 0, 1LL << 40, section);
-      p.options.backoff.max = std::chrono::milliseconds{ms};
-      r.integer(*t, "queue_capacity", p.options.queue_capacity, 0, 1LL << 30,
-                section);
-      r.integer(*t, "queue_bytes", p.options.queue_bytes, 0, 1LL << 40,
-                section);
-      std::string delivery;
-      r.string(*t, "delivery", delivery, section);
-      if (!delivery.empty()) {
-        if (auto d = from_name<delivery_mode>(delivery))
-          p.delivery = *d;
-        else
-          r.fail(section + ": delivery is '" + delivery + "'; use " +
-                 names_of<delivery_mode>());
+    }
+    type_warnings();
+    return finish();
+  }
+
+private:
+  // -- diagnostics
+  // ---------------------------------------------------------------
+
+  source_position position(std::size_t line, std::size_t column) const {
+    return source_position{file_, line, column};
+  }
+
+  source_position position(const toml::source_region& src) const {
+    return position(src.begin.line, src.begin.column);
+  }
+
+  void add(severity sev, std::size_t line, std::size_t column,
+           std::string message) {
+    report_.diagnostics.push_back(
+        diagnostic{sev, position(line, column), std::move(message)});
+  }
+
+  void add(severity sev, const source_position& where, std::string message) {
+    report_.diagnostics.push_back(diagnostic{sev, where, std::move(message)});
+  }
+
+  void fail(const toml::node& n, std::string message) {
+    add(severity::error, position(n.source()), std::move(message));
+  }
+
+  void fail(const toml::source_region& src, std::string message) {
+    add(severity::error, position(src), std::move(message));
+  }
+
+  void remember(const std::string& key, const toml::node& n) {
+    report_.description.positions[key] = position(n.source());
+  }
+
+  config_report finish() {
+    auto& d = report_.diagnostics;
+    std::stable_sort(d.begin(), d.end(), [](auto& x, auto& y) {
+      return std::tie(x.where.line, x.where.column) <
+             std::tie(y.where.line, y.where.column);
+    });
+    for (auto& x : d)
+      if (x.severity == severity::warning)
+        report_.description.warnings.push_back(x);
+    return std::move(report_);
+  }
+
+  // -- generic readers
+  // ---------------------------------------------------------
+
+  void unknown_keys(const toml::table& t, const std::vector<std::string>& known,
+                    const std::string& section,
+                    const std::vector<std::string>& elsewhere = {},
+                    const std::string& elsewhere_hint = {}) {
+    for (auto& [k, v] : t) {
+      std::string key{k.str()};
+      if (contains(known, key))
+        continue;
+      if (contains(elsewhere, key)) {
+        fail(k.source(), "'" + key + "' " + elsewhere_hint);
+        continue;
       }
-      r.integer(*t, "max_delivery_attempts", p.max_delivery_attempts, 1,
-                1000000, section);
-      std::string overflow;
-      r.string(*t, "overflow", overflow, section);
-      if (overflow == "drop_oldest")
-        p.options.overflow = overflow_policy::drop_oldest;
-      else if (overflow == "drop_newest")
-        p.options.overflow = overflow_policy::drop_newest;
-      else if (!overflow.empty() && overflow != "block")
-        r.fail(section + ": overflow is '" + overflow +
-               "'; use block, drop_oldest or drop_newest");
-      out.plugins.push_back(std::move(p));
+      std::string msg = "unknown key '" + key + "' in " + section;
+      auto guess = util::closest(key, known);
+      if (!guess.empty())
+        msg += "; did you mean '" + guess + "'?";
+      else
+        msg += "; known keys: " + util::join(known);
+      fail(k.source(), msg);
     }
   }
-  return err;
+
+  // Reads an integer in lo..hi into `out`. @returns false if absent or bad.
+  template <class T>
+  bool integer(const toml::table& t, const char* key, T& out, long long lo,
+               long long hi, const std::string& section) {
+    auto n = t.get(key);
+    if (!n)
+      return false;
+    auto v = n->value<long long>();
+    if (!n->is_integer() || !v) {
+      fail(*n, section + " " + key + " must be an integer (" +
+                   std::to_string(lo) + ".." + std::to_string(hi) + "), not " +
+                   type_name(*n));
+      return false;
+    }
+    if (*v < lo || *v > hi) {
+      fail(*n, section + " " + key + " is " + std::to_string(*v) +
+                   ", out of range " + std::to_string(lo) + ".." +
+                   std::to_string(hi));
+      return false;
+    }
+    out = static_cast<T>(*v);
+    return true;
+  }
+
+  bool milliseconds(const toml::table& t, const char* key,
+                    std::chrono::milliseconds& out, long long lo,
+                    const std::string& section) {
+    long long ms = out.count();
+    if (!integer(t, key, ms, lo, max_size, section))
+      return false;
+    out = std::chrono::milliseconds{ms};
+    return true;
+  }
+
+  bool string(const toml::table& t, const char* key, std::string& out,
+              const std::string& section) {
+    auto n = t.get(key);
+    if (!n)
+      return false;
+    if (!n->is_string()) {
+      fail(*n, section + " " + key + " must be a string (in quotes), not " +
+                   type_name(*n));
+      return false;
+    }
+    out = *n->value<std::string>();
+    return true;
+  }
+
+  void boolean(const toml::table& t, const char* key, bool& out,
+               const std::string& section) {
+    auto n = t.get(key);
+    if (!n)
+      return;
+    if (!n->is_boolean()) {
+      fail(*n, section + " " + key + " must be true or false, not " +
+                   type_name(*n));
+      return;
+    }
+    out = *n->value<bool>();
+  }
+
+  // Reads a value named in names.hpp. @returns false if absent or bad.
+  template <class E>
+  bool enumeration(const toml::table& t, const char* key, E& out,
+                   const std::string& section) {
+    std::string text;
+    if (!string(t, key, text, section))
+      return false;
+    if (auto value = from_name<E>(text)) {
+      out = *value;
+      return true;
+    }
+    std::vector<std::string> names;
+    for (auto& entry : enum_names<E>::table)
+      names.emplace_back(entry.second);
+    std::string msg = section + " " + key + " is '" + text + "'";
+    auto guess = util::closest(text, names);
+    if (!guess.empty())
+      msg += "; did you mean '" + guess + "'?";
+    msg += " Use " + names_of<E>();
+    fail(*t.get(key), msg);
+    return false;
+  }
+
+  // -- [engine]
+  // ----------------------------------------------------------------
+
+  void engine(const toml::table& t) {
+    const std::string s = "[engine]";
+    unknown_keys(t, engine_keys, s);
+    for (auto& [k, v] : t)
+      remember("engine." + std::string{k.str()}, v);
+    auto& c = report_.description.config;
+    integer(t, "publish_port", c.publish_port, 0, 65535, s);
+    integer(t, "subscribe_port", c.subscribe_port, 0, 65535, s);
+    if (string(t, "bind_address", c.bind_address, s) && c.bind_address.empty())
+      fail(*t.get("bind_address"),
+           "[engine] bind_address is empty: use \"127.0.0.1\" (the default), "
+           "\"*\" or an interface address");
+    boolean(t, "enable_tcp", c.enable_tcp, s);
+    integer(t, "max_message_size", c.max_message_size, 1, 1LL << 31, s);
+    integer(t, "queue_capacity", c.queue_capacity, 1, 1LL << 30, s);
+    integer(t, "queue_bytes", c.queue_bytes, 1, max_size, s);
+    integer(t, "delivery_window", c.delivery_window, 1, 1LL << 30, s);
+    integer(t, "publish_window", c.publish_window, 1, 1LL << 30, s);
+    integer(t, "publish_window_bytes", c.publish_window_bytes, 1, max_size, s);
+    integer(t, "raw_subscriber_bytes", c.raw_subscriber_bytes, 1, max_size, s);
+    enumeration(t, "strategy", c.strategy, s);
+    integer(t, "max_restarts", c.max_restarts, 0, 1000000, s);
+    milliseconds(t, "restart_period_ms", c.restart_period, 1, s);
+    milliseconds(t, "shutdown_grace_ms", c.shutdown_grace, 0, s);
+    integer(t, "scheduler_threads", c.scheduler_threads, 0, 1024, s);
+    auto lvl = log_level::info;
+    if (enumeration(t, "log_level", lvl, s))
+      report_.description.log_level = name_of(lvl);
+  }
+
+  // -- prefixes
+  // ------------------------------------------------------------------
+
+  // The bytes of `{ hex = "..." }`, `{ prefix = "..." }` (if allowed) or
+  // `[1, 0]`; `what` names the setting in messages.
+  std::optional<std::string>
+  literal(const toml::node& n, const std::string& what, bool allow_prefix_key) {
+    if (auto arr = n.as_array()) {
+      std::string bytes;
+      for (auto& x : *arr) {
+        auto v = x.value<long long>();
+        if (!x.is_integer() || !v || *v < 0 || *v > 255) {
+          fail(x, what +
+                      ": a byte must be an integer 0..255 (e.g. 0x80), "
+                      "not " +
+                      (x.is_integer() ? std::to_string(*v)
+                                      : std::string{type_name(x)}));
+          return std::nullopt;
+        }
+        bytes += static_cast<char>(*v);
+      }
+      return bytes;
+    }
+    auto t = n.as_table();
+    if (!t || t->size() != 1 ||
+        !(t->get("hex") || (allow_prefix_key && t->get("prefix")))) {
+      fail(n, what + " must be " +
+                  (allow_prefix_key
+                       ? "a type name, { prefix = \"text\" }, { hex = \"0100\" "
+                         "} or an array of bytes [1, 0]"
+                       : "text (\"TypeA\"), { hex = \"0100\" } or an array "
+                         "of bytes [1, 0]") +
+                  ", not " + type_name(n));
+      return std::nullopt;
+    }
+    if (auto hex = t->get("hex")) {
+      if (!hex->is_string()) {
+        fail(*hex, what + ": hex must be a string of hex digits, e.g. "
+                          "{ hex = \"01a0\" }");
+        return std::nullopt;
+      }
+      auto bytes = util::from_hex(*hex->value<std::string>());
+      if (!bytes) {
+        fail(*hex, what + ": hex " + bytes.error().message());
+        return std::nullopt;
+      }
+      return *bytes;
+    }
+    auto prefix = t->get("prefix");
+    if (!prefix->is_string()) {
+      fail(*prefix, what + ": prefix must be a string; for bytes write "
+                           "{ hex = \"...\" }");
+      return std::nullopt;
+    }
+    return *prefix->value<std::string>();
+  }
+
+  // -- [types]
+  // -------------------------------------------------------------------
+
+  void types(const toml::table& t) {
+    // toml++ keeps keys sorted: restore the file's order.
+    std::vector<std::pair<const toml::key*, const toml::node*>> entries;
+    for (auto& [k, v] : t)
+      entries.emplace_back(&k, &v);
+    std::sort(entries.begin(), entries.end(), [](auto& x, auto& y) {
+      auto& a = x.first->source().begin;
+      auto& b = y.first->source().begin;
+      return std::tie(a.line, a.column) < std::tie(b.line, b.column);
+    });
+    auto& d = report_.description;
+    for (auto& [k, v] : entries) {
+      std::string name{k->str()};
+      std::string what = "[types] " + name;
+      std::optional<std::string> bytes;
+      if (v->is_string())
+        bytes = *v->value<std::string>();
+      else
+        bytes = literal(*v, what, false);
+      if (!bytes)
+        continue;
+      if (bytes->empty()) {
+        fail(*v, what + " has an empty prefix, which would match every "
+                        "event; give it bytes, or subscribe with "
+                        "{ prefix = \"\" } to receive everything");
+        continue;
+      }
+      d.positions["types." + name] = position(k->source());
+      d.types.emplace_back(name, *bytes);
+    }
+  }
+
+  // A type's prefix that starts another's: its subscribers get both.
+  void type_warnings() {
+    auto& d = report_.description;
+    for (auto& a : d.types) {
+      for (auto& b : d.types) {
+        if (&a == &b ||
+            b.filter().compare(0, a.filter().size(), a.filter()) != 0)
+          continue;
+        auto where = d.position("types." + a.name());
+        if (a.filter() == b.filter()) {
+          if (&a < &b)
+            add(severity::warning, where,
+                "types '" + a.name() + "' and '" + b.name() +
+                    "' have the same prefix " + show_prefix(a.filter()) +
+                    ": a subscriber of either receives both; give each type "
+                    "its own prefix");
+          continue;
+        }
+        add(severity::warning, where,
+            "the prefix of type '" + a.name() + "' (" +
+                show_prefix(a.filter()) + ") starts the prefix of type '" +
+                b.name() + "' (" + show_prefix(b.filter()) +
+                "): subscribers of '" + a.name() + "' also receive every '" +
+                b.name() + "' event");
+      }
+    }
+  }
+
+  // -- subscriptions ---------------------------------------------------------
+
+  std::vector<event_type> subscriptions(const toml::table& t,
+                                        const std::string& section) {
+    std::vector<event_type> result;
+    auto n = t.get("subscriptions");
+    if (!n)
+      return result;
+    auto arr = n->as_array();
+    if (!arr) {
+      fail(*n, section + " subscriptions must be an array, e.g. "
+                         "subscriptions = [\"TypeA\", { hex = \"0100\" }]");
+      return result;
+    }
+    auto& d = report_.description;
+    for (auto& x : *arr) {
+      std::string what = section + " subscription";
+      if (x.is_string()) {
+        auto text = *x.value<std::string>();
+        if (!has_types_) {
+          result.emplace_back(text);
+          continue;
+        }
+        if (auto type = d.find_type(text)) {
+          result.push_back(*type);
+          continue;
+        }
+        std::vector<std::string> names;
+        for (auto& ty : d.types)
+          names.push_back(ty.name());
+        std::string msg = what + " '" + text + "' names no type of [types]";
+        auto guess = util::closest(text, names);
+        if (!guess.empty())
+          msg += "; did you mean '" + guess + "'?";
+        else if (!names.empty())
+          msg += " (" + util::join(names) + ").";
+        else
+          msg += ".";
+        msg += " For a literal prefix write { prefix = " +
+               util::json_string(text) + " }";
+        fail(x, msg);
+        continue;
+      }
+      if (auto bytes = literal(x, what, true)) {
+        std::string name = bytes->empty()               ? std::string{"*"}
+                           : util::is_printable(*bytes) ? *bytes
+                                                        : util::to_hex(*bytes);
+        result.emplace_back(name, *bytes);
+      }
+    }
+    return result;
+  }
+
+  // -- [[plugin]]
+  // ----------------------------------------------------------------
+
+  void plugin(const toml::table& t, std::size_t index) {
+    auto& d = report_.description;
+    bool is_library = t.get("library") != nullptr;
+    std::string section = "[[plugin]] #" + std::to_string(index);
+    std::string name;
+    if (string(t, "name", name, section) && name.empty())
+      fail(*t.get("name"), section + " has an empty name: give it a unique "
+                                     "name = \"...\"");
+    if (!t.get("name"))
+      fail(t.source(), section + " needs a name: add name = \"...\" (unique "
+                                 "among the plugins)");
+    bool duplicate = false;
+    if (!name.empty()) {
+      section = "plugin '" + name + "'";
+      auto key = "plugin." + name;
+      if (auto i = d.positions.find(key); i != d.positions.end()) {
+        fail(*t.get("name"), "plugin name '" + name +
+                                 "' is used twice (first at line " +
+                                 std::to_string(i->second.line) +
+                                 "): plugin names must be unique");
+        duplicate = true; // checked, but not added
+      } else {
+        d.positions[key] = position(t.get("name")->source());
+        d.plugin_order.push_back(name);
+        for (auto& [k, v] : t)
+          remember(key + "." + std::string{k.str()}, v);
+      }
+    }
+    auto subs = subscriptions(t, section);
+    plugin_options opts;
+    enumeration(t, "restart", opts.restart, section);
+    milliseconds(t, "backoff_initial_ms", opts.backoff.initial, 0, section);
+    milliseconds(t, "backoff_max_ms", opts.backoff.max, 0, section);
+    integer(t, "queue_capacity", opts.queue_capacity, 0, 1LL << 30, section);
+    integer(t, "queue_bytes", opts.queue_bytes, 0, max_size, section);
+    enumeration(t, "overflow", opts.overflow, section);
+    if (is_library)
+      library_plugin(t, section, name, std::move(subs), opts, !duplicate);
+    else
+      external_plugin(t, section, name, std::move(subs), opts, !duplicate);
+  }
+
+  void external_plugin(const toml::table& t, const std::string& section,
+                       const std::string& name, std::vector<event_type> subs,
+                       const plugin_options& opts, bool add) {
+    unknown_keys(t, concat(common_plugin_keys, external_only_keys), section,
+                 library_only_keys,
+                 "belongs to a plugin from a shared library: add library = "
+                 "\"lib....so\", or remove it");
+    external_plugin_config p;
+    p.name = name;
+    p.subscriptions = std::move(subs);
+    p.options = opts;
+    if (!t.get("port"))
+      fail(t.source(), section + " needs a port: add port = 0 (any free "
+                                 "port) or a fixed one");
+    integer(t, "port", p.port, 0, 65535, section);
+    if (auto n = t.get("command")) {
+      auto arr = n->as_array();
+      bool ok = arr && !arr->empty() &&
+                std::all_of(arr->begin(), arr->end(),
+                            [](auto& x) { return x.is_string(); });
+      if (!ok) {
+        fail(*n, section + " command must be a non-empty array of strings, "
+                           "e.g. command = [\"/usr/bin/python3\", "
+                           "\"plugin.py\"]; leave it out to start the plugin "
+                           "by hand");
+      } else {
+        for (auto& x : *arr)
+          p.command.push_back(*x.value<std::string>());
+        if (p.command[0].find('/') != std::string::npos)
+          p.command[0] = resolve(base_dir_, p.command[0]);
+      }
+    }
+    if (auto env = t.get("env")) {
+      if (auto et = env->as_table()) {
+        for (auto& [k, v] : *et) {
+          if (!v.is_string()) {
+            fail(v, section + " env." + std::string{k.str()} +
+                        " must be a string, not " + type_name(v));
+            continue;
+          }
+          p.env[std::string{k.str()}] = *v.value<std::string>();
+        }
+      } else {
+        fail(*env, section + " env must be a table, e.g. env = { KEY = "
+                             "\"value\" }");
+      }
+    }
+    auto& d = report_.description;
+    if (!d.types.empty() && !p.env.count("EE_TYPES"))
+      p.env["EE_TYPES"] = env_types_json(d.types);
+    std::string wd;
+    string(t, "working_dir", wd, section);
+    p.working_dir = wd.empty() ? base_dir_ : resolve(base_dir_, wd);
+    boolean(t, "await_first_request", p.await_first_request, section);
+    enumeration(t, "delivery", p.delivery, section);
+    integer(t, "max_delivery_attempts", p.max_delivery_attempts, 1, 1000000,
+            section);
+    if (add)
+      d.plugins.push_back(std::move(p));
+  }
+
+  void library_plugin(const toml::table& t, const std::string& section,
+                      const std::string& name, std::vector<event_type> subs,
+                      const plugin_options& opts, bool add) {
+    unknown_keys(t, concat(common_plugin_keys, library_only_keys), section,
+                 external_only_keys,
+                 "belongs to an external plugin (a process); a plugin from a "
+                 "shared library (library = ...) runs inside the engine: "
+                 "remove it");
+    library_plugin_config p;
+    p.name = name;
+    p.options = opts;
+    if (string(t, "library", p.library, section) && p.library.empty())
+      fail(*t.get("library"), section + " library is empty: give the "
+                                        "shared library's file name or path");
+    if (p.library.find('/') != std::string::npos)
+      p.library = resolve(base_dir_, p.library);
+    p.search_path = plugin_search_path(base_dir_);
+    if (!t.get("factory"))
+      fail(t.source(), section + " needs factory = \"...\": the name of a "
+                                 "factory that the library's EE_PLUGIN lists");
+    string(t, "factory", p.factory, section);
+    config_value::table values;
+    if (auto n = t.get("config")) {
+      if (auto ct = n->as_table())
+        values = table_value(*ct, section + " config");
+      else
+        fail(*n, section + " config must be a table, e.g. config = { limit "
+                           "= 5 } or a [plugin.config] section");
+    }
+    auto& d = report_.description;
+    p.config = plugin_config{name, std::move(values), d.types, std::move(subs)};
+    if (add)
+      d.library_plugins.push_back(std::move(p));
+  }
+
+  config_value::table table_value(const toml::table& t,
+                                  const std::string& what) {
+    config_value::table result;
+    for (auto& [k, v] : t) {
+      std::string key{k.str()};
+      if (auto x = value(v, what + "." + key))
+        result.emplace(key, std::move(*x));
+    }
+    return result;
+  }
+
+  std::optional<config_value> value(const toml::node& n,
+                                    const std::string& what) {
+    if (auto t = n.as_table())
+      return config_value{table_value(*t, what)};
+    if (auto arr = n.as_array()) {
+      config_value::array result;
+      std::size_t i = 0;
+      for (auto& x : *arr)
+        if (auto v = value(x, what + "[" + std::to_string(i++) + "]"))
+          result.push_back(std::move(*v));
+      return config_value{std::move(result)};
+    }
+    if (n.is_string())
+      return config_value{*n.value<std::string>()};
+    if (n.is_integer())
+      return config_value{static_cast<std::int64_t>(*n.value<long long>())};
+    if (n.is_floating_point())
+      return config_value{*n.value<double>()};
+    if (n.is_boolean())
+      return config_value{*n.value<bool>()};
+    fail(n, what + " is " + type_name(n) +
+                ", which plugin configs do not support: write it as a string");
+    return std::nullopt;
+  }
+
+  std::string file_;
+  std::string base_dir_;
+  bool has_types_ = false;
+  config_report report_;
+};
+
+std::string read_file(const std::string& path, bool& ok) {
+  std::ifstream in{path, std::ios::binary};
+  ok = static_cast<bool>(in);
+  std::stringstream buf;
+  if (ok)
+    buf << in.rdbuf();
+  return buf.str();
 }
 
-error load_config_file(const std::string& path, app_description& out) {
-  std::ifstream in{path};
-  if (!in)
-    return error{ec::config_file, "cannot read config file '" + path +
-                                      "': no such file or not readable"};
-  std::stringstream buf;
-  buf << in.rdbuf();
+expected<app_description> to_expected(config_report report) {
+  if (!report.ok())
+    return error{ec::config_file, report.errors()};
+  return std::move(report.description);
+}
+
+} // namespace
+
+// -- diagnostics --------------------------------------------------------------
+
+std::string diagnostic::to_string() const {
+  std::string result;
+  if (!where.file.empty())
+    result += where.file + ":";
+  if (where.line > 0) {
+    result += std::to_string(where.line) + ":";
+    if (where.column > 0)
+      result += std::to_string(where.column) + ":";
+  }
+  if (!result.empty())
+    result += ' ';
+  result += severity == ee::severity::error ? "error: " : "warning: ";
+  result += message;
+  return result;
+}
+
+bool config_report::ok() const noexcept {
+  return std::none_of(diagnostics.begin(), diagnostics.end(),
+                      [](auto& d) { return d.severity == severity::error; });
+}
+
+std::string config_report::errors() const {
+  std::string result;
+  for (auto& d : diagnostics) {
+    if (d.severity != severity::error)
+      continue;
+    if (!result.empty())
+      result += '\n';
+    result += d.to_string();
+  }
+  return result;
+}
+
+source_position app_description::position(const std::string& key) const {
+  if (auto i = positions.find(key); i != positions.end())
+    return i->second;
+  return source_position{file, 0, 0};
+}
+
+const event_type*
+app_description::find_type(std::string_view name) const noexcept {
+  for (auto& t : types)
+    if (t.name() == name)
+      return &t;
+  return nullptr;
+}
+
+// -- reading ------------------------------------------------------------------
+
+config_report read_config(std::string_view text, const std::string& base_dir,
+                          const std::string& file) {
+  return loader{file, base_dir}.run(text);
+}
+
+config_report read_config_file(const std::string& path) {
+  bool ok = false;
+  auto text = read_file(path, ok);
+  if (!ok) {
+    config_report report;
+    report.description.file = path;
+    report.diagnostics.push_back(
+        diagnostic{severity::error, source_position{path, 0, 0},
+                   "cannot read the config file: no such file, or not "
+                   "readable"});
+    return report;
+  }
   auto slash = path.rfind('/');
   std::string base = slash == std::string::npos ? "." : path.substr(0, slash);
   if (base.empty())
     base = "/";
-  auto err = parse_config(buf.str(), base, out);
-  if (err)
-    return error{ec::config_file, path + ": " + err.message()};
-  return {};
+  // Absolute, so that messages and launched plugins do not depend on the
+  // engine's working directory.
+  if (char* real = ::realpath(base.c_str(), nullptr)) {
+    base = real;
+    std::free(real);
+  }
+  return read_config(text, base, path);
+}
+
+expected<app_description> load_config_file(const std::string& path) {
+  return to_expected(read_config_file(path));
+}
+
+expected<app_description> parse_config(std::string_view text,
+                                       const std::string& base_dir) {
+  return to_expected(read_config(text, base_dir));
+}
+
+// -- the environment ----------------------------------------------------------
+
+std::vector<diagnostic> check_environment(const app_description& d) {
+  std::vector<diagnostic> result;
+  auto fail = [&](const std::string& key, std::string message) {
+    result.push_back(
+        diagnostic{severity::error, d.position(key), std::move(message)});
+  };
+  // Ports: who claimed each one first.
+  std::map<int, std::pair<std::string, std::string>> used; // port -> who, key
+  auto claim = [&](int port, const std::string& who, const std::string& key) {
+    if (port == 0)
+      return;
+    auto [i, added] = used.emplace(port, std::make_pair(who, key));
+    if (added)
+      return;
+    auto first = d.position(i->second.second);
+    std::string at =
+        first.line > 0 ? " (line " + std::to_string(first.line) + ")" : "";
+    fail(key, "port " + std::to_string(port) + " of " + who +
+                  " is already used by " + i->second.first + at +
+                  ": give each endpoint its own port, or 0 for any free one");
+  };
+  if (d.config.enable_tcp || !d.plugins.empty()) {
+    claim(d.config.publish_port, "the engine's publish_port",
+          "engine.publish_port");
+    claim(d.config.subscribe_port, "the engine's subscribe_port",
+          "engine.subscribe_port");
+  }
+  for (auto& p : d.plugins) {
+    auto key = "plugin." + p.name;
+    claim(p.port, "plugin '" + p.name + "'", key + ".port");
+    if (!p.command.empty() && find_executable(p.command[0]).empty())
+      fail(key + ".command",
+           "plugin '" + p.name + "': command '" + p.command[0] +
+               "' not found (not an executable file, nor in PATH): install "
+               "it, fix the path (relative paths start from the file's "
+               "folder) or leave command out to start the plugin by hand");
+    struct stat sb;
+    if (!p.working_dir.empty() &&
+        (::stat(p.working_dir.c_str(), &sb) != 0 || !S_ISDIR(sb.st_mode)))
+      fail(key + ".working_dir", "plugin '" + p.name +
+                                     "': working directory '" + p.working_dir +
+                                     "' does not exist");
+  }
+  return result;
 }
 
 } // namespace ee

@@ -1,8 +1,6 @@
-// event-engine: runs an app of external plugins described by a TOML file, so
-// that an all-Python application needs no C++.
-//
-//   event-engine CONFIG.toml [--publish-port N] [--subscribe-port N]
-//                [--bind ADDR] [--log-level L] [--check]
+// event-engine: runs an app described by a TOML file (external plugins and
+// plugins from shared libraries), checks such files, and taps and publishes
+// events of a running engine. See ee/host.hpp.
 
 #include <ee/host.hpp>
 

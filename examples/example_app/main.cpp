@@ -8,12 +8,12 @@
 // By default the app launches the Python plugin itself; with --no-launch it
 // waits for any pyevents plugin to connect to the plugin port.
 
-#include <cstdlib>
-#include <cstring>
+#include <cstdint>
 #include <iostream>
 #include <string>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <ee/app.hpp>
 
 #include "examples/common/example_events.hpp"
@@ -73,17 +73,6 @@ private:
   int seen_ = 0;
 };
 
-int parse_port(const char* flag, const char* value) {
-  char* end = nullptr;
-  long port = value ? std::strtol(value, &end, 10) : -1;
-  if (!value || *end != '\0' || port < 0 || port > 65535) {
-    std::cerr << "example_app: " << flag << " needs a port in 0..65535, got '"
-              << (value ? value : "") << "'\n";
-    std::exit(2);
-  }
-  return static_cast<int>(port);
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
@@ -93,33 +82,28 @@ int main(int argc, char** argv) {
   std::string python =
       ::access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
   std::string script = EE_SOURCE_DIR "/examples/example_app/py_plugin.py";
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    const char* next = i + 1 < argc ? argv[i + 1] : nullptr;
-    if (arg == "--no-launch") {
-      launch = false;
-    } else if (arg == "--publish-port") {
-      cfg.publish_port = parse_port("--publish-port", next);
-      ++i;
-    } else if (arg == "--subscribe-port") {
-      cfg.subscribe_port = parse_port("--subscribe-port", next);
-      ++i;
-    } else if (arg == "--plugin-port") {
-      plugin_port = parse_port("--plugin-port", next);
-      ++i;
-    } else if (arg == "--python" && next) {
-      python = next;
-      ++i;
-    } else if (arg == "--script" && next) {
-      script = next;
-      ++i;
-    } else {
-      std::cerr << "usage: example_app [--no-launch] [--publish-port N] "
-                   "[--subscribe-port N] [--plugin-port N] [--python PATH] "
-                   "[--script PATH]\n";
-      return 2;
-    }
-  }
+  CLI::App cli{"The original event-engine example application: MsgProducer "
+               "and Counter as actors, PyPlugin as a Python process.",
+               "example_app"};
+  cli.add_flag(
+      "--no-launch", [&](std::int64_t) { launch = false; },
+      "do not launch the Python plugin: wait for any pyevents plugin "
+      "to connect to the plugin port");
+  cli.add_option("--publish-port", cfg.publish_port, "0 = any free port")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  cli.add_option("--subscribe-port", cfg.subscribe_port, "0 = any free port")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  cli.add_option("--plugin-port", plugin_port,
+                 "PyPlugin's port (0 = any free port)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  cli.add_option("--python", python, "the Python interpreter")
+      ->capture_default_str();
+  cli.add_option("--script", script, "the Python plugin")
+      ->capture_default_str();
+  CLI11_PARSE(cli, argc, argv);
   ee::app app{cfg};
   app.emplace_plugin<msg_producer>().emplace_plugin<counter>();
   ee::external_plugin_config py;

@@ -20,7 +20,7 @@
 #include <sys/resource.h>
 #include <vector>
 
-#define TOML_EXCEPTIONS 0
+#include <CLI/CLI.hpp>
 #include <toml++/toml.h>
 
 #include <ee/app.hpp>
@@ -145,13 +145,14 @@ private:
 };
 
 bool load(const std::string& path, settings& cfg) {
-  auto parsed = toml::parse_file(path);
-  if (!parsed) {
-    std::cerr << "load_test: " << path << ": " << parsed.error().description()
-              << " (line " << parsed.error().source().begin.line << ")\n";
+  toml::table t;
+  try {
+    t = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    std::cerr << "load_test: " << path << ": " << e.description() << " (line "
+              << e.source().begin.line << ")\n";
     return false;
   }
-  auto& t = parsed.table();
   if (auto v = t["message_type"].value<std::string>())
     cfg.message_type = *v;
   auto num = [&](const char* key, auto& out) {
@@ -194,35 +195,36 @@ int main(int argc, char** argv) {
   std::string path;
   if (auto env = std::getenv("EE_LOAD_TEST_CONFIG_FILE"))
     path = env;
-  std::vector<std::string> args{argv + 1, argv + argc};
-  if (!args.empty() && args[0].rfind("--", 0) != 0) {
-    path = args[0];
-    args.erase(args.begin());
-  }
+  std::string file;
+  std::uint64_t num_messages = 0;
+  std::size_t min_size = 0, max_size = 0;
+  CLI::App cli{"The original event-engine load test: MsgProducer, MsgOperator "
+               "and Accumulator; prints the totals, throughput, latency and "
+               "peak RSS (exit 1 on a wrong total).",
+               "load_test"};
+  cli.add_option("CONFIG.toml", file,
+                 "the original's config (message_type, num_messages, "
+                 "min_message_size, max_message_size); default: "
+                 "$EE_LOAD_TEST_CONFIG_FILE");
+  auto num =
+      cli.add_option("--num-messages", num_messages, "override num_messages");
+  auto min =
+      cli.add_option("--min-size", min_size, "override min_message_size");
+  auto max =
+      cli.add_option("--max-size", max_size, "override max_message_size");
+  cli.add_option("--queue-capacity", cfg.queue_capacity,
+                 "each plugin's queue capacity (default: the engine's)");
+  CLI11_PARSE(cli, argc, argv);
+  if (!file.empty())
+    path = file;
   if (!path.empty() && !load(path, cfg))
     return 2;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    auto value = [&]() -> std::uint64_t {
-      if (i + 1 >= args.size()) {
-        std::cerr << "load_test: " << args[i] << " needs a number\n";
-        std::exit(2);
-      }
-      return std::strtoull(args[++i].c_str(), nullptr, 10);
-    };
-    if (args[i] == "--num-messages")
-      cfg.num_messages = value();
-    else if (args[i] == "--min-size")
-      cfg.min_size = value();
-    else if (args[i] == "--max-size")
-      cfg.max_size = value();
-    else if (args[i] == "--queue-capacity")
-      cfg.queue_capacity = value();
-    else {
-      std::cerr << "usage: load_test [CONFIG.toml] [--num-messages N] "
-                   "[--min-size N] [--max-size N] [--queue-capacity N]\n";
-      return 2;
-    }
-  }
+  if (*num)
+    cfg.num_messages = num_messages;
+  if (*min)
+    cfg.min_size = min_size;
+  if (*max)
+    cfg.max_size = max_size;
   if (cfg.min_size > cfg.max_size || cfg.num_messages == 0) {
     std::cerr << "load_test: need num_messages > 0 and min_message_size <= "
                  "max_message_size\n";

@@ -4,11 +4,8 @@
 # package config work for another project.
 #   run.sh BUILD_DIR SOURCE_FILE
 set -euo pipefail
-build_dir=$1
 source_file=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cmake --install "$build_dir" --prefix "$work/prefix" >/dev/null
+source "$(dirname "$0")/common.sh" "$1"
 mkdir "$work/consumer"
 cp "$(dirname "$0")/CMakeLists.txt.in" "$work/consumer/CMakeLists.txt"
 cp "$source_file" "$work/consumer/main.cpp"

@@ -47,6 +47,10 @@ BINARIES: Dict[str, Path] = {
     "example_app": BUILD_DIR / "examples" / "example_app",
 }
 
+#: Plugin libraries built for the tests (tests/plugins) and the example's.
+TEST_PLUGINS_DIR = BUILD_DIR / "tests" / "plugins"
+EXAMPLE_PLUGINS_DIR = BUILD_DIR / "examples" / "plugin_library"
+
 #: Debian's interpreter, the one with pyzmq; launched plugins use it.
 PYTHON = "/usr/bin/python3"
 
@@ -300,7 +304,9 @@ ConfigLike = Union[str, Mapping[str, Any]]
 
 @pytest.fixture
 def engine(processes: ProcessRegistry, tmp_path: Path) -> Callable[..., EngineProcess]:
-    """Factory: ``engine(config, binary="event-engine", wait_ready=True)``.
+    """Factory: ``engine(config, binary="event-engine", wait_ready=True,
+    args=(), env=None, command=None)``; ``command="run"`` (or "check") starts
+    ``BINARY run APP.toml ARGS``, None the older ``BINARY APP.toml ARGS``.
 
     ``config`` is TOML text or a dict ``{"engine": {...}, "plugin": [...]}``
     (missing ports become 0 = free port, shutdown_grace_ms defaults to
@@ -310,14 +316,16 @@ def engine(processes: ProcessRegistry, tmp_path: Path) -> Callable[..., EnginePr
 
     def start(config: ConfigLike, binary: str = "event-engine",
               wait_ready: bool = True, args: Iterable[str] = (),
-              env: Optional[Mapping[str, str]] = None) -> EngineProcess:
+              env: Optional[Mapping[str, str]] = None,
+              command: Optional[str] = None) -> EngineProcess:
         path = binary_path(binary)
         text = config if isinstance(config, str) else to_toml(with_free_ports(config))
         name = processes.next_name("engine")
         cfg = tmp_path / f"{name}.toml"
         cfg.write_text(text)
-        e = EngineProcess([str(path), str(cfg), *args], tmp_path / f"{name}.log",
-                          tmp_path, env)
+        sub = [command] if command else []  # None: the older `BINARY APP.toml`
+        e = EngineProcess([str(path), *sub, str(cfg), *args],
+                          tmp_path / f"{name}.log", tmp_path, env)
         processes.engines.append(e)
         if wait_ready:
             e.wait_ready()
@@ -339,6 +347,75 @@ def run_binary(processes: ProcessRegistry, tmp_path: Path) -> Callable[..., Engi
                           tmp_path, env)
         processes.engines.append(e)
         return e
+
+    return start
+
+
+def run_cli(*args: str, timeout: float = 30.0, input: Optional[bytes] = None,
+            env: Optional[Mapping[str, str]] = None,
+            cwd: Optional[Path] = None) -> subprocess.CompletedProcess:
+    """Runs ``event-engine ARGS...`` to its end (bounded by ``timeout``);
+    returns the completed process with ``stdout`` and ``stderr`` as text."""
+    path = binary_path("event-engine")
+    result = subprocess.run([str(path), *args], input=input, capture_output=True,
+                            timeout=timeout, env=dict(env) if env is not None else None,
+                            cwd=str(cwd) if cwd else None)
+    result.stdout = result.stdout.decode("utf-8", "replace")
+    result.stderr = result.stderr.decode("utf-8", "replace")
+    return result
+
+
+class BackgroundProcess:
+    """A process whose stdout and stderr go to files (e.g. ``event-engine
+    tap``); terminated in teardown through the ``processes`` registry."""
+
+    def __init__(self, registry: "ProcessRegistry", argv: List[str],
+                 env: Optional[Mapping[str, str]] = None) -> None:
+        name = registry.next_name(Path(argv[1] if len(argv) > 1 else argv[0]).name)
+        self.out_path = registry.tmp_path / f"{name}.out"
+        self.err_path = registry.tmp_path / f"{name}.err"
+        self._out = open(self.out_path, "wb")
+        self._err = open(self.err_path, "wb")
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._out,
+                                     stderr=self._err, cwd=str(registry.tmp_path),
+                                     env=dict(env) if env is not None else None)
+        registry.others.append(self.proc)
+
+    def stdout(self) -> bytes:
+        return self.out_path.read_bytes()
+
+    def stderr(self) -> str:
+        return self.err_path.read_bytes().decode("utf-8", "replace")
+
+    def wait(self, timeout: float = WAIT_S) -> int:
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(
+                f"{self.proc.args} still running after {timeout} s; "
+                f"stdout: {self.stdout()!r}; stderr: {self.stderr()}") from None
+        self._out.close()
+        self._err.close()
+        return rc
+
+    def wait_for_stderr(self, pattern: str, timeout: float = WAIT_S) -> None:
+        deadline = time.monotonic() + timeout
+        while not re.search(pattern, self.stderr()):
+            if time.monotonic() >= deadline or self.proc.poll() is not None:
+                raise AssertionError(f"{pattern!r} not on stderr: {self.stderr()}")
+            time.sleep(0.02)
+
+
+@pytest.fixture
+def background(processes: ProcessRegistry) -> Callable[..., BackgroundProcess]:
+    """Factory: ``background("tap", "--port", ...)`` starts ``event-engine
+    tap ...`` (or any argv when ``binary=None`` and the first argument is a
+    path) with its output in files."""
+
+    def start(*args: str, env: Optional[Mapping[str, str]] = None,
+              binary: Optional[str] = "event-engine") -> BackgroundProcess:
+        argv = [str(binary_path(binary)), *args] if binary else list(args)
+        return BackgroundProcess(processes, argv, env)
 
     return start
 
@@ -523,6 +600,14 @@ def pid_gone(pid: int) -> bool:
 def plugin(name: str, *subscriptions: str, **extra: Any) -> Dict[str, Any]:
     """An external plugin entry of a config, on a free port."""
     return {"name": name, "port": 0, "subscriptions": list(subscriptions), **extra}
+
+
+def launched(name: str, script: Path, *subscriptions: str,
+             **extra: Any) -> Dict[str, Any]:
+    """An external plugin entry that the engine launches: ``script`` run by
+    Debian's Python with pyevents importable."""
+    return plugin(name, *subscriptions, command=[PYTHON, str(script)],
+                  env={"PYTHONPATH": str(PYTHON_DIR)}, **extra)
 
 
 def write_script(tmp_path: Path, name: str, body: str) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -31,9 +32,16 @@ def test_pip_installs_pyevents(tmp_path):
         [sys.executable, "-c",
          "import pyevents, pyevents.events as e; "
          "print(pyevents.__file__); "
-         "print(e.get_plugin_socket.__defaults__)"],
+         "print(e.get_plugin_socket.__defaults__); "
+         "print('version', pyevents.__version__)"],
         capture_output=True, text=True, timeout=60,
         env={"PYTHONPATH": str(target)}, cwd=tmp_path)
     assert check.returncode == 0, check.stderr
     assert str(target) in check.stdout
     assert "('engine',)" in check.stdout
+    # Installed, the version comes from the package metadata: the one in
+    # pyproject.toml (which CMake reads too).
+    version = re.search(r'^version = "(.+)"$',
+                        (REPO / "bridge" / "python" / "pyproject.toml").read_text(),
+                        re.MULTILINE).group(1)
+    assert f"version {version}" in check.stdout, check.stdout

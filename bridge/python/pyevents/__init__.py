@@ -7,7 +7,8 @@ Two APIs over the same wire protocol:
   :func:`send_quit_command` (also importable from :mod:`pyevents.events`);
 * :class:`Plugin` (alias :class:`Client`): a context manager with
   ``next_msg(timeout)``, ``publish(data)``, ``quit()``, iteration and typed
-  exceptions (:class:`Timeout`, :class:`PublishError`, ...).
+  exceptions (:class:`Timeout`, :class:`PublishError`, ...);
+* :func:`types`: the app's named event types (``EE_TYPES``), name -> prefix.
 
 The package logs to the ``"pyevents"`` logger and never prints.
 """
@@ -15,9 +16,11 @@ The package logs to the ``"pyevents"`` logger and never prints.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from .client import DEFAULT_HOST, HOST_ENV, PORT_ENV, Client, Plugin
 from .errors import ClosedError, ConfigError, EventEngineError, PublishError, Timeout
+from .event_types import TYPES_ENV, types
 from .events import (
     BAD_MSG_REPLY_PREFIX,
     DEFAULT_LINGER_MS,
@@ -30,7 +33,26 @@ from .events import (
     send_quit_command,
 )
 
-__version__ = "0.2.0"
+def _version() -> str:
+    """The version in pyproject.toml: the one number of the project."""
+    source = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    try:  # a source tree (bridge/python on sys.path)
+        lines = source.read_text(encoding="utf-8").splitlines()
+        if 'name = "pyevents"' in lines:
+            for line in lines:
+                if line.startswith("version = "):
+                    return line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    try:  # an installed package
+        from importlib.metadata import version
+
+        return version("pyevents")
+    except Exception:  # noqa: BLE001 - metadata missing or broken
+        return "unknown"
+
+
+__version__: str = _version()
 
 __all__ = [
     # original functions
@@ -41,6 +63,9 @@ __all__ = [
     # client class
     "Plugin",
     "Client",
+    # event types
+    "types",
+    "TYPES_ENV",
     # errors
     "EventEngineError",
     "ConfigError",

@@ -1,0 +1,92 @@
+#pragma once
+
+// The subcommands of the `event-engine` program (see ee/host.hpp).
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "ee/app.hpp"
+#include "ee/config_file.hpp"
+#include "ee/expected.hpp"
+#include "host/logging.hpp"
+
+namespace ee::host {
+
+/// Exit codes of every subcommand.
+enum exit_code : int {
+  /// Success.
+  exit_ok = 0,
+  /// The app (or the connection to an engine) failed.
+  exit_failed = 1,
+  /// Bad usage or configuration.
+  exit_usage = 2,
+};
+
+/// Options of `run` and `check`.
+struct run_options {
+  /// The app's TOML file.
+  std::string config;
+  /// Overrides of the file's settings (-1 / empty: keep the file's).
+  int publish_port = -1;
+  int subscribe_port = -1;
+  std::string bind;
+  std::string log_level;
+  /// Where and how to log.
+  log_options log;
+};
+
+/// `event-engine run`: runs the app until its plugins finish or a signal.
+int run_command(const run_options& opts,
+                const std::function<void(app&)>& customize);
+
+/// `event-engine check`: reports every problem of the app's file and
+/// whether its libraries, commands and ports are usable on this machine.
+int check_command(const run_options& opts,
+                  const std::function<void(app&)>& customize);
+
+/// Options of `tap`.
+struct tap_options {
+  std::string host = "127.0.0.1";
+  int port = 5560;
+  /// An app's TOML file whose [types] name the events.
+  std::string types;
+  /// Stop after this many events (0: never).
+  std::size_t count = 0;
+  bool json = false;
+  bool raw = false;
+  /// Type names (with `types`), `hex:...` or literal prefixes.
+  std::vector<std::string> filters;
+};
+
+/// `event-engine tap`: prints the events of a running engine.
+int tap_command(const tap_options& opts);
+
+/// Options of `pub`.
+struct pub_options {
+  std::string host = "127.0.0.1";
+  int port = 5559;
+  /// A type of `types` whose prefix goes before each event.
+  std::string type;
+  std::string types;
+  /// The data is hexadecimal.
+  bool hex = false;
+  /// One event from this file's bytes.
+  std::string file;
+  /// One event from the arguments (joined with spaces); none: stdin.
+  std::vector<std::string> data;
+  /// How long to wait for the engine (connection and flush), in seconds.
+  double timeout = 5.0;
+};
+
+/// `event-engine pub`: publishes events into a running engine.
+int pub_command(const pub_options& opts);
+
+/// Reads the [types] of the app file `path` for tap and pub; prints the
+/// file's errors. @returns the types, or nothing after an error.
+std::optional<std::vector<event_type>> load_types(const std::string& path);
+
+/// Prints `diags` to stderr, one per line.
+void print_diagnostics(const std::vector<diagnostic>& diags);
+
+} // namespace ee::host

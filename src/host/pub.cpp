@@ -1,0 +1,135 @@
+#include <algorithm>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <zmq.hpp>
+
+#include "host/commands.hpp"
+#include "host/wire.hpp"
+#include "util/text.hpp"
+
+namespace ee::host {
+
+namespace {
+
+// The events to publish, in order, without the type's prefix.
+std::optional<std::vector<std::string>> read_events(const pub_options& opts) {
+  std::vector<std::string> events;
+  if (!opts.file.empty()) {
+    std::ifstream in{opts.file, std::ios::binary};
+    if (!in) {
+      std::cerr << "event-engine pub: cannot read '" << opts.file << "'\n";
+      return std::nullopt;
+    }
+    std::stringstream buf;
+    buf << in.rdbuf();
+    events.push_back(buf.str());
+  } else if (!opts.data.empty()) {
+    events.push_back(util::join(opts.data, " "));
+  } else {
+    std::string line;
+    while (std::getline(std::cin, line))
+      events.push_back(line);
+  }
+  if (opts.hex) {
+    for (auto& ev : events) {
+      auto bytes = util::from_hex(ev);
+      if (!bytes) {
+        std::cerr << "event-engine pub: " << bytes.error().message() << '\n';
+        return std::nullopt;
+      }
+      ev = std::move(*bytes);
+    }
+  }
+  return events;
+}
+
+} // namespace
+
+int pub_command(const pub_options& opts) {
+  if (!opts.file.empty() && !opts.data.empty()) {
+    std::cerr << "event-engine pub: give the event as arguments or as "
+                 "--file, not both\n";
+    return exit_usage;
+  }
+  std::string prefix;
+  if (!opts.type.empty()) {
+    if (opts.types.empty()) {
+      std::cerr << "event-engine pub: --type needs --types APP.toml (the "
+                   "file whose [types] defines it)\n";
+      return exit_usage;
+    }
+    auto types = load_types(opts.types);
+    if (!types)
+      return exit_usage;
+    auto i = std::find_if(types->begin(), types->end(),
+                          [&](auto& t) { return t.name() == opts.type; });
+    if (i == types->end()) {
+      std::vector<std::string> names;
+      for (auto& t : *types)
+        names.push_back(t.name());
+      std::cerr << "event-engine pub: " << opts.types << " defines no type '"
+                << opts.type << "'";
+      auto guess = util::closest(opts.type, names);
+      if (!guess.empty())
+        std::cerr << "; did you mean '" << guess << "'?";
+      std::cerr << " (types: " << util::join(names) << ")\n";
+      return exit_usage;
+    }
+    prefix = i->filter();
+  }
+  auto events = read_events(opts);
+  if (!events)
+    return exit_usage;
+  auto timeout =
+      std::chrono::milliseconds{static_cast<long long>(opts.timeout * 1000)};
+  auto ep = endpoint(opts.host, opts.port);
+  zmq::context_t ctx;
+  // An XPUB socket, not PUB: it receives the engine's subscription, so pub
+  // knows when events are no longer dropped (ZeroMQ's slow joiner), and
+  // with XPUB_NODROP a full pipe blocks instead of dropping.
+  zmq::socket_t xpub{ctx, zmq::socket_type::xpub};
+  xpub.set(zmq::sockopt::xpub_nodrop, 1);
+  xpub.set(zmq::sockopt::sndtimeo, static_cast<int>(timeout.count()));
+  xpub.set(zmq::sockopt::linger, static_cast<int>(timeout.count()));
+  if (!connect(xpub, ep, "pub"))
+    return exit_usage;
+  zmq::pollitem_t item{xpub.handle(), 0, ZMQ_POLLIN, 0};
+  bool subscribed = false;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!subscribed && std::chrono::steady_clock::now() < deadline) {
+    if (zmq::poll(&item, 1, std::chrono::milliseconds{50}) == 0)
+      continue;
+    zmq::message_t msg;
+    if (xpub.recv(msg, zmq::recv_flags::dontwait) && msg.size() > 0 &&
+        msg.data<unsigned char>()[0] == 1)
+      subscribed = true;
+  }
+  if (!subscribed) {
+    std::cerr << "event-engine pub: no engine subscribed at " << ep
+              << " within " << opts.timeout
+              << " s: is `event-engine run` running, with this publish "
+                 "port?\n";
+    return exit_failed;
+  }
+  std::size_t sent = 0;
+  for (auto& ev : *events) {
+    std::string bytes = prefix + ev;
+    if (!xpub.send(zmq::buffer(bytes), zmq::send_flags::none)) {
+      std::cerr << "event-engine pub: the engine did not take event "
+                << sent + 1 << " within " << opts.timeout << " s\n";
+      return exit_failed;
+    }
+    ++sent;
+  }
+  // Closing waits (up to the linger time) until ZeroMQ has written every
+  // event to the connection.
+  xpub.close();
+  ctx.close();
+  std::cerr << "event-engine pub: published " << sent
+            << (sent == 1 ? " event" : " events") << " to " << ep << '\n';
+  return exit_ok;
+}
+
+} // namespace ee::host

@@ -1,0 +1,50 @@
+#pragma once
+
+// Small text helpers shared by the config loader and the host program:
+// hexadecimal, UTF-8, JSON strings and "did you mean" suggestions.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ee/expected.hpp"
+
+namespace ee::util {
+
+/// @returns `bytes` as lowercase hexadecimal, two digits per byte.
+std::string to_hex(std::string_view bytes);
+
+/// Decodes `hex` (two digits per byte, either case; spaces, '_' and ':'
+/// between bytes are ignored). @returns the bytes, or an error saying which
+/// character is wrong.
+expected<std::string> from_hex(std::string_view hex);
+
+/// Decodes one UTF-8 code point at `pos`. @returns its length (1..4) and
+/// stores it in `cp`, or 0 if the bytes at `pos` are not valid UTF-8
+/// (overlong forms, surrogates and values above U+10FFFF are invalid).
+std::size_t decode_utf8(std::string_view text, std::size_t pos,
+                        std::uint32_t& cp) noexcept;
+
+/// @returns true if `bytes` is valid UTF-8 without control characters
+/// (tab allowed): text a terminal shows as it is.
+bool is_printable(std::string_view bytes) noexcept;
+
+/// @returns `text` as the contents of a JSON string (without quotes): `"`,
+/// `\` and control characters escaped; bytes that are not valid UTF-8 are
+/// written as `\u00XX` (their Latin-1 reading), so the result is valid JSON.
+std::string json_escape(std::string_view text);
+
+/// @returns `"` + json_escape(text) + `"`.
+std::string json_string(std::string_view text);
+
+/// @returns the candidate closest to `word` (edit distance), or an empty
+/// string if none is close enough to be a likely typo.
+std::string closest(std::string_view word,
+                    const std::vector<std::string>& candidates);
+
+/// @returns the `items` as "a, b, c".
+std::string join(const std::vector<std::string>& items,
+                 std::string_view separator = ", ");
+
+} // namespace ee::util
