@@ -189,12 +189,15 @@ void blocking_port::run_plugin(std::unique_ptr<plugin_base> instance) {
   std::string reason;
   try {
     std::vector<std::string> filters;
-    for (auto& t : plugin->subscriptions())
+    std::vector<std::string> names;
+    for (auto& t : plugin->subscriptions()) {
       filters.push_back(t.filter());
+      names.push_back(t.name());
+    }
     {
       std::lock_guard<std::mutex> guard{mtx_};
       if (link_)
-        link_->ready(std::move(filters));
+        link_->ready(std::move(filters), std::move(names));
     }
   } catch (...) {
     reason = "subscriptions: " + describe_current_exception();

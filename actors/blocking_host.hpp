@@ -23,7 +23,8 @@ namespace ee {
 class blocking_link {
 public:
   virtual ~blocking_link();
-  virtual void ready(std::vector<std::string> filters) = 0;
+  virtual void ready(std::vector<std::string> filters,
+                     std::vector<std::string> type_names) = 0;
   virtual void drain() = 0;
   virtual void ack(std::uint64_t n) = 0;
   virtual void failure(std::uint64_t handled, bool poisoned,

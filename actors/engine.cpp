@@ -29,6 +29,20 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
+const char* kind_name(plugin_kind k) {
+  switch (k) {
+    case plugin_kind::actor:
+      return "actor";
+    case plugin_kind::blocking:
+      return "blocking";
+    case plugin_kind::raw_caf:
+      return "caf";
+    case plugin_kind::external:
+      return "external";
+  }
+  return "actor";
+}
+
 std::string make_uuid() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   auto a = rng();
@@ -54,8 +68,10 @@ public:
     // nop
   }
 
-  void ready(std::vector<std::string> filters) override {
-    caf::anon_send(engine_, ready_atom::value, slot_, inc_, std::move(filters));
+  void ready(std::vector<std::string> filters,
+             std::vector<std::string> type_names) override {
+    caf::anon_send(engine_, ready_atom::value, slot_, inc_, std::move(filters),
+                   std::move(type_names));
   }
 
   void drain() override { caf::anon_send(engine_, drain_atom::value, slot_); }
@@ -275,7 +291,12 @@ public:
     system_event(prefix, slots_[id].spec->name, text, !text.empty());
   }
 
-  void open() override { router_.set_open(true); }
+  void open() override {
+    // Count by the types known now: configured ones and every plugin's
+    // subscriptions (nothing has been routed yet: the router was closed).
+    router_.set_types(types_);
+    router_.set_open(true);
+  }
 
   bool drained(child_id id) const override { return router_.drained(id); }
 
@@ -295,9 +316,11 @@ private:
   // ------------------------------------------------------------
 
   void on_ready(slot_id id, std::uint32_t inc,
-                std::vector<std::string>& filters) {
+                std::vector<std::string>& filters,
+                std::vector<std::string>& type_names) {
     if (id >= slots_.size() || inc != slots_[id].incarnation)
       return;
+    add_types(type_names, filters);
     router_.subscribe(id, filters);
     sup_->ready(id, inc, clock_type::now());
   }
@@ -425,6 +448,42 @@ private:
     router_.publish_system(event{std::move(buf)});
   }
 
+  // Remembers named event types to count by (before the barrier only; the
+  // first name of a prefix wins, and the first prefix of a name).
+  void add_types(const std::vector<std::string>& names,
+                 const std::vector<std::string>& filters) {
+    if (sup_ && sup_->barrier_passed())
+      return;
+    for (std::size_t i = 0; i < names.size() && i < filters.size(); ++i) {
+      auto& name = names[i];
+      auto& filter = filters[i];
+      if (name.empty() || filter.empty())
+        continue;
+      bool known = false;
+      for (auto& [n, f] : types_)
+        known = known || n == name || f == filter;
+      if (!known)
+        types_.emplace_back(name, filter);
+    }
+  }
+
+  void publish_report() {
+    report_scheduled_ = false;
+    if (done_)
+      return;
+    if (sup_->barrier_passed())
+      router_.publish_system(event{"ee.stats\n" + to_json(snapshot())});
+    schedule_report();
+  }
+
+  void schedule_report() {
+    auto interval = params_->cfg.stats_interval;
+    if (interval.count() <= 0 || report_scheduled_ || done_)
+      return;
+    report_scheduled_ = true;
+    self_->delayed_send(self_, interval, report_atom::value);
+  }
+
   void take_raw_released() {
     if (params_->bridge)
       router_.raw_released(params_->bridge->take_raw_released());
@@ -443,6 +502,7 @@ private:
       auto& c = router_.counters(id);
       auto& p = router_.counters_of_publisher(id);
       subscriber_stats x;
+      x.kind = kind_name(slots_[id].kind);
       x.routed = c.routed;
       x.delivered = c.delivered;
       x.handled = c.handled;
@@ -467,6 +527,25 @@ private:
       st.dead_letters += x.dead_letters;
       st.plugins[slots_[id].spec->name] = x;
     }
+    for (type_id t = 0; t <= router_.types(); ++t) {
+      auto& c = router_.counters_of_type(t);
+      if (t == router_.types() && c.published == 0 && c.routed == 0)
+        continue; // no "(other)" entry when everything had a type
+      type_stats x;
+      x.published = c.published;
+      x.routed = c.routed;
+      x.delivered = c.delivered;
+      x.handled = c.handled;
+      x.dead_letters = c.dead_letters;
+      x.dropped = c.dropped();
+      x.dropped_policy = c.dropped_policy;
+      x.dropped_cycle = c.dropped_cycle;
+      x.dropped_retired = c.dropped_retired;
+      x.queued = c.queued;
+      st.types[t == router_.types() ? "(other)" : router_.type_name(t)] = x;
+    }
+    if (params_->decorate)
+      params_->decorate(st);
     return st;
   }
 
@@ -504,7 +583,9 @@ private:
   std::vector<event> drained_;
   std::map<std::pair<pub_id, sub_id>, clock_type::time_point> cycle_reported_;
   bool tick_scheduled_ = false;
+  bool report_scheduled_ = false;
   bool done_ = false;
+  std::vector<std::pair<std::string, std::string>> types_;
 };
 
 spawn_result engine_state::spawn(child_id id, std::uint32_t inc) {
@@ -551,13 +632,17 @@ spawn_result engine_state::spawn(child_id id, std::uint32_t inc) {
   // host is spawned lazily: it first runs when the barrier's ok (or a stop)
   // arrives. One message per plugin to start, none to get ready.
   std::vector<std::string> filters;
+  std::vector<std::string> names;
   try {
-    for (auto& t : instance->subscriptions())
+    for (auto& t : instance->subscriptions()) {
       filters.push_back(t.filter());
+      names.push_back(t.name());
+    }
   } catch (...) {
     return {spawn_result::failed,
             "subscriptions: " + describe_current_exception()};
   }
+  add_types(names, filters);
   router_.subscribe(id, filters);
   auto hp = std::make_shared<host_params>();
   hp->slot = id;
@@ -585,6 +670,17 @@ caf::behavior engine_state::make_behavior(std::shared_ptr<engine_params> p) {
   auto& specs = params_->plugins;
   auto n = specs.size();
   router_.raw_budget(cfg.raw_subscriber_bytes);
+  {
+    std::vector<std::string> names, filters;
+    for (auto& t : cfg.event_types) {
+      names.push_back(t.name());
+      filters.push_back(t.filter());
+    }
+    add_types(names, filters);
+    for (auto& spec : specs)
+      if (spec.kind == plugin_kind::external)
+        add_types(spec.type_names, spec.filters);
+  }
   slots_.resize(n);
   std::vector<child_spec> children;
   children.reserve(n);
@@ -671,12 +767,18 @@ caf::behavior engine_state::make_behavior(std::shared_ptr<engine_params> p) {
   // request, a publish from the wire) then finds every slot in place.
   sup_->start(clock_type::now());
   flush();
+  schedule_report();
   // Every handler translates, then flushes what routing decided.
   auto st = [self]() -> engine_state& { return self->state; };
   return {
       [st](ready_atom, slot_id id, std::uint32_t inc,
-           std::vector<std::string>& filters) {
-        st().on_ready(id, inc, filters);
+           std::vector<std::string>& filters,
+           std::vector<std::string>& type_names) {
+        st().on_ready(id, inc, filters, type_names);
+        st().flush();
+      },
+      [st](report_atom) {
+        st().publish_report();
         st().flush();
       },
       [st](drain_atom, slot_id id) {

@@ -37,6 +37,8 @@ struct plugin_spec {
   plugin_options options;
   // -- external plugins only --
   std::vector<std::string> filters;
+  /// The names of the subscriptions' event types (parallel to `filters`).
+  std::vector<std::string> type_names;
   bool await_first_request = false;
   bool has_command = false;
 };
@@ -55,6 +57,9 @@ struct engine_params {
   std::shared_ptr<std::atomic<int>> live_hosts;
   /// Called once, from the engine, with the app's result when it finishes.
   std::function<void(const error&, const engine_stats&)> on_done;
+  /// Adds what the engine does not count itself (the bridge's counters) to
+  /// a snapshot. Thread-safe; may be empty.
+  std::function<void(engine_stats&)> decorate;
 };
 
 /// Spawns the engine actor, which spawns and supervises every plugin.

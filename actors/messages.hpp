@@ -54,7 +54,8 @@ using stats_request_ptr = std::shared_ptr<stats_request>;
 // -- plugin host -> engine
 // ------------------------------------------------------
 
-/// `(ready_atom, slot, incarnation, filters)`: subscriptions are in place.
+/// `(ready_atom, slot, incarnation, filters, type_names)`: subscriptions are
+/// in place (a blocking plugin's thread announces them).
 using ready_atom = caf::atom_constant<caf::atom("ready")>;
 
 /// `(drain_atom, slot)`: the doorbell of the plugin's outbox.
@@ -95,6 +96,9 @@ using timer_atom = caf::atom_constant<caf::atom("timer")>;
 /// engine -> itself: break wait-for cycles, now and then while publishers
 /// wait.
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
+
+/// engine -> itself: publish the periodic `ee.stats` event.
+using report_atom = caf::atom_constant<caf::atom("report")>;
 
 // -- bridge -> engine (through the engine_link of bridge/seam.hpp)
 // ---------------

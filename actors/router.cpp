@@ -30,6 +30,7 @@ sub_id router::add_subscriber(std::string name, subscriber_limits limits,
   limits.window = std::max<std::size_t>(1, limits.window);
   s.limits = limits;
   s.who = who;
+  s.owned_by_type.assign(type_counters_.size(), 0);
   visit_stamp_.push_back(0);
   return id;
 }
@@ -69,11 +70,15 @@ void router::retire(sub_id sub) {
   s.active = false;
   table_.remove_all(sub);
   auto dropped = s.pending.size();
+  for (std::size_t i = 0; i < s.pending.size(); ++i)
+    drop_typed(s.pending[i].type, &type_counters::dropped_retired);
   s.pending.clear_and_release();
   auto dropped_bytes = s.pending_bytes;
   s.pending_bytes = 0;
   if (s.who == custody::router) {
     dropped += s.in_flight.size();
+    for (std::size_t i = 0; i < s.in_flight.size(); ++i)
+      drop_typed(s.in_flight[i].type, &type_counters::dropped_retired);
     dropped_bytes += s.in_flight_bytes;
     s.in_flight.clear_and_release();
     s.in_flight_count = 0;
@@ -89,6 +94,41 @@ void router::reset_credit(pub_id pub) {
   auto& p = pubs_[pub];
   p.owed_events = 0;
   p.owed_bytes = 0;
+}
+
+void router::set_types(
+  const std::vector<std::pair<std::string, std::string>>& types) {
+  type_table_ = subscription_table{};
+  type_names_.clear();
+  type_lengths_.clear();
+  for (auto& [name, prefix] : types) {
+    auto id = static_cast<sub_id>(type_names_.size());
+    type_names_.push_back(name);
+    type_lengths_.push_back(prefix.size());
+    type_table_.add(prefix, id);
+  }
+  type_counters_.assign(type_names_.size() + 1, type_counters{});
+  for (auto& sub : subs_)
+    sub.owned_by_type.assign(type_counters_.size(), 0);
+}
+
+const std::string& router::type_name(type_id t) const {
+  static const std::string other;
+  return t < type_names_.size() ? type_names_[t] : other;
+}
+
+type_id router::classify(std::string_view bytes) const {
+  auto other = static_cast<type_id>(type_names_.size());
+  if (type_names_.empty())
+    return other;
+  type_matched_.clear();
+  type_table_.match(bytes, type_matched_, false);
+  // The longest prefix wins (a type whose prefix starts another's).
+  type_id best = other;
+  for (auto id : type_matched_)
+    if (best == other || type_lengths_[id] > type_lengths_[best])
+      best = id;
+  return best;
 }
 
 void router::raw_subscribe(std::string_view filter, bool on) {
@@ -146,6 +186,8 @@ void router::publish(pub_id pub, event ev) {
 void router::publish_system(event ev) {
   ++totals_.routed;
   ++totals_.system;
+  auto t = classify(ev.bytes());
+  ++type_counters_[t].published;
   matched_.clear();
   table_.match(ev.bytes(), matched_, true);
   std::sort(matched_.begin(), matched_.end());
@@ -153,7 +195,7 @@ void router::publish_system(event ev) {
   for (auto id : matched_) {
     if (subs_[id].gone)
       continue;
-    enqueue(id, ev);
+    enqueue(id, ev, t);
     any = true;
   }
   if (raw_table_.matches_any(ev.bytes(), true)) {
@@ -198,6 +240,9 @@ router::outcome router::try_route(pub_id pub, const event& ev,
         auto& s = subs_[*i];
         ++s.counters.routed;
         ++s.counters.dropped_cycle;
+        auto& tc = type_counters_[classify(ev.bytes())];
+        ++tc.routed;
+        ++tc.dropped_cycle;
         ++pubs_[pub].counters.cycles_broken;
         cycles_.emplace_back(pub, *i);
         skip.push_back(*i);
@@ -210,11 +255,13 @@ router::outcome router::try_route(pub_id pub, const event& ev,
     }
   }
   ++totals_.routed;
+  auto t = classify(ev.bytes());
+  ++type_counters_[t].published;
   bool any = !skip.empty();
   for (auto id : matched_) {
     if (subs_[id].gone || contains(skip, id))
       continue;
-    enqueue(id, ev);
+    enqueue(id, ev, t);
     any = true;
   }
   if (raw_table_.matches_any(ev.bytes(), false)) {
@@ -226,10 +273,11 @@ router::outcome router::try_route(pub_id pub, const event& ev,
   return outcome::routed;
 }
 
-void router::enqueue(sub_id id, const event& ev) {
+void router::enqueue(sub_id id, const event& ev, type_id t) {
   auto& s = subs_[id];
   auto& c = s.counters;
   ++c.routed;
+  ++type_counters_[t].routed;
   if (full(s, ev.size())) {
     switch (s.limits.overflow) {
     case overflow_policy::drop_oldest:
@@ -241,11 +289,13 @@ void router::enqueue(sub_id id, const event& ev) {
     case overflow_policy::drop_newest:
     case overflow_policy::block: // only the engine's own events get here
       ++c.dropped_policy;
+      ++type_counters_[t].dropped_policy;
       return;
     }
   }
-  s.pending.push_back(ev);
+  s.pending.push_back(item{ev, t});
   s.pending_bytes += ev.size();
+  ++type_counters_[t].queued;
   ++c.queued;
   c.queued_bytes += ev.size();
   note_queue(s);
@@ -253,8 +303,15 @@ void router::enqueue(sub_id id, const event& ev) {
     mark_dirty(id);
 }
 
+void router::drop_typed(type_id t, std::uint64_t type_counters::*reason) {
+  auto& tc = type_counters_[t];
+  ++(tc.*reason);
+  --tc.queued;
+}
+
 void router::drop_pending_front(subscriber& s) {
-  auto size = s.pending.front().size();
+  auto size = s.pending.front().ev.size();
+  drop_typed(s.pending.front().type, &type_counters::dropped_policy);
   s.pending.pop_front();
   s.pending_bytes -= size;
   --s.counters.queued;
@@ -409,7 +466,11 @@ void router::ack(sub_id sub, std::uint64_t n) {
     return;
   std::uint64_t bytes = 0;
   for (std::uint64_t i = 0; i < n; ++i) {
-    bytes += s.in_flight.front().size();
+    auto& front = s.in_flight.front();
+    bytes += front.ev.size();
+    auto& tc = type_counters_[front.type];
+    ++tc.handled;
+    --tc.queued;
     s.in_flight.pop_front();
   }
   s.in_flight_count -= n;
@@ -426,7 +487,10 @@ std::optional<event> router::take_dead_letter(sub_id sub) {
   auto& s = subs_[sub];
   if (s.in_flight.empty())
     return std::nullopt;
-  auto ev = std::move(s.in_flight.front());
+  auto& tc = type_counters_[s.in_flight.front().type];
+  ++tc.dead_letters;
+  --tc.queued;
+  auto ev = std::move(s.in_flight.front().ev);
   s.in_flight.pop_front();
   --s.in_flight_count;
   s.in_flight_bytes -= ev.size();
@@ -455,20 +519,33 @@ void router::requeue(sub_id sub) {
 
 void router::settle(sub_id sub, const settlement& st) {
   auto& s = subs_[sub];
-  std::uint64_t dead_bytes = 0;
-  for (auto& ev : st.dead_letters)
-    dead_bytes += ev.size();
-  auto n = std::min<std::uint64_t>(
-      st.handled + st.discarded + st.dead_letters.size(), s.in_flight_count);
-  auto bytes = std::min<std::uint64_t>(
-      st.handled_bytes + st.discarded_bytes + dead_bytes, s.in_flight_bytes);
+  std::uint64_t n = 0;
+  std::uint64_t bytes = 0;
+  // Each settled event leaves its type's queue for `reason`.
+  auto count = [&](const event_batch& evs,
+                   std::uint64_t type_counters::*reason) -> std::uint64_t {
+    auto before = n;
+    for (auto& ev : evs) {
+      if (n == s.in_flight_count)
+        break; // more than was delivered: ignore the rest
+      auto t = classify(ev.bytes());
+      drop_typed(t, reason);
+      if (s.owned_by_type[t] > 0)
+        --s.owned_by_type[t];
+      ++n;
+      bytes += ev.size();
+    }
+    return n - before;
+  };
+  s.counters.handled += count(st.handled, &type_counters::handled);
+  s.counters.dropped_retired +=
+    count(st.discarded, &type_counters::dropped_retired);
+  s.counters.dead_letters += count(st.dead_letters, &type_counters::dead_letters);
+  bytes = std::min<std::uint64_t>(bytes, s.in_flight_bytes);
   s.in_flight_count -= n;
   s.in_flight_bytes -= bytes;
   s.counters.queued -= n;
   s.counters.queued_bytes -= bytes;
-  s.counters.handled += st.handled;
-  s.counters.dropped_retired += st.discarded;
-  s.counters.dead_letters += st.dead_letters.size();
   if (!s.pending.empty() && s.active)
     mark_dirty(sub);
   room_freed(sub);
@@ -480,6 +557,12 @@ void router::abandon_in_flight(sub_id sub) {
     return;
   s.counters.dropped_retired += s.in_flight_count;
   s.counters.queued -= s.in_flight_count;
+  for (type_id t = 0; t < s.owned_by_type.size(); ++t) {
+    auto& tc = type_counters_[t];
+    tc.dropped_retired += s.owned_by_type[t];
+    tc.queued -= s.owned_by_type[t];
+    s.owned_by_type[t] = 0;
+  }
   s.counters.queued_bytes -= s.in_flight_bytes;
   s.in_flight_count = 0;
   s.in_flight_bytes = 0;
@@ -526,13 +609,15 @@ void router::deliver(sub_id id, router_sink& sink) {
   batch.reserve(n);
   std::uint64_t bytes = 0;
   for (std::uint64_t i = 0; i < n; ++i) {
-    auto& ev = s.pending.front();
-    bytes += ev.size();
+    auto& x = s.pending.front();
+    bytes += x.ev.size();
+    ++type_counters_[x.type].delivered;
     if (s.who == custody::router) {
-      batch.push_back(ev);
-      s.in_flight.push_back(std::move(ev));
+      batch.push_back(x.ev);
+      s.in_flight.push_back(std::move(x));
     } else {
-      batch.push_back(std::move(ev));
+      ++s.owned_by_type[x.type];
+      batch.push_back(std::move(x.ev));
     }
     s.pending.pop_front();
   }

@@ -84,6 +84,34 @@ struct subscriber_counters {
   }
 };
 
+/// Index of an event type in the router (see `router::set_types`).
+using type_id = std::uint32_t;
+
+/// Counters of one event type. Copies count once per subscriber; at every
+/// moment `routed == handled + dead_letters + dropped() + queued`.
+struct type_counters {
+  /// Events of this type published (routed), each once.
+  std::uint64_t published = 0;
+  /// Copies that matched a subscriber.
+  std::uint64_t routed = 0;
+  /// Hand-offs to subscribers (a redelivery counts again).
+  std::uint64_t delivered = 0;
+  /// Copies their subscriber finished with.
+  std::uint64_t handled = 0;
+  /// Copies that went to dead letters.
+  std::uint64_t dead_letters = 0;
+  /// Copies dropped, by reason (see `subscriber_counters`).
+  std::uint64_t dropped_policy = 0;
+  std::uint64_t dropped_cycle = 0;
+  std::uint64_t dropped_retired = 0;
+  /// Copies queued or in flight now.
+  std::uint64_t queued = 0;
+
+  std::uint64_t dropped() const noexcept {
+    return dropped_policy + dropped_cycle + dropped_retired;
+  }
+};
+
 /// Counters of one publisher.
 struct publisher_counters {
   /// Events it handed to the router.
@@ -191,6 +219,25 @@ public:
   /// Sets the raw subscribers' byte budget (see the constructor).
   void raw_budget(std::size_t bytes) { raw_budget_ = bytes; }
 
+  /// Names the event types to count by: `(name, prefix)` pairs. An event is
+  /// of the type with the longest prefix that starts it; events of none
+  /// count as type `types()` ("other"). Call before routing.
+  void set_types(const std::vector<std::pair<std::string, std::string>>& types);
+
+  /// @returns the number of named event types (the "other" type has this
+  /// id).
+  type_id types() const noexcept {
+    return static_cast<type_id>(type_names_.size());
+  }
+
+  /// @returns the name of type `t` ("" for the "other" type).
+  const std::string& type_name(type_id t) const;
+
+  /// @returns the counters of type `t` (`t <= types()`).
+  const type_counters& counters_of_type(type_id t) const {
+    return type_counters_[t];
+  }
+
   /// A raw subscriber added (or removed) `filter`.
   void raw_subscribe(std::string_view filter, bool on);
 
@@ -278,6 +325,12 @@ private:
     std::vector<sub_id> skip;
   };
 
+  // A queued event and its type.
+  struct item {
+    event ev;
+    type_id type;
+  };
+
   struct subscriber {
     std::string name;
     subscriber_limits limits;
@@ -286,10 +339,12 @@ private:
     bool active = false;
     bool gone = false;
     bool dirty = false;
-    ring<event> pending;
+    ring<item> pending;
     std::uint64_t pending_bytes = 0;
-    // Router custody: the events in flight; owner custody: only counted.
-    ring<event> in_flight;
+    // Router custody: the events in flight; owner custody: only counted
+    // (per type, so that what the owner never settles can be counted).
+    ring<item> in_flight;
+    std::vector<std::uint64_t> owned_by_type;
     std::uint64_t in_flight_count = 0;
     std::uint64_t in_flight_bytes = 0;
     // Publishers whose head event waits for room here.
@@ -314,8 +369,10 @@ private:
   enum class outcome { routed, waiting };
 
   bool full(const subscriber& s, std::size_t size) const;
+  type_id classify(std::string_view bytes) const;
   outcome try_route(pub_id pub, const event& ev, std::vector<sub_id>& skip);
-  void enqueue(sub_id id, const event& ev);
+  void enqueue(sub_id id, const event& ev, type_id t);
+  void drop_typed(type_id t, std::uint64_t type_counters::*reason);
   void drop_pending_front(subscriber& s);
   void route_raw(const event& ev, bool system);
   void owe(pub_id pub, std::uint64_t events, std::uint64_t bytes);
@@ -333,6 +390,12 @@ private:
 
   subscription_table table_;
   subscription_table raw_table_;
+  // Event types: their prefixes (subscriber = type id), names, counters.
+  subscription_table type_table_;
+  std::vector<std::string> type_names_;
+  std::vector<std::size_t> type_lengths_;
+  std::vector<type_counters> type_counters_{1};
+  mutable std::vector<sub_id> type_matched_;
   std::vector<subscriber> subs_;
   std::vector<publisher> pubs_;
   bool open_ = true;

@@ -76,9 +76,8 @@ expected<std::unique_ptr<endpoint>> endpoint::open(zmq::context_t& ctx,
 void endpoint::deliver(event_batch&& events) {
   if (retired_) {
     for (auto& ev : events) {
-      ++settled_.discarded;
-      settled_.discarded_bytes += ev.size();
       ++counters_.discarded;
+      settled_.discarded.push_back(std::move(ev));
     }
     return;
   }
@@ -108,10 +107,9 @@ void endpoint::retire() {
   if (retired_)
     return;
   retired_ = true;
-  auto discard = [this](const event& ev) {
-    ++settled_.discarded;
-    settled_.discarded_bytes += ev.size();
+  auto discard = [this](event& ev) {
     ++counters_.discarded;
+    settled_.discarded.push_back(std::move(ev));
   };
   for (auto& e : queue_)
     discard(e.ev);
@@ -258,8 +256,7 @@ void endpoint::settle(const std::string& identity) {
   auto i = in_flight_.find(identity);
   if (i == in_flight_.end())
     return;
-  ++settled_.handled;
-  settled_.handled_bytes += i->second.e.ev.size();
+  settled_.handled.push_back(std::move(i->second.e.ev));
   in_flight_.erase(i);
 }
 
@@ -312,8 +309,7 @@ void endpoint::serve(clock_type::time_point now) {
     ++counters_.next_msg_served;
     ++counters_.round_trips;
     if (cfg_.delivery == delivery_mode::at_most_once) {
-      ++settled_.handled;
-      settled_.handled_bytes += e.ev.size();
+      settled_.handled.push_back(std::move(e.ev));
       queue_.pop_front();
       continue;
     }
@@ -393,8 +389,7 @@ void endpoint::flush(engine_link& engine) {
     batch.swap(published_);
     engine.published(cfg_.id, std::move(batch));
   }
-  if (settled_.handled > 0 || settled_.discarded > 0 ||
-      !settled_.dead_letters.empty()) {
+  if (!settled_.empty()) {
     settlement s;
     std::swap(s, settled_);
     engine.settled(cfg_.id, std::move(s));

@@ -32,18 +32,23 @@ struct credit {
 };
 
 /// What happened to events the engine handed to an endpoint, reported in
-/// batches (at most one report per endpoint per poll-loop iteration).
+/// batches (at most one report per endpoint per poll-loop iteration). The
+/// events themselves come back (no bytes are copied), so the engine can count
+/// them by size and by event type.
 struct settlement {
   /// Events done with: confirmed by the connection's next request
   /// (at_least_once) or sent (at_most_once).
-  std::uint64_t handled = 0;
-  std::uint64_t handled_bytes = 0;
+  event_batch handled;
   /// Events the endpoint threw away because the plugin was retired.
-  std::uint64_t discarded = 0;
-  std::uint64_t discarded_bytes = 0;
+  event_batch discarded;
   /// Events that reached the delivery-attempt limit (at_least_once): they go
-  /// to dead letters. Their bytes count as settled too.
+  /// to dead letters.
   event_batch dead_letters;
+
+  /// @returns true if there is nothing to report.
+  bool empty() const noexcept {
+    return handled.empty() && discarded.empty() && dead_letters.empty();
+  }
 };
 
 /// What the engine asks of the bridge. Implemented by the bridge.

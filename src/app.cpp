@@ -279,8 +279,10 @@ app& app::register_external_plugin(external_plugin_config cfg) {
   spec.kind = plugin_kind::external;
   spec.name = cfg.name;
   spec.options = cfg.options;
-  for (auto& t : cfg.subscriptions)
+  for (auto& t : cfg.subscriptions) {
     spec.filters.push_back(t.filter());
+    spec.type_names.push_back(t.name());
+  }
   spec.await_first_request = cfg.await_first_request;
   spec.has_command = !cfg.command.empty();
   impl_->plugins.push_back(std::move(spec));
@@ -421,6 +423,26 @@ error app::impl::run_engine() {
     }
   };
   params->on_done = report;
+  if (br) {
+    // The bridge's counters join every snapshot (bridge::stats is
+    // thread-safe; the bridge outlives the engine).
+    params->decorate = [b = br.get()](engine_stats& st) {
+      auto bs = b->stats();
+      st.rejected = bs.rejected;
+      for (auto& e : bs.endpoints) {
+        auto i = st.plugins.find(e.name);
+        if (i == st.plugins.end())
+          continue;
+        auto& x = i->second;
+        x.requests = e.requests;
+        x.round_trips = e.round_trips;
+        x.bad_requests = e.bad_requests;
+        x.disconnects = e.disconnects;
+        x.redelivered = e.redeliveries;
+      }
+      st.raw_dropped += bs.raw_dropped; // plus ZeroMQ's own drops
+    };
+  }
   auto engine = spawn_engine(*sys, params);
   // If the engine ever dies without reporting, run() must not hang.
   engine->attach_functor([report](const caf::error& reason) {
@@ -476,20 +498,15 @@ error app::impl::run_engine() {
     set_phase(run_phase::ending);
   }
   auto [result, st] = *outcome;
-  // -- tear down, bounded
-  // -------------------------------------------------------------- Processes
-  // get the rest of the grace that began with the stop request (or a full grace
-  // when the app ended by itself).
+  // -- tear down, bounded ------------------------------------------------------
+  // Processes get the rest of the grace that began with the stop request (or
+  // a full grace when the app ended by itself).
   auto now = std::chrono::steady_clock::now();
   auto deadline = now + cfg.shutdown_grace;
   if (stop_time)
     deadline = std::max(now, *stop_time + cfg.shutdown_grace);
-  if (br) {
+  if (br)
     br->shutdown(deadline);
-    auto bs = br->stats();
-    st.rejected = bs.rejected;
-    st.raw_dropped += bs.raw_dropped;
-  }
   params->threads->join_all();
   link.reset();
   engine = nullptr;
@@ -565,7 +582,6 @@ bool app::wait_started(std::chrono::milliseconds timeout) const {
 
 engine_stats app::stats() const {
   auto req = std::make_shared<stats_request>();
-  bridge_stats bs;
   {
     std::lock_guard<std::mutex> guard{impl_->mtx};
     if (impl_->phase != run_phase::running || !impl_->engine)
@@ -577,15 +593,11 @@ engine_stats app::stats() const {
                                  [](auto& w) { return w.expired(); }),
                   waiting.end());
     waiting.push_back(req);
-    if (impl_->br)
-      bs = impl_->br->stats();
   }
   auto st = req->wait(std::chrono::seconds{2});
   std::lock_guard<std::mutex> guard{impl_->mtx};
   if (!st)
     return impl_->last_stats; // the engine is swamped
-  st->rejected = bs.rejected;
-  st->raw_dropped += bs.raw_dropped;
   impl_->last_stats = *st;
   return *st;
 }

@@ -39,6 +39,7 @@ const std::vector<std::string> engine_keys{"publish_port",
                                            "restart_period_ms",
                                            "shutdown_grace_ms",
                                            "scheduler_threads",
+                                           "stats_interval_ms",
                                            "log_level"};
 
 // Keys of every [[plugin]], then those of one kind only.
@@ -377,6 +378,7 @@ private:
     milliseconds(t, "restart_period_ms", c.restart_period, 1, s);
     milliseconds(t, "shutdown_grace_ms", c.shutdown_grace, 0, s);
     integer(t, "scheduler_threads", c.scheduler_threads, 0, 1024, s);
+    milliseconds(t, "stats_interval_ms", c.stats_interval, 0, s);
     auto lvl = log_level::info;
     if (enumeration(t, "log_level", lvl, s))
       report_.description.log_level = name_of(lvl);
@@ -472,6 +474,8 @@ private:
       d.positions["types." + name] = position(k->source());
       d.types.emplace_back(name, *bytes);
     }
+    // The engine counts events by these types (engine_stats::types).
+    d.config.event_types = d.types;
   }
 
   // A type's prefix that starts another's: its subscribers get both.

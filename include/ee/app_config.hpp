@@ -3,7 +3,9 @@
 #include <chrono>
 #include <cstddef>
 #include <string>
+#include <vector>
 
+#include "ee/event_type.hpp"
 #include "ee/supervision.hpp"
 
 namespace ee {
@@ -61,6 +63,13 @@ struct app_config {
   std::chrono::milliseconds shutdown_grace{3000};
   /// Worker threads of the actor scheduler (0 = number of cores).
   std::size_t scheduler_threads = 0;
+  /// Event types to count by (`engine_stats::types`), besides those the
+  /// plugins subscribe to (whose names come from their `event_type`s).
+  std::vector<event_type> event_types;
+  /// If not zero, the engine publishes its counters this often as the event
+  /// `ee.stats\n<JSON>` (see `to_json`), which reaches subscriptions that
+  /// name it (`"ee.stats"`), internal or external.
+  std::chrono::milliseconds stats_interval{0};
 };
 
 } // namespace ee

@@ -9,6 +9,8 @@ namespace ee {
 /// Counters of one plugin as seen by the engine. For every plugin, at every
 /// snapshot: `routed == handled + dead_letters + dropped + queued`.
 struct subscriber_stats {
+  /// How it runs: "actor", "blocking", "caf" or "external".
+  std::string kind;
   /// Events that matched its subscriptions (each counted once).
   std::uint64_t routed = 0;
   /// Hand-offs to the plugin (an event delivered again counts again).
@@ -47,6 +49,41 @@ struct subscriber_stats {
   std::uint64_t failures = 0;
   /// Times it was restarted.
   std::uint64_t restarts = 0;
+  // -- external plugins only (their port on the wire) --
+  /// Requests read from its port.
+  std::uint64_t requests = 0;
+  /// Requests answered (an event to `next_msg`, a publish confirmed).
+  std::uint64_t round_trips = 0;
+  /// Requests answered with `bad msg`.
+  std::uint64_t bad_requests = 0;
+  /// Connections that closed.
+  std::uint64_t disconnects = 0;
+};
+
+/// Counters of one event type (a name and a prefix: from
+/// `app_config::event_types`, the TOML file's `[types]`, or the plugins'
+/// subscriptions). An event is of the type with the longest prefix that
+/// starts it; events of no type count under `"(other)"`. Copies count once per
+/// plugin that receives them; at every snapshot
+/// `routed == handled + dead_letters + dropped + queued`.
+struct type_stats {
+  /// Events of this type published (each once).
+  std::uint64_t published = 0;
+  /// Copies that matched a plugin's subscriptions.
+  std::uint64_t routed = 0;
+  /// Hand-offs to plugins (an event delivered again counts again).
+  std::uint64_t delivered = 0;
+  /// Copies their plugin finished with.
+  std::uint64_t handled = 0;
+  /// Copies that went to dead letters.
+  std::uint64_t dead_letters = 0;
+  /// Copies dropped in total, and by reason (see `subscriber_stats`).
+  std::uint64_t dropped = 0;
+  std::uint64_t dropped_policy = 0;
+  std::uint64_t dropped_cycle = 0;
+  std::uint64_t dropped_retired = 0;
+  /// Copies queued or in flight now.
+  std::uint64_t queued = 0;
 };
 
 /// Counters of the engine.
@@ -75,6 +112,12 @@ struct engine_stats {
   std::uint64_t raw_published = 0;
   /// Per plugin, by name.
   std::map<std::string, subscriber_stats> plugins;
+  /// Per event type, by name (`"(other)"`: events of no named type).
+  std::map<std::string, type_stats> types;
 };
+
+/// @returns `st` as one line of JSON (the body of the periodic `ee.stats`
+/// event; `docs/metrics.md` documents the fields).
+std::string to_json(const engine_stats& st);
 
 } // namespace ee

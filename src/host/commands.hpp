@@ -34,6 +34,11 @@ struct run_options {
   std::string log_level;
   /// Where and how to log.
   log_options log;
+  /// `--metrics ADDR:PORT`: serve Prometheus metrics there (empty: off).
+  std::string metrics;
+  /// `--stats [FORMAT]`: print the counters at exit (text, json or
+  /// prometheus; empty: off).
+  std::string stats;
 };
 
 /// `event-engine run`: runs the app until its plugins finish or a signal.

@@ -53,6 +53,15 @@ void add_app_options(CLI::App& cmd, host::run_options& opts) {
     levels.emplace_back(entry.second);
   cmd.add_option("--log-level", opts.log_level, "override [engine] log_level")
       ->check(CLI::IsMember(levels));
+  cmd.add_option("--metrics", opts.metrics,
+                 "serve Prometheus metrics on ADDR:PORT (a bare PORT: "
+                 "loopback; 0: any free port, printed as metrics_port=N)");
+  cmd.add_option("--stats", opts.stats,
+                 "print the counters at exit: text (default), json or "
+                 "prometheus")
+      ->expected(0, 1)
+      ->default_str("text")
+      ->check(CLI::IsMember({"text", "json", "prometheus"}));
 }
 
 void add_log_options(CLI::App& cmd, host::log_options& opts) {

@@ -11,6 +11,7 @@
 #include "ee/log.hpp"
 #include "ee/names.hpp"
 #include "host/commands.hpp"
+#include "host/metrics.hpp"
 #include "host/plugin_loader.hpp"
 
 namespace ee::host {
@@ -106,7 +107,8 @@ void prepare(bool has_customize, prepared_app& out) {
   sort_by_position(diags);
 }
 
-std::string ready_line(const app& a, const app_description& d) {
+std::string ready_line(const app& a, const app_description& d,
+                       const metrics_endpoint* metrics) {
   std::string line = "event-engine: ready";
   // No TCP ports in an in-process app ([engine] enable_tcp = false).
   if (a.publish_port() >= 0)
@@ -115,6 +117,8 @@ std::string ready_line(const app& a, const app_description& d) {
     line += " subscribe_port=" + std::to_string(a.subscribe_port());
   for (auto& p : d.plugins)
     line += " plugin." + p.name + "=" + std::to_string(a.plugin_port(p.name));
+  if (metrics)
+    line += " metrics_port=" + std::to_string(metrics->port());
   return line;
 }
 
@@ -190,14 +194,39 @@ int run_command(const run_options& opts,
       customize(a);
     p.loader.register_plugins(a, d);
     a.stop_on_signals();
+    // Declared after the app: it stops serving before the app goes.
+    std::unique_ptr<metrics_endpoint> metrics;
+    if (!opts.metrics.empty()) {
+      auto m = metrics_endpoint::open(opts.metrics, a);
+      if (!m) {
+        std::cerr << "event-engine: " << m.error().message() << '\n';
+        return exit_usage;
+      }
+      metrics = std::move(*m);
+      if (!metrics->loopback())
+        ee::log(log_level::warning,
+                "metrics are served to every host that reaches port " +
+                  std::to_string(metrics->port()) +
+                  " (plugin names, event types and counters, without "
+                  "authentication): keep it on loopback or behind a firewall");
+    }
     // wait_started() also returns when run() fails before starting (bind or
     // launch errors), so the announcer never holds up the exit.
     std::thread announcer{[&] {
       if (a.wait_started(std::chrono::seconds{30}))
-        std::cout << ready_line(a, d) << std::endl;
+        std::cout << ready_line(a, d, metrics.get()) << std::endl;
     }};
     auto err = a.run();
     announcer.join();
+    if (!opts.stats.empty()) {
+      auto st = a.stats(); // the final counters
+      if (opts.stats == "json")
+        std::cout << to_json(st) << std::endl;
+      else if (opts.stats == "prometheus")
+        std::cout << to_prometheus(st) << std::flush;
+      else
+        std::cout << to_table(st) << std::flush;
+    }
     if (err) {
       std::cerr << "event-engine: " << err.to_string() << '\n';
       rc = exit_failed;

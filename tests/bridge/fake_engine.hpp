@@ -81,11 +81,13 @@ public:
   void settled(endpoint_id id, settlement&& s) override {
     std::lock_guard<std::mutex> guard{mtx};
     auto& t = settled_totals[id];
-    t.handled += s.handled;
-    t.handled_bytes += s.handled_bytes;
-    t.discarded += s.discarded;
-    t.discarded_bytes += s.discarded_bytes;
-    auto n = s.handled + s.discarded + s.dead_letters.size();
+    t.handled += s.handled.size();
+    for (auto& ev : s.handled)
+      t.handled_bytes += ev.size();
+    t.discarded += s.discarded.size();
+    for (auto& ev : s.discarded)
+      t.discarded_bytes += ev.size();
+    auto n = s.handled.size() + s.discarded.size() + s.dead_letters.size();
     t.in_flight -= n;
     ++t.settle_calls;
     for (auto& ev : s.dead_letters)

@@ -245,13 +245,13 @@ public:
   settlement settle_oldest(std::uint32_t s, std::uint64_t k) {
     auto& x = subs[s];
     settlement st;
+    std::uint64_t n = 0, b = 0;
     for (; k > 0 && !x.flight.empty(); --k) {
-      ++st.handled;
-      st.handled_bytes += x.flight.front().size();
+      ++n;
+      b += x.flight.front().size();
+      st.handled.push_back(event{x.flight.front()});
       x.flight.pop_front();
     }
-    auto n = st.handled;
-    auto b = st.handled_bytes;
     x.flight_n -= n;
     x.flight_b -= b;
     x.c.queued -= n;
@@ -566,6 +566,27 @@ bool same(const publisher_counters& a, const publisher_counters& b) {
          a.peak_parked == b.peak_parked;
 }
 
+// The per-type books balance too, and add up to the per-subscriber ones.
+void expect_types_balanced(const router& r, const std::string& at) {
+  std::uint64_t routed = 0, published = 0, queued = 0;
+  for (type_id t = 0; t <= r.types(); ++t) {
+    auto& c = r.counters_of_type(t);
+    ASSERT_EQ(c.routed, c.handled + c.dead_letters + c.dropped() + c.queued)
+      << at << ": books of type " << t;
+    routed += c.routed;
+    published += c.published;
+    queued += c.queued;
+  }
+  std::uint64_t sub_routed = 0, sub_queued = 0;
+  for (sub_id i = 0; i < r.subscribers(); ++i) {
+    sub_routed += r.counters(i).routed;
+    sub_queued += r.counters(i).queued;
+  }
+  ASSERT_EQ(routed, sub_routed) << at;
+  ASSERT_EQ(queued, sub_queued) << at;
+  ASSERT_EQ(published, r.totals().routed) << at;
+}
+
 void expect_same_state(const router& r, const model& m, const std::string& at) {
   for (sub_id i = 0; i < r.subscribers(); ++i) {
     auto& c = r.counters(i);
@@ -607,6 +628,11 @@ void run_workload(unsigned seed, int steps) {
   };
   auto raw_budget = 4 + pick(20);
   router r{raw_budget};
+  // Event types, some of them prefixes of others.
+  std::vector<std::pair<std::string, std::string>> types;
+  for (auto k = pick(4); k > 0; --k)
+    types.emplace_back("t" + std::to_string(k), filters[pick(filters.size())]);
+  r.set_types(types);
   model m{raw_budget};
   capture cap;
   const std::size_t n_subs = 2 + pick(5);
@@ -756,6 +782,7 @@ void run_workload(unsigned seed, int steps) {
       break;
     }
     expect_same_state(r, m, step_name(step, op));
+    expect_types_balanced(r, step_name(step, op));
     if (::testing::Test::HasFatalFailure())
       return;
   }
@@ -781,6 +808,7 @@ void run_workload(unsigned seed, int steps) {
       }
     }
     expect_same_state(r, m, "seed " + std::to_string(seed) + " drain");
+    expect_types_balanced(r, "seed " + std::to_string(seed) + " drain");
   }
   for (pub_id p = 0; p < n_pubs; ++p)
     EXPECT_FALSE(r.waiting(p))

@@ -475,8 +475,7 @@ TEST_F(RouterTest, OwnerCustodyIsSettledInBatches) {
   EXPECT_EQ(out.got[ext], (strings{"T1", "T2"}));
   EXPECT_FALSE(r.drained(ext)); // T3 queued
   settlement s;
-  s.handled = 1;
-  s.handled_bytes = 2;
+  s.handled.push_back(event{"T1"});
   s.dead_letters.push_back(event{"T2"});
   r.settle(ext, s);
   EXPECT_FALSE(r.waiting(p));
@@ -485,8 +484,7 @@ TEST_F(RouterTest, OwnerCustodyIsSettledInBatches) {
   EXPECT_TRUE(r.drained(ext)); // the owner holds the rest
   r.retire(ext);
   settlement gone;
-  gone.discarded = 1;
-  gone.discarded_bytes = 2;
+  gone.discarded.push_back(event{"T3"});
   r.settle(ext, gone);
   r.abandon_in_flight(ext);
   auto& c = r.counters(ext);
@@ -515,4 +513,22 @@ TEST_F(RouterTest, ResubscribingReplacesFilters) {
   r.flush(out);
   EXPECT_EQ(out.got[a], (strings{"B1"}));
   r.ack(a, 1);
+}
+
+TEST_F(RouterTest, EventsCountByTheirLongestTypePrefix) {
+  r.set_types({{"A", "A"}, {"AB", "AB"}, {"C", "C"}});
+  auto a = add("a", {""});
+  auto p = publisher("p");
+  for (auto x : {"A1", "AB1", "ABC", "C", "X"})
+    r.publish(p, event{x});
+  r.flush(out);
+  r.ack(a, 5);
+  EXPECT_EQ(r.type_name(0), "A");
+  EXPECT_EQ(r.counters_of_type(0).published, 1u); // A1
+  EXPECT_EQ(r.counters_of_type(1).published, 2u); // AB1, ABC
+  EXPECT_EQ(r.counters_of_type(2).handled, 1u);   // C
+  EXPECT_EQ(r.types(), 3u);
+  EXPECT_EQ(r.counters_of_type(3).published, 1u); // X: other
+  EXPECT_EQ(r.counters_of_type(1).handled, 2u);
+  EXPECT_EQ(r.counters_of_type(1).delivered, 2u);
 }

@@ -1,0 +1,174 @@
+"""Metrics: a known workload gives exact counters through every channel —
+the Prometheus endpoint (scraped over real HTTP, checked by promtool), the
+periodic `ee.stats` event on the bus, and `--stats` at exit."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import time
+import urllib.request
+from typing import Dict
+
+import pytest
+
+from conftest import WAIT_S, plugin, poll_readable, publish_ok
+
+zmq = pytest.importorskip("zmq")
+from pyevents import Plugin  # noqa: E402
+
+N = 10
+
+CONFIG = {
+    "engine": {"stats_interval_ms": 100},
+    "types": {"Temp": "Temp", "Ack": "Ack"},
+    "plugin": [
+        plugin("src", "Ack"),
+        plugin("sink", "Temp", delivery="at_most_once"),
+        # Never quits: the engine runs until it gets SIGTERM.
+        plugin("keepalive", "Ack"),
+    ],
+}
+
+
+def toml_with_types(config) -> str:
+    """conftest.to_toml writes [engine] and [[plugin]]; [types] is ours."""
+    from conftest import to_toml, with_free_ports
+    text = to_toml(with_free_ports({k: v for k, v in config.items() if k != "types"}))
+    types = "[types]\n" + "".join(f'{k} = "{v}"\n' for k, v in config["types"].items())
+    return types + "\n" + text
+
+
+def workload(e) -> None:
+    """src publishes N Temp events; sink takes all of them."""
+    with Plugin(e.plugin_port("src"), "127.0.0.1") as src:
+        for i in range(N):
+            src.publish(b"Temp %d" % i, timeout=WAIT_S)
+    with Plugin(e.plugin_port("sink"), "127.0.0.1") as sink:
+        got = [sink.next_msg(timeout=WAIT_S) for _ in range(N)]
+    assert got == [b"Temp %d" % i for i in range(N)]
+
+
+def metrics_port(e) -> int:
+    m = re.search(r"metrics_port=(\d+)", e.output())
+    assert m, e.output()
+    return int(m.group(1))
+
+
+def scrape(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=WAIT_S) as r:
+        assert r.status == 200
+        return r.read().decode()
+
+
+def sample(text: str, name: str, **labels: str) -> float:
+    """The value of one sample of the exposition `text`."""
+    for line in text.splitlines():
+        if not line.startswith(name + "{") and not line.startswith(name + " "):
+            continue
+        got = dict(re.findall(r'(\w+)="([^"]*)"', line.split("}")[0]))
+        if all(got.get(k) == v for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"no sample {name}{labels} in:\n{text}")
+
+
+def wait_for(predicate, timeout: float = WAIT_S):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.05)
+
+
+def test_prometheus_endpoint_counts_a_known_workload_exactly(engine):
+    e = engine(toml_with_types(CONFIG), command="run", args=["--metrics", "0"])
+    workload(e)
+    port = metrics_port(e)
+
+    def settled() -> str:
+        text = scrape(port)
+        done = sample(text, "ee_plugin_events_handled_total", plugin="sink") == N
+        return text if done else ""
+
+    text = wait_for(settled)
+    assert sample(text, "ee_type_events_published_total", type="Temp") == N
+    assert sample(text, "ee_type_events_routed_total", type="Temp") == N
+    assert sample(text, "ee_type_events_handled_total", type="Temp") == N
+    assert sample(text, "ee_type_events_dropped_total", type="Temp", reason="policy") == 0
+    assert sample(text, "ee_plugin_events_published_total", plugin="src") == N
+    assert sample(text, "ee_plugin_events_routed_total", plugin="sink", kind="external") == N
+    assert sample(text, "ee_plugin_round_trips_total", plugin="sink") == N
+    assert sample(text, "ee_plugin_round_trips_total", plugin="src") == N
+    assert sample(text, "ee_plugin_queue_events", plugin="sink") == 0
+    assert sample(text, "ee_plugin_restarts_total", plugin="sink") == 0
+    assert sample(text, "ee_raw_events_dropped_total") == 0
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool (Debian package prometheus) is not installed")
+    check = subprocess.run([promtool, "check", "metrics"], input=text.encode(),
+                           capture_output=True, timeout=30)
+    assert check.returncode == 0, check.stdout.decode() + check.stderr.decode()
+
+
+def test_the_periodic_stats_event_carries_the_same_counters(engine, zsock):
+    e = engine(toml_with_types(CONFIG), command="run")
+    stats = zsock.sub(e.subscribe_port, b"ee.stats")
+    # The first report proves the subscription is in place.
+    assert poll_readable(stats, WAIT_S)
+    stats.recv()
+    workload(e)
+
+    def report() -> Dict:
+        while poll_readable(stats, 0.5):
+            msg = stats.recv()
+            head, body = msg.split(b"\n", 1)
+            assert head == b"ee.stats"
+            doc = json.loads(body)
+            if doc["plugins"]["sink"]["handled"] == N:
+                return doc
+        return {}
+
+    doc = wait_for(report)
+    assert doc["types"]["Temp"]["published"] == N
+    assert doc["types"]["Temp"]["handled"] == N
+    assert doc["plugins"]["src"]["published"] == N
+    assert doc["plugins"]["sink"]["kind"] == "external"
+    assert doc["plugins"]["sink"]["round_trips"] == N
+    for name, t in doc["types"].items():
+        assert t["routed"] == t["handled"] + t["dead_letters"] + t["dropped"] + t["queued"], name
+    for name, p in doc["plugins"].items():
+        assert p["routed"] == p["handled"] + p["dead_letters"] + p["dropped"] + p["queued"], name
+
+
+@pytest.mark.parametrize("fmt", ["json", "text", "prometheus"])
+def test_stats_at_exit(engine, fmt):
+    e = engine(toml_with_types(CONFIG), command="run", args=["--stats", fmt])
+    workload(e)
+    e.signal(15)
+    assert e.wait(10) == 0, e.output()
+    out = e.output()
+    if fmt == "json":
+        line = next(l for l in out.splitlines() if l.startswith('{"published"'))
+        doc = json.loads(line)
+        assert doc["types"]["Temp"]["published"] == N
+        assert doc["plugins"]["sink"]["handled"] == N
+    elif fmt == "text":
+        assert re.search(r"^\s+Temp\s+%d\s+%d\s+%d\s+0\s+0\s+0\s*$" % (N, N, N), out, re.M), out
+        assert re.search(r"^\s+sink\s+%d\s+%d\s+0\s+0\s+0" % (N, N), out, re.M), out
+    else:
+        assert 'ee_type_events_published_total{type="Temp"} %d' % N in out, out
+
+
+def test_metrics_address_errors_are_clear(engine, tmp_path):
+    from conftest import run_cli
+    cfg = tmp_path / "app.toml"
+    cfg.write_text(toml_with_types(CONFIG))
+    r = run_cli("run", str(cfg), "--metrics", "localhost:notaport", timeout=30)
+    assert r.returncode == 2
+    assert "--metrics 'localhost:notaport'" in r.stderr
+    assert "PORT" in r.stderr
