@@ -201,7 +201,7 @@ void blocking_port::run_plugin(std::unique_ptr<plugin_base> instance) {
     }
   } catch (...) {
     reason = "subscriptions: " + describe_current_exception();
-    ee::log(log_level::debug, "plugin '" + name_ + "': exception in " + reason);
+    ee::log(log_level::debug, name_, "exception in " + reason);
     report_failure(reason);
     abnormal = true;
   }
@@ -215,8 +215,7 @@ void blocking_port::run_plugin(std::unique_ptr<plugin_base> instance) {
       ack_all(guard);
     } catch (...) {
       reason = "run: " + describe_current_exception();
-      ee::log(log_level::debug,
-              "plugin '" + name_ + "': exception in " + reason);
+      ee::log(log_level::debug, name_, "exception in " + reason);
       report_failure(reason);
       abnormal = true;
     }

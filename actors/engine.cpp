@@ -31,14 +31,14 @@ using clock_type = std::chrono::steady_clock;
 
 const char* kind_name(plugin_kind k) {
   switch (k) {
-    case plugin_kind::actor:
-      return "actor";
-    case plugin_kind::blocking:
-      return "blocking";
-    case plugin_kind::raw_caf:
-      return "caf";
-    case plugin_kind::external:
-      return "external";
+  case plugin_kind::actor:
+    return "actor";
+  case plugin_kind::blocking:
+    return "blocking";
+  case plugin_kind::raw_caf:
+    return "caf";
+  case plugin_kind::external:
+    return "external";
   }
   return "actor";
 }
@@ -401,9 +401,8 @@ private:
   }
 
   void publish_dead_letter(slot_id id, const event& ev) {
-    ee::log(log_level::warning, "plugin '" + slots_[id].spec->name +
-                                    "': dead letter (" +
-                                    std::to_string(ev.size()) + " bytes)");
+    ee::log(log_level::warning, slots_[id].spec->name,
+            "dead letter (" + std::to_string(ev.size()) + " bytes)");
     system_event(dead_letter_prefix, slots_[id].spec->name, ev.bytes(), true);
   }
 

@@ -109,8 +109,7 @@ public:
     self_->set_exception_handler([self](std::exception_ptr&) -> caf::error {
       // Plugin code's exceptions are caught where they happen; this one
       // comes from the host itself.
-      ee::log(log_level::error,
-              "plugin '" + self->state.params_->name + "': internal error");
+      ee::log(log_level::error, self->state.params_->name, "internal error");
       return caf::exit_reason::unhandled_exception;
     });
     if (raw_plugin_)
@@ -159,8 +158,8 @@ private:
   // happened while handling the next unacknowledged event.
   void fail(const char* where, bool poisoned = false) {
     auto what = describe_current_exception();
-    ee::log(log_level::debug, "plugin '" + params_->name + "': exception in " +
-                                  where + ": " + what);
+    ee::log(log_level::debug, params_->name,
+            std::string{"exception in "} + where + ": " + what);
     self_->send(params_->engine, failure_atom::value, params_->slot,
                 params_->incarnation, handled_, poisoned,
                 std::string{where} + ": " + what);

@@ -97,7 +97,7 @@ void router::reset_credit(pub_id pub) {
 }
 
 void router::set_types(
-  const std::vector<std::pair<std::string, std::string>>& types) {
+    const std::vector<std::pair<std::string, std::string>>& types) {
   type_table_ = subscription_table{};
   type_names_.clear();
   type_lengths_.clear();
@@ -539,8 +539,9 @@ void router::settle(sub_id sub, const settlement& st) {
   };
   s.counters.handled += count(st.handled, &type_counters::handled);
   s.counters.dropped_retired +=
-    count(st.discarded, &type_counters::dropped_retired);
-  s.counters.dead_letters += count(st.dead_letters, &type_counters::dead_letters);
+      count(st.discarded, &type_counters::dropped_retired);
+  s.counters.dead_letters +=
+      count(st.dead_letters, &type_counters::dead_letters);
   bytes = std::min<std::uint64_t>(bytes, s.in_flight_bytes);
   s.in_flight_count -= n;
   s.in_flight_bytes -= bytes;

@@ -166,7 +166,7 @@ void supervisor::quit(child_id id, time_point now) {
   auto& c = kids_[id];
   if (!c.spec.external || is_gone(c.state))
     return;
-  ee::log(log_level::debug, "external " + quoted(c.spec.name) + " quit");
+  ee::log(log_level::debug, c.spec.name, "quit");
   fx_.lifecycle(lifecycle::stopped, id, "");
   retire(id, child_state::finished);
   after_gone(now);
@@ -196,11 +196,10 @@ void supervisor::on_gone(child_id id, bool abnormal, time_point now) {
   }
   if (abnormal) {
     ++c.failures;
-    ee::log(log_level::error,
-            quoted(c.spec.name) + " failed: " + c.last_failure);
+    ee::log(log_level::error, c.spec.name, "failed: " + c.last_failure);
     fx_.lifecycle(lifecycle::failed, id, c.last_failure);
   } else {
-    ee::log(log_level::debug, quoted(c.spec.name) + " finished");
+    ee::log(log_level::debug, c.spec.name, "finished");
     fx_.lifecycle(lifecycle::stopped, id, "");
   }
   auto policy = c.spec.policy;
@@ -253,8 +252,7 @@ void supervisor::handle_restart(child_id id, time_point now) {
 
 void supervisor::stop_for_restart(child_id id) {
   auto& c = kids_[id];
-  ee::log(log_level::info,
-          quoted(c.spec.name) + " stops to be restarted with a sibling");
+  ee::log(log_level::info, c.spec.name, "stops to be restarted with a sibling");
   set_state(c, child_state::stopping_for_restart);
   if (c.spec.external)
     schedule_restart(id, std::chrono::milliseconds{0}); // process relaunched
@@ -266,8 +264,8 @@ void supervisor::schedule_restart(child_id id,
                                   std::chrono::milliseconds delay) {
   auto& c = kids_[id];
   set_state(c, child_state::restarting);
-  ee::log(log_level::info, quoted(c.spec.name) + " restarts in " +
-                               std::to_string(delay.count()) + " ms");
+  ee::log(log_level::info, c.spec.name,
+          "restarts in " + std::to_string(delay.count()) + " ms");
   fx_.set_timer(supervisor_timer::restart, id, delay, ++c.gen);
 }
 
@@ -352,7 +350,7 @@ void supervisor::escalate(child_id id, time_point now) {
       std::to_string(cfg_.restart_period.count()) +
       " ms already (max_restarts: " + std::to_string(cfg_.max_restarts) +
       "); " + last;
-  ee::log(log_level::error, "escalating: " + text);
+  ee::log(log_level::error, c.spec.name, "escalating: " + text);
   fx_.lifecycle(lifecycle::escalated, id,
                 c.last_exit_abnormal ? c.last_failure : "normal exit");
   result_ = error{ec::restart_limit, text};
@@ -379,7 +377,7 @@ void supervisor::fail_for_good(child_id id, std::string what, time_point now) {
   auto& c = kids_[id];
   ++c.failures;
   c.last_failure = what;
-  ee::log(log_level::error, what);
+  ee::log(log_level::error, c.spec.name, what);
   failures_.push_back(std::move(what));
   retire(id, child_state::failed);
   after_gone(now);
@@ -480,8 +478,8 @@ std::chrono::milliseconds supervisor::final_margin() const {
 
 void supervisor::abandon(child_id id) {
   auto& c = kids_[id];
-  ee::log(log_level::error,
-          quoted(c.spec.name) + " did not stop within the shutdown grace (" +
+  ee::log(log_level::error, c.spec.name,
+          "did not stop within the shutdown grace (" +
               std::to_string(cfg_.shutdown_grace.count()) + " ms): abandoned");
   abandoned_.push_back(c.spec.name);
   fx_.abandon(id);

@@ -75,8 +75,8 @@ std::vector<MetricFamily> collect(const engine_stats& st) {
               st.rejected);
   out.counter("ee_raw_events_published_total",
               "Events published by raw PUB clients", st.raw_published);
-  out.counter("ee_raw_events_routed_total",
-              "Events handed to raw SUB clients", st.raw_routed);
+  out.counter("ee_raw_events_routed_total", "Events handed to raw SUB clients",
+              st.raw_routed);
   out.counter("ee_raw_events_dropped_total",
               "Events dropped for raw SUB clients", st.raw_dropped);
   for (auto& [name, x] : st.plugins) {
@@ -120,8 +120,8 @@ std::vector<MetricFamily> collect(const engine_stats& st) {
                 x.restarts, l);
     out.gauge("ee_plugin_queue_events",
               "Events queued for the plugin or in flight", x.queued, l);
-    out.gauge("ee_plugin_queue_bytes", "Bytes queued for the plugin or in flight",
-              x.queued_bytes, l);
+    out.gauge("ee_plugin_queue_bytes",
+              "Bytes queued for the plugin or in flight", x.queued_bytes, l);
     out.gauge("ee_plugin_queue_peak_events", "Largest queue seen, in events",
               x.peak_queue, l);
     out.gauge("ee_plugin_queue_peak_bytes", "Largest queue seen, in bytes",
@@ -131,8 +131,7 @@ std::vector<MetricFamily> collect(const engine_stats& st) {
                   "Requests read from the external plugin's port", x.requests,
                   l);
       out.counter("ee_plugin_round_trips_total",
-                  "Requests of the external plugin answered", x.round_trips,
-                  l);
+                  "Requests of the external plugin answered", x.round_trips, l);
       out.counter("ee_plugin_bad_requests_total",
                   "Requests of the external plugin answered with bad msg",
                   x.bad_requests, l);
@@ -181,21 +180,23 @@ expected<std::pair<std::string, bool>> listen_address(const std::string& in) {
   auto bad = [&](const std::string& why) {
     return error{ec::invalid_config,
                  "--metrics '" + in + "': " + why +
-                   "; use PORT, HOST:PORT or [IPv6]:PORT (a bare port "
-                   "listens on loopback)"};
+                     "; use PORT, HOST:PORT or [IPv6]:PORT (a bare port "
+                     "listens on loopback)"};
   };
   auto colon = in.rfind(':');
-  std::string host = colon == std::string::npos ? "127.0.0.1" : in.substr(0, colon);
+  std::string host =
+      colon == std::string::npos ? "127.0.0.1" : in.substr(0, colon);
   std::string port = colon == std::string::npos ? in : in.substr(colon + 1);
-  if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos ||
+  if (port.empty() ||
+      port.find_first_not_of("0123456789") != std::string::npos ||
       port.size() > 5 || std::stoi(port) > 65535)
     return bad("the port must be a number in 0..65535");
   if (host.empty())
     return bad("the host is empty");
   if (host == "localhost")
     host = "127.0.0.1";
-  bool loopback = host == "127.0.0.1" || host == "[::1]" ||
-                  host.rfind("127.", 0) == 0;
+  bool loopback =
+      host == "127.0.0.1" || host == "[::1]" || host.rfind("127.", 0) == 0;
   if (host == "*" || host == "0.0.0.0")
     host = "0.0.0.0";
   return std::make_pair(host + ":" + port, loopback);
@@ -230,12 +231,12 @@ metrics_endpoint::open(std::string address, const app& a) {
   result->impl_ = std::make_unique<impl>();
   try {
     result->impl_->exposer =
-      std::make_unique<prometheus::Exposer>(where->first, 1);
+        std::make_unique<prometheus::Exposer>(where->first, 1);
   } catch (const std::exception& e) {
     return error{ec::bind_failed,
                  "cannot serve metrics on " + where->first + " (" + e.what() +
-                   "): the port is in use or the address is not this "
-                   "machine's; pick another (--metrics 0 picks a free port)"};
+                     "): the port is in use or the address is not this "
+                     "machine's; pick another (--metrics 0 picks a free port)"};
   }
   result->impl_->source = std::make_shared<impl::collectable>(a);
   result->impl_->exposer->RegisterCollectable(result->impl_->source);
@@ -259,10 +260,12 @@ std::string to_table(const engine_stats& st) {
   out << "event-engine stats: published " << st.published << " (engine's own "
       << st.system_events << "), delivered " << st.delivered << ", dropped "
       << st.dropped << ", dead letters " << st.dead_letters << ", unmatched "
-      << st.unmatched << ", rejected " << st.rejected << "; raw subscribers: "
-      << st.raw_routed << " sent, " << st.raw_dropped << " dropped; raw "
+      << st.unmatched << ", rejected " << st.rejected
+      << "; raw subscribers: " << st.raw_routed << " sent, " << st.raw_dropped
+      << " dropped; raw "
       << "publishers: " << st.raw_published << "\n";
-  auto row = [&](const std::string& name, std::initializer_list<std::uint64_t> xs) {
+  auto row = [&](const std::string& name,
+                 std::initializer_list<std::uint64_t> xs) {
     out << "  " << std::left << std::setw(24) << name << std::right;
     for (auto x : xs)
       out << std::setw(11) << x;
@@ -272,7 +275,8 @@ std::string to_table(const engine_stats& st) {
       << std::setw(11) << "routed" << std::setw(11) << "handled"
       << std::setw(11) << "dropped" << std::setw(11) << "dead" << std::setw(11)
       << "published" << std::setw(11) << "waits" << std::setw(11) << "restarts"
-      << std::setw(11) << "peak" << "\n";
+      << std::setw(11) << "peak"
+      << "\n";
   for (auto& [name, x] : st.plugins)
     row(name, {x.routed, x.handled, x.dropped, x.dead_letters, x.published,
                x.credit_waits, x.restarts, x.peak_queue});
@@ -280,7 +284,8 @@ std::string to_table(const engine_stats& st) {
     out << "  " << std::left << std::setw(24) << "type" << std::right
         << std::setw(11) << "published" << std::setw(11) << "routed"
         << std::setw(11) << "handled" << std::setw(11) << "dropped"
-        << std::setw(11) << "dead" << std::setw(11) << "queued" << "\n";
+        << std::setw(11) << "dead" << std::setw(11) << "queued"
+        << "\n";
     for (auto& [name, x] : st.types)
       row(name, {x.published, x.routed, x.handled, x.dropped, x.dead_letters,
                  x.queued});

@@ -17,7 +17,7 @@ public:
   /// port means loopback; port 0 picks a free one). @returns an error that
   /// names the address and the fix if it cannot listen.
   static expected<std::unique_ptr<metrics_endpoint>> open(std::string address,
-                                                         const app& a);
+                                                          const app& a);
 
   ~metrics_endpoint();
 

@@ -91,14 +91,14 @@ TEST(Metrics, StatsCountAKnownWorkloadExactlyPerPluginAndPerType) {
   EXPECT_EQ(st.unmatched, other.published);
   for (auto& [name, x] : st.types)
     EXPECT_EQ(x.routed, x.handled + x.dead_letters + x.dropped + x.queued)
-      << name;
+        << name;
   for (auto& [name, x] : st.plugins)
     EXPECT_EQ(x.routed, x.handled + x.dead_letters + x.dropped + x.queued)
-      << name;
+        << name;
   // The same counters as one line of JSON (the periodic ee.stats event).
   auto json = ee::to_json(st);
   EXPECT_NE(json.find("\"temperature\":{\"published\":100,\"routed\":200"),
             std::string::npos)
-    << json;
+      << json;
   EXPECT_NE(json.find("\"sensor\":{\"kind\":\"blocking\""), std::string::npos);
 }
