@@ -7,10 +7,12 @@
 
 #include <caf/all.hpp>
 
+#include "actors/links.hpp"
 #include "actors/messages.hpp"
 #include "actors/plugin_host.hpp"
 #include "actors/publish_queue.hpp"
 #include "actors/router.hpp"
+#include "actors/stats_snapshot.hpp"
 #include "actors/supervisor.hpp"
 #include "ee/caf.hpp"
 #include "ee/log.hpp"
@@ -57,79 +59,6 @@ std::string make_uuid() {
       static_cast<unsigned long long>(b & 0xffffffffffffULL));
   return buf;
 }
-
-// -- the links into the engine: CAF messages
-// ------------------------------------
-
-class caf_blocking_link final : public blocking_link {
-public:
-  caf_blocking_link(caf::actor engine, slot_id slot, std::uint32_t inc)
-      : engine_(std::move(engine)), slot_(slot), inc_(inc) {
-    // nop
-  }
-
-  void ready(std::vector<std::string> filters,
-             std::vector<std::string> type_names) override {
-    caf::anon_send(engine_, ready_atom::value, slot_, inc_, std::move(filters),
-                   std::move(type_names));
-  }
-
-  void drain() override { caf::anon_send(engine_, drain_atom::value, slot_); }
-
-  void ack(std::uint64_t n) override {
-    caf::anon_send(engine_, ack_atom::value, slot_, n);
-  }
-
-  void failure(std::uint64_t handled, bool poisoned,
-               std::string what) override {
-    caf::anon_send(engine_, failure_atom::value, slot_, inc_, handled, poisoned,
-                   std::move(what));
-  }
-
-  void ended(bool abnormal, std::string reason) override {
-    caf::anon_send(engine_, ended_atom::value, slot_, inc_, abnormal,
-                   std::move(reason));
-  }
-
-private:
-  caf::actor engine_;
-  slot_id slot_;
-  std::uint32_t inc_;
-};
-
-class caf_engine_link final : public engine_link {
-public:
-  explicit caf_engine_link(caf::actor engine) : engine_(std::move(engine)) {
-    // nop
-  }
-
-  void published(endpoint_id pub, event_batch&& events) override {
-    caf::anon_send(engine_, publish_atom::value, pub, std::move(events));
-  }
-
-  void settled(endpoint_id id, settlement&& s) override {
-    caf::anon_send(engine_, settle_atom::value, id, std::move(s));
-  }
-
-  void first_request(endpoint_id id) override {
-    caf::anon_send(engine_, first_atom::value, id);
-  }
-
-  void quit(endpoint_id id) override {
-    caf::anon_send(engine_, quit_atom::value, id);
-  }
-
-  void exited(endpoint_id id, bool normal, std::string text) override {
-    caf::anon_send(engine_, exited_atom::value, id, normal, std::move(text));
-  }
-
-  void raw_subscription(std::string filter, bool subscribed) override {
-    caf::anon_send(engine_, raw_sub_atom::value, std::move(filter), subscribed);
-  }
-
-private:
-  caf::actor engine_;
-};
 
 // -- the engine actor
 // ---------------------------------------------------------------
@@ -489,60 +418,10 @@ private:
   }
 
   engine_stats snapshot() const {
-    engine_stats st;
-    auto& t = router_.totals();
-    st.published = t.routed;
-    st.system_events = t.system;
-    st.unmatched = t.unmatched;
-    st.raw_routed = t.raw_routed;
-    st.raw_dropped = t.raw_dropped;
-    st.raw_published = raw_published_;
-    for (slot_id id = 0; id < slots_.size(); ++id) {
-      auto& c = router_.counters(id);
-      auto& p = router_.counters_of_publisher(id);
-      subscriber_stats x;
-      x.kind = kind_name(slots_[id].kind);
-      x.routed = c.routed;
-      x.delivered = c.delivered;
-      x.handled = c.handled;
-      x.dropped = c.dropped();
-      x.dropped_policy = c.dropped_policy;
-      x.dropped_cycle = c.dropped_cycle;
-      x.dropped_retired = c.dropped_retired;
-      x.dead_letters = c.dead_letters;
-      x.redelivered = c.redelivered;
-      x.queued = c.queued;
-      x.queued_bytes = c.queued_bytes;
-      x.peak_queue = c.peak_queued;
-      x.peak_bytes = c.peak_bytes;
-      x.published = p.published;
-      x.credit_waits = p.credit_waits;
-      if (sup_) {
-        x.failures = sup_->failures(id);
-        x.restarts = sup_->restarts(id);
-      }
-      st.delivered += x.delivered;
-      st.dropped += x.dropped;
-      st.dead_letters += x.dead_letters;
-      st.plugins[slots_[id].spec->name] = x;
-    }
-    for (type_id t = 0; t <= router_.types(); ++t) {
-      auto& c = router_.counters_of_type(t);
-      if (t == router_.types() && c.published == 0 && c.routed == 0)
-        continue; // no "(other)" entry when everything had a type
-      type_stats x;
-      x.published = c.published;
-      x.routed = c.routed;
-      x.delivered = c.delivered;
-      x.handled = c.handled;
-      x.dead_letters = c.dead_letters;
-      x.dropped = c.dropped();
-      x.dropped_policy = c.dropped_policy;
-      x.dropped_cycle = c.dropped_cycle;
-      x.dropped_retired = c.dropped_retired;
-      x.queued = c.queued;
-      st.types[t == router_.types() ? "(other)" : router_.type_name(t)] = x;
-    }
+    std::vector<std::string> kinds;
+    for (auto& x : slots_)
+      kinds.emplace_back(kind_name(x.kind));
+    auto st = make_stats(router_, sup_.get(), kinds, raw_published_);
     if (params_->decorate)
       params_->decorate(st);
     return st;
@@ -620,9 +499,9 @@ spawn_result engine_state::spawn(child_id id, std::uint32_t inc) {
   auto engine = caf::actor_cast<caf::actor>(self_);
   if (s.kind == plugin_kind::blocking) {
     // Its thread announces the subscriptions (ready_atom).
-    auto port = std::make_shared<blocking_port>(
-        spec.name, s.uuid, s.outbox, window,
-        std::make_unique<caf_blocking_link>(engine, id, inc));
+    auto port =
+        std::make_shared<blocking_port>(spec.name, s.uuid, s.outbox, window,
+                                        make_blocking_link(engine, id, inc));
     s.port = port;
     params_->threads->start(std::move(port), std::move(instance));
     return {spawn_result::pending, ""};
@@ -853,10 +732,6 @@ caf::behavior engine_fun(engine_actor* self,
 caf::actor spawn_engine(caf::actor_system& sys,
                         std::shared_ptr<engine_params> params) {
   return sys.spawn(engine_fun, std::move(params));
-}
-
-std::unique_ptr<engine_link> make_engine_link(caf::actor engine) {
-  return std::make_unique<caf_engine_link>(std::move(engine));
 }
 
 } // namespace ee

@@ -66,7 +66,4 @@ struct engine_params {
 caf::actor spawn_engine(caf::actor_system& sys,
                         std::shared_ptr<engine_params> params);
 
-/// @returns the bridge's way to the engine: CAF messages to `engine`.
-std::unique_ptr<engine_link> make_engine_link(caf::actor engine);
-
 } // namespace ee

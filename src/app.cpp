@@ -19,6 +19,7 @@
 #endif
 
 #include "actors/engine.hpp"
+#include "actors/links.hpp"
 #include "actors/exception_text.hpp"
 #include "actors/messages.hpp"
 #include "bridge/bridge.hpp"

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <dirent.h>
 #include <fstream>
@@ -103,6 +104,8 @@ struct shared {
   std::atomic<std::uint64_t> raw_sub_rounds{0};
   std::atomic<std::uint64_t> raw_received{0};
   unsigned seed = 1;
+  // Created when the soak winds down: the Python plugins stop misbehaving.
+  std::string calm_file;
 };
 
 shared* soak = nullptr;
@@ -284,7 +287,8 @@ ee::external_plugin_config python(const std::string& name,
            {"SOAK_REPLY", reply},
            {"SOAK_CRASH", std::to_string(crash)},
            {"SOAK_RECONNECT", std::to_string(reconnect)},
-           {"SOAK_SEED", std::to_string(soak->seed)}};
+           {"SOAK_SEED", std::to_string(soak->seed)},
+           {"SOAK_CALM", soak->calm_file}};
   p.delivery = mode;
   p.options.restart = ee::restart_policy::permanent;
   p.options.backoff.initial = 10ms;
@@ -315,6 +319,8 @@ int main(int argc, char** argv) {
   if (quiet)
     ee::set_log_level(ee::log_level::off);
   rng.seed(state.seed);
+  state.calm_file = "/tmp/ee-soak-" + std::to_string(getpid()) + ".calm";
+  std::remove(state.calm_file.c_str());
   auto threads_before = threads_now();
   std::cout << "# soak: " << seconds << " s, seed " << state.seed << std::endl;
 
@@ -379,6 +385,8 @@ int main(int argc, char** argv) {
     }
     // Calm down: no more failures; raw clients leave; queues drain.
     state.misbehave = false;
+    std::ofstream{state.calm_file} << "calm\n";
+    std::this_thread::sleep_for(200ms); // the plugins' events in progress
     go = false;
     pubs.join();
     subs.join();
@@ -394,6 +402,7 @@ int main(int argc, char** argv) {
     final_stats = app.stats();
   }
   rss_after = rss_mib();
+  std::remove(state.calm_file.c_str());
   // -- the verdict
   // ---------------------------------------------------------------------
   check(!result, "run() returned " + result.to_string());

@@ -5,7 +5,8 @@ engine restarts it). Runs until the engine stops it (SIGTERM).
 
 Environment: EE_PLUGIN_PORT / EE_PLUGIN_HOST (set by the engine),
 SOAK_REPLY (a prefix: answer each event with it, or empty), SOAK_CRASH and
-SOAK_RECONNECT (probabilities per event), SOAK_SEED.
+SOAK_RECONNECT (probabilities per event), SOAK_SEED, SOAK_CALM (a file: once
+it exists, no more misbehaving — the soak is winding down).
 """
 
 import os
@@ -19,6 +20,7 @@ reply = os.environ.get("SOAK_REPLY", "").encode()
 crash = float(os.environ.get("SOAK_CRASH", "0"))
 reconnect = float(os.environ.get("SOAK_RECONNECT", "0"))
 rng = random.Random(int(os.environ.get("SOAK_SEED", "0")) ^ os.getpid())
+calm = os.environ.get("SOAK_CALM", "")
 
 signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
 
@@ -33,11 +35,12 @@ def serve() -> None:
                 except Timeout:
                     continue
                 r = rng.random()
-                if r < crash:
+                wild = r < crash + reconnect and not (calm and os.path.exists(calm))
+                if wild and r < crash:
                     os._exit(3)
                 if reply:
                     plugin.publish(reply + ev[2:18], timeout=30.0)
-                if r < crash + reconnect:
+                if wild:
                     break  # a fresh socket; the last event comes back
         finally:
             plugin.close()
