@@ -467,10 +467,12 @@ class idle_plugin : public ee::plugin {
 public:
   std::string name() const override { return "idle"; }
   std::vector<ee::event_type> subscriptions() const override { return {}; }
+  void on_start(ee::context&) override { started = true; }
   void on_event(ee::context&, const ee::event&) override {
     // nop
   }
   void on_stop(ee::context&) override { stopped = true; }
+  static inline std::atomic<bool> started{false};
   static inline std::atomic<bool> stopped{false};
 };
 
@@ -484,12 +486,15 @@ public:
 };
 
 TEST(App, StopEndsPluginsThatNeverStopThemselves) {
+  idle_plugin::started = false;
   idle_plugin::stopped = false;
   ee::app app{local_config()};
   app.emplace_plugin<idle_plugin>().emplace_plugin<idle_blocking>();
   auto fut = std::async(std::launch::async, [&] { return app.run(); });
-  ASSERT_TRUE(app.wait_started(10s));
-  std::this_thread::sleep_for(50ms);
+  // on_stop runs only for a plugin that started: wait for that, not a while.
+  for (int i = 0; i < 20000 && !idle_plugin::started; ++i)
+    std::this_thread::sleep_for(1ms);
+  ASSERT_TRUE(idle_plugin::started);
   app.stop();
   ASSERT_EQ(fut.wait_for(20s), std::future_status::ready);
   auto err = fut.get();
