@@ -351,7 +351,15 @@ error app::run() {
                    "create a new app to run again"};
     d.set_phase(run_phase::starting);
   }
-  auto result = d.run_engine();
+  error result;
+  try {
+    result = d.run_engine();
+  } catch (...) {
+    // Nothing may escape run() (and ~app must not wait forever for it).
+    result = error{ec::internal,
+                   "app::run() failed: " + describe_current_exception()};
+    ee::log(log_level::error, result.message());
+  }
   {
     std::lock_guard<std::mutex> guard{d.mtx};
     d.set_phase(run_phase::finished); // the last touch of *impl_
