@@ -379,6 +379,9 @@ error app::impl::run_engine() {
     bp.working_dir = ext.working_dir;
     bp.delivery = ext.delivery;
     bp.max_delivery_attempts = ext.max_delivery_attempts;
+    bp.allowed_keys = ext.allowed_keys;
+    bp.allowed_key_files = ext.allowed_key_files;
+    bp.client_key_file = ext.client_key_file;
     bps.push_back(std::move(bp));
   }
   std::unique_ptr<bridge> br;
