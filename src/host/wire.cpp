@@ -176,7 +176,8 @@ std::optional<std::string> handshake_watch::failure() {
                                   "NAME.key_secret)"};
     } else if (curve_ && ++failures_ >= 3) {
       return "the CURVE handshake failed " + std::to_string(failures_) +
-             " times: --server-key is probably not the engine's public key";
+             " times: most likely --server-key is not the engine's public key, "
+             "or the engine does not use CURVE";
     }
   }
 }

@@ -282,7 +282,8 @@ def test_a_client_without_keys_on_a_curve_port_is_told_to_use_keys(
         assert not p.curve
         with pytest.raises(AuthenticationError, match="requires CURVE: pass server_key=") as info:
             p.publish(b"TypeAx", timeout=WAIT_S)
-    assert info.value.reason == "mismatch"
+    # "handshake" when the engine hung up before the client saw its greeting.
+    assert info.value.reason in ("mismatch", "handshake")
 
 
 def test_keys_against_an_engine_without_curve_are_an_authentication_error(
@@ -301,7 +302,7 @@ def test_a_wrong_server_key_fails_clearly_in_bounded_time(
     start = time.monotonic()
     with Plugin(curve_engine.port, "127.0.0.1", server_key=keys["other"][0],
                 client_keys=keys["ok"][1]) as p:
-        with pytest.raises(AuthenticationError, match="server_key is probably not the "
+        with pytest.raises(AuthenticationError, match="server_key is not the "
                                                       "engine's public key") as info:
             p.next_msg()
     assert info.value.reason == "handshake"

@@ -323,7 +323,7 @@ class HandshakeGuard:
             zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL,
         ):
             self.failures += 1
-            if self.keys is not None and self.failures >= _FAILURES_BEFORE_ERROR:
+            if self.failures >= _FAILURES_BEFORE_ERROR:
                 self.error = self._failing(False)
 
     # -- errors --
@@ -362,13 +362,26 @@ class HandshakeGuard:
 
     def _failing(self, timed_out: bool) -> AuthenticationError:
         when = " before the timeout" if timed_out else ""
+        if self.keys is None:
+            # (The engine may hang up on a plain-text client before the
+            # client sees that the engine wants CURVE.)
+            return AuthenticationError(
+                f"the handshake with the engine at {self.endpoint} failed "
+                f"{self.failures} time{'s' if self.failures != 1 else ''}{when} "
+                "(the engine closed the connection): most likely the engine "
+                "requires CURVE: pass server_key= and client_keys=, or set "
+                f"{SERVER_KEY_ENV} and {CLIENT_KEY_FILE_ENV}",
+                self.endpoint,
+                "handshake",
+            )
         return AuthenticationError(
             f"the CURVE handshake with the engine at {self.endpoint} failed "
             f"{self.failures} time{'s' if self.failures != 1 else ''}{when} "
-            "(the engine closed the connection): server_key is probably not "
-            "the engine's public key; compare it with the engine's "
-            "NAME.key (the engine logs 'the engine's public key is ...' at "
-            "start)",
+            "(the engine closed the connection): most likely server_key is "
+            "not the engine's public key (compare it with the engine's "
+            "NAME.key; the engine logs 'the engine's public key is ...' at "
+            "start), or the engine does not use CURVE ([engine.security] "
+            "curve = true)",
             self.endpoint,
             "handshake",
         )
@@ -395,7 +408,7 @@ class HandshakeGuard:
             else:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    if self.failures and self.keys is not None:
+                    if self.failures:
                         self.error = self._failing(True)
                         raise self.error
                     raise zmq.Again(zmq.EAGAIN)
