@@ -68,7 +68,7 @@ zap_policy::verdict zap_policy::decide(std::string_view domain,
     v.text = "key not allowed";
     v.reason = "refused " + from + " on " + r.what + ": its public key " +
                curve::encode(key) + " is not on the allow-list (" + r.source +
-               "); to admit it, add its NAME.key there";
+               "); to admit it, add its public key (NAME.key) to that list";
     return v;
   }
   v.allowed = true;

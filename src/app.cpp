@@ -492,6 +492,7 @@ error app::impl::run_engine() {
     auto bs = br->stats();
     st.rejected = bs.rejected;
     st.raw_dropped += bs.raw_dropped;
+    st.refused_connections = bs.refused_connections;
   }
   params->threads->join_all();
   link.reset();
@@ -589,6 +590,7 @@ engine_stats app::stats() const {
     return impl_->last_stats; // the engine is swamped
   st->rejected = bs.rejected;
   st->raw_dropped += bs.raw_dropped;
+  st->refused_connections = bs.refused_connections;
   impl_->last_stats = *st;
   return *st;
 }
