@@ -169,17 +169,25 @@ resolve_security(const security_config& sec,
     auto who = "plugin '" + p.name + "' ";
     if (auto err = add_keys(p.allowed_keys, p.allowed_key_files, who, pk.keys))
       return err;
-    bool own = !p.allowed_keys.empty() || !p.allowed_key_files.empty();
-    pk.source =
-        own ? "the allowed keys of plugin '" + p.name + "'" : r.global_source;
-    if (!own)
+    // A plugin with keys of its own (a list, or its process's key) admits
+    // only those: no other client can take its events.
+    bool listed = !p.allowed_keys.empty() || !p.allowed_key_files.empty();
+    bool own = listed || !p.client_key_file.empty();
+    if (!own) {
       pk.keys = r.global;
+      pk.source = r.global_source;
+    } else if (listed) {
+      pk.source = "the allowed keys of plugin '" + p.name + "'";
+    }
     if (!p.client_key_file.empty()) {
       auto cert = curve::load(p.client_key_file, true);
       if (!cert)
         return key_error(who + "client_key_file", cert.error());
       pk.keys.insert(*curve::decode(cert->public_key, "the key"));
-      pk.source += " and its client_key_file";
+      pk.source += std::string{listed ? " and " : ""} +
+                   "the client_key_file "
+                   "of plugin '" +
+                   p.name + "'";
       std::error_code code;
       auto abs = std::filesystem::absolute(p.client_key_file, code);
       pk.client_key_file = code ? p.client_key_file : abs.string();

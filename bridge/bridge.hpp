@@ -32,8 +32,8 @@ struct bridge_plugin {
   /// In `at_least_once` mode: sends of one event before it is a dead letter.
   std::uint32_t max_delivery_attempts = 3;
   /// With CURVE: its own allow-list (Z85 keys and public certificate
-  /// files; both empty: the engine's) and its process's secret certificate
-  /// (see `external_plugin_config`).
+  /// files) and its process's secret certificate; with none of the three,
+  /// the engine's allow-list applies (see `external_plugin_config`).
   std::vector<std::string> allowed_keys;
   std::vector<std::string> allowed_key_files;
   std::string client_key_file;

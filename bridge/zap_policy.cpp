@@ -91,11 +91,15 @@ std::string zap_domain_plugin(std::uint32_t id) {
 
 std::string describe_handshake_failure(int event, int value,
                                        const std::string& what, bool curve) {
+  // A plain-text client sees the CURVE greeting and hangs up, often before
+  // the engine has read the client's (a wrong server key fails later, as a
+  // protocol error, and a refused key at ZAP).
   if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL && curve)
-    return "a client's handshake on " + what + " failed (" +
+    return "a client hung up during its handshake on " + what + " (" +
            std::strerror(value) +
-           "): a client without CURVE or with a wrong server key that "
-           "closed first, or a client that gave up";
+           "): most likely a plain-text client that found the port requires "
+           "CURVE; " +
+           needs_keys;
   if (event != ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
     return {};
   switch (value) {

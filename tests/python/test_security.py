@@ -147,7 +147,7 @@ def secured(keyring: Keyring, *plugins: Dict[str, object], **engine: object) -> 
 
 def refusal_logged(out: str, what: str) -> bool:
     return (f"refused a plain-text client on {what}" in out
-            or f"a client's handshake on {what} failed" in out)
+            or f"a client hung up during its handshake on {what}" in out)
 
 
 # -- (a) (b) (c) (d): who gets, publishes and takes what ----------------------------------
