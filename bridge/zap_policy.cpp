@@ -28,11 +28,6 @@ void zap_policy::set(const std::string& domain, rule r) {
   rules_[domain] = std::move(r);
 }
 
-zap_policy::rule* zap_policy::find(const std::string& domain) {
-  auto i = rules_.find(domain);
-  return i == rules_.end() ? nullptr : &i->second;
-}
-
 zap_policy::verdict zap_policy::decide(std::string_view domain,
                                        std::string_view address,
                                        std::string_view mechanism,

@@ -38,9 +38,6 @@ public:
   /// Sets (or replaces) the rule of `domain`.
   void set(const std::string& domain, rule r);
 
-  /// @returns the rule of `domain`, or null.
-  rule* find(const std::string& domain);
-
   /// Decides a request: `mechanism` must be "CURVE" and `key` (32 bytes)
   /// on the list of `domain`. `address` is the peer's IP address.
   verdict decide(std::string_view domain, std::string_view address,

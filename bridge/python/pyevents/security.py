@@ -295,9 +295,7 @@ class HandshakeGuard:
         while True:
             try:
                 frames: List[bytes] = self.monitor.recv_multipart(zmq.NOBLOCK)
-            except zmq.Again:
-                break
-            except zmq.ZMQError:  # the monitor is closed
+            except zmq.ZMQError:  # none left (EAGAIN), or the monitor is closed
                 break
             if not frames or len(frames[0]) < 6:
                 continue
@@ -393,19 +391,28 @@ class HandshakeGuard:
         :class:`zmq.Again`) but raises :class:`AuthenticationError` as soon as
         the handshake failed for good, or at the timeout after failed
         handshakes."""
-        self.check()
+        if self.error is not None:
+            self.check()  # raises, unless a handshake succeeded since
         if flags & zmq.NOBLOCK:
+            if self.monitor.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+                self.check()
             return socket.recv(flags)
         timeout_ms = socket.getsockopt(zmq.RCVTIMEO)
         deadline = None if timeout_ms < 0 else time.monotonic() + timeout_ms / 1000.0
+        wait_ms = timeout_ms
         while True:
-            try:
-                return socket.recv(zmq.NOBLOCK)
-            except zmq.Again:
-                pass
-            if deadline is None:
-                wait_ms = -1
-            else:
+            # One poll per wait: the reply, or news about the handshake.
+            ready = dict(
+                zmq.zmq_poll([(socket, zmq.POLLIN), (self.monitor, zmq.POLLIN)], wait_ms)
+            )
+            if ready.get(self.monitor):
+                self.check()
+            if ready.get(socket):
+                try:
+                    return socket.recv(zmq.NOBLOCK)
+                except zmq.Again:
+                    pass  # a stale reply that REQ_CORRELATE discarded
+            if deadline is not None:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     if self.failures:
@@ -413,5 +420,3 @@ class HandshakeGuard:
                         raise self.error
                     raise zmq.Again(zmq.EAGAIN)
                 wait_ms = max(1, int(left * 1000))
-            zmq.zmq_poll([(socket, zmq.POLLIN), (self.monitor, zmq.POLLIN)], wait_ms)
-            self.check()
