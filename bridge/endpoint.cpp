@@ -8,6 +8,7 @@
 
 #include "bridge/address.hpp"
 #include "bridge/event_message.hpp"
+#include "bridge/monitor_event.hpp"
 #include "bridge/protocol.hpp"
 #include "bridge/zap_handler.hpp"
 #include "ee/log.hpp"
@@ -141,25 +142,14 @@ void endpoint::retire() {
 // -----------------------------------------------------------------------
 
 void endpoint::drain_monitor() {
-  for (;;) {
-    frames ev;
-    if (!zmq::recv_multipart(monitor_, std::back_inserter(ev),
-                             zmq::recv_flags::dontwait))
-      return;
-    if (ev.empty() || ev[0].size() < 6)
-      continue;
-    std::uint16_t what;
-    std::int32_t fd;
-    std::memcpy(&what, ev[0].data(), sizeof(what));
-    std::memcpy(&fd, static_cast<const char*>(ev[0].data()) + 2, sizeof(fd));
-    if (what == ZMQ_EVENT_ACCEPTED) {
-      tracker_.accepted(fd);
-    } else if (what == ZMQ_EVENT_DISCONNECTED) {
-      tracker_.disconnected(fd);
+  while (auto ev = next_monitor_event(monitor_)) {
+    if (ev->id == ZMQ_EVENT_ACCEPTED) {
+      tracker_.accepted(ev->value);
+    } else if (ev->id == ZMQ_EVENT_DISCONNECTED) {
+      tracker_.disconnected(ev->value);
     } else if (cfg_.refusals != nullptr) {
-      // (The value is an error code, not an fd.)
       auto line =
-          describe_handshake_failure(what, fd,
+          describe_handshake_failure(ev->id, ev->value,
                                      "the port " + std::to_string(port_) +
                                          " of plugin '" + cfg_.name + "'",
                                      !cfg_.curve_secret.empty());

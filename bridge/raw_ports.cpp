@@ -1,12 +1,12 @@
 #include "bridge/raw_ports.hpp"
 
-#include <cstring>
 #include <iterator>
 
 #include <zmq_addon.hpp>
 
 #include "bridge/address.hpp"
 #include "bridge/event_message.hpp"
+#include "bridge/monitor_event.hpp"
 #include "bridge/zap_handler.hpp"
 #include "ee/log.hpp"
 
@@ -95,19 +95,10 @@ void raw_ports::read_monitors() {
 }
 
 void raw_ports::drain_monitor(zmq::socket_t& mon, const std::string& what) {
-  for (;;) {
-    std::vector<zmq::message_t> ev;
-    if (!zmq::recv_multipart(mon, std::back_inserter(ev),
-                             zmq::recv_flags::dontwait))
-      return;
-    if (ev.empty() || ev[0].size() < 6 || refusals_ == nullptr)
+  while (auto ev = next_monitor_event(mon)) {
+    if (refusals_ == nullptr)
       continue;
-    std::uint16_t what_ev;
-    std::int32_t value;
-    std::memcpy(&what_ev, ev[0].data(), sizeof(what_ev));
-    std::memcpy(&value, static_cast<const char*>(ev[0].data()) + 2,
-                sizeof(value));
-    auto line = describe_handshake_failure(what_ev, value, what, true);
+    auto line = describe_handshake_failure(ev->id, ev->value, what, true);
     if (!line.empty())
       refusals_->refused(line, std::chrono::steady_clock::now());
   }

@@ -3,15 +3,12 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
-#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <iostream>
-#include <iterator>
-
-#include <zmq_addon.hpp>
 
 #include "bridge/curve_keys.hpp"
+#include "bridge/monitor_event.hpp"
 #include "util/text.hpp"
 
 namespace ee::host {
@@ -146,18 +143,9 @@ handshake_watch::handshake_watch(zmq::context_t& ctx, zmq::socket_t& socket,
 }
 
 std::optional<std::string> handshake_watch::failure() {
-  for (;;) {
-    std::vector<zmq::message_t> ev;
-    if (!zmq::recv_multipart(monitor_, std::back_inserter(ev),
-                             zmq::recv_flags::dontwait))
-      return std::nullopt;
-    if (ev.empty() || ev[0].size() < 6)
-      continue;
-    std::uint16_t what;
-    std::int32_t value;
-    std::memcpy(&what, ev[0].data(), sizeof(what));
-    std::memcpy(&value, static_cast<const char*>(ev[0].data()) + 2,
-                sizeof(value));
+  while (auto ev = next_monitor_event(monitor_)) {
+    auto what = ev->id;
+    auto value = ev->value;
     if (what == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
       failures_ = 0;
     } else if (what == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
@@ -180,6 +168,7 @@ std::optional<std::string> handshake_watch::failure() {
              "or the engine does not use CURVE";
     }
   }
+  return std::nullopt;
 }
 
 void stop_on_signals() {

@@ -18,6 +18,7 @@
 #include <zmq_addon.hpp>
 
 #include "bridge/curve_keys.hpp"
+#include "bridge/monitor_event.hpp"
 
 namespace ee::test {
 
@@ -71,13 +72,10 @@ struct watched {
       if (left.count() <= 0)
         return handshake::pending;
       zmq::poll(&item, 1, left);
-      std::vector<zmq::message_t> ev;
-      if (!zmq::recv_multipart(mon, std::back_inserter(ev),
-                               zmq::recv_flags::dontwait) ||
-          ev.empty() || ev[0].size() < 6)
+      auto ev = next_monitor_event(mon);
+      if (!ev)
         continue;
-      std::uint16_t what;
-      std::memcpy(&what, ev[0].data(), sizeof(what));
+      auto what = ev->id;
       if (what == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
         return handshake::succeeded;
       if (what == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)

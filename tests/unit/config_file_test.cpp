@@ -43,6 +43,13 @@ bool has(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
+std::vector<std::string> to_strings(const std::vector<ee::diagnostic>& diags) {
+  std::vector<std::string> result;
+  for (auto& x : diags)
+    result.push_back(x.to_string());
+  return result;
+}
+
 } // namespace
 
 TEST(ConfigFile, ParsesEngineAndPlugins) {
@@ -437,9 +444,7 @@ port = 7100
                             "/");
   ASSERT_TRUE(d) << d.error().to_string();
   auto diags = ee::check_environment(*d);
-  std::vector<std::string> texts;
-  for (auto& x : diags)
-    texts.push_back(x.to_string());
+  auto texts = to_strings(diags);
   ASSERT_EQ(texts.size(), 4u) << ::testing::PrintToString(texts);
   EXPECT_TRUE(has(texts[0], "7:8: error: port 7000 of plugin 'a' is already "
                             "used by the engine's publish_port (line 2)"))
@@ -642,10 +647,7 @@ client_key_file = "server.key_secret"
 )";
   auto d = ee::parse_config(text, k.path);
   ASSERT_TRUE(d) << d.error().to_string();
-  auto diags = ee::check_keys(*d);
-  std::vector<std::string> texts;
-  for (auto& x : diags)
-    texts.push_back(x.to_string());
+  auto texts = to_strings(ee::check_keys(*d));
   ASSERT_EQ(texts.size(), 5u) << ::testing::PrintToString(texts);
   EXPECT_TRUE(has(texts[0], "3:19: error: [engine.security] secret_key_file: "
                             "key file '" +
