@@ -142,9 +142,10 @@ struct library_plugin_config {
 /// TOML `allowed_keys` lists public certificate files (C++:
 /// `allowed_key_files`). A plugin with `allowed_keys` or a
 /// `client_key_file` admits only those keys on its port (so no other client
-/// can take its events); one with neither admits the engine's list. A launched plugin gets `EE_CURVE_SERVER_KEY` (the
-/// engine's public key) and, with `client_key_file`,
-/// `EE_CURVE_CLIENT_KEY_FILE` (its absolute path): pyevents reads both.
+/// can take its events); one with neither admits the engine's list. A
+/// launched plugin gets `EE_CURVE_SERVER_KEY` (the engine's public key)
+/// and, with `client_key_file`, `EE_CURVE_CLIENT_KEY_FILE` (its absolute
+/// path): pyevents reads both.
 ///
 /// **Libraries.** A `library` containing '/' is a path (relative to the
 /// file's folder). A bare file name is looked up in the file's folder, then

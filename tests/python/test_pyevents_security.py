@@ -16,7 +16,6 @@ Run with Debian's interpreter (it has pyzmq)::
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 import time
