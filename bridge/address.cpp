@@ -1,5 +1,8 @@
 #include "bridge/address.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <zmq.hpp>
 
 namespace ee::address {
@@ -15,6 +18,22 @@ std::string plain(const std::string& address) {
 
 bool is_ipv6(const std::string& address) {
   return plain(address).find(':') != std::string::npos;
+}
+
+bool is_loopback(const std::string& address) {
+  auto a = plain(address);
+  if (a == "lo")
+    return true;
+  in_addr v4{};
+  if (::inet_pton(AF_INET, a.c_str(), &v4) == 1)
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, a.c_str(), &v6) == 1) {
+    if (IN6_IS_ADDR_LOOPBACK(&v6))
+      return true;
+    return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+  }
+  return false;
 }
 
 std::string tcp_endpoint(const std::string& address, int port) {

@@ -17,6 +17,11 @@ std::string plain(const std::string& address);
 /// @returns true if `address` is an IPv6 address.
 bool is_ipv6(const std::string& address);
 
+/// @returns true if `address` is a loopback address (127.0.0.0/8, ::1, an
+/// IPv4-mapped loopback, `localhost` or the interface `lo`): only processes
+/// on this host can reach it.
+bool is_loopback(const std::string& address);
+
 /// @returns the ZeroMQ endpoint `tcp://address:port` (`0.0.0.0` becomes `*`,
 /// IPv6 addresses get brackets).
 std::string tcp_endpoint(const std::string& address, int port);

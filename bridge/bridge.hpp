@@ -31,6 +31,12 @@ struct bridge_plugin {
   delivery_mode delivery = delivery_mode::at_least_once;
   /// In `at_least_once` mode: sends of one event before it is a dead letter.
   std::uint32_t max_delivery_attempts = 3;
+  /// With CURVE: its own allow-list (Z85 keys and public certificate
+  /// files) and its process's secret certificate; with none of the three,
+  /// the engine's allow-list applies (see `external_plugin_config`).
+  std::vector<std::string> allowed_keys;
+  std::vector<std::string> allowed_key_files;
+  std::string client_key_file;
 };
 
 /// Counters of one external plugin's endpoint.
@@ -68,22 +74,32 @@ struct bridge_stats {
   std::uint64_t raw_published = 0;
   /// Events dropped for slow raw subscribers.
   std::uint64_t raw_dropped = 0;
+  /// With CURVE: handshakes the ZAP handler allowed and refused.
+  std::uint64_t auth_allowed = 0;
+  std::uint64_t auth_refused = 0;
+  /// Connections refused in their handshake for any reason (ZAP refusals,
+  /// plain-text clients on CURVE ports, wrong server keys, ...), each
+  /// logged unless beyond the log's rate limit.
+  std::uint64_t refused_connections = 0;
   /// One entry per external plugin, in registration order.
   std::vector<endpoint_stats> endpoints;
 };
 
 /// The ZeroMQ side of the engine: one thread polls every socket (SUB on the
-/// publish port, XPUB on the subscribe port, a ROUTER per external plugin),
-/// a doorbell for the engine's commands and the output of launched
-/// processes. The engine talks to it through `bridge_link`; it reports
-/// through the `engine_link` given to `start`.
+/// publish port, XPUB on the subscribe port, a ROUTER per external plugin;
+/// with CURVE also the ZAP handler and the raw ports' monitors), a doorbell
+/// for the engine's commands and the output of launched processes. The engine
+/// talks to it through `bridge_link`; it reports through the `engine_link`
+/// given to `start`.
 ///
 /// Life cycle: `open` (binds, reports errors) -> `start` -> `shutdown`
 /// (also called by the destructor). Not copyable, not movable.
 class bridge final : public bridge_link {
 public:
-  /// Binds every socket. @returns an error that names the port, who wanted
-  /// it and the fix on failure.
+  /// Binds every socket (with `cfg.security.curve`: reads the keys and
+  /// binds the ZAP handler first). Logs a warning if it binds an address
+  /// that is not a loopback address without CURVE. @returns an error that
+  /// names the port (or the key), who wanted it and the fix on failure.
   static expected<std::unique_ptr<bridge>>
   open(const app_config& cfg, std::vector<bridge_plugin> plugins);
 

@@ -8,7 +8,9 @@
 
 #include "bridge/address.hpp"
 #include "bridge/event_message.hpp"
+#include "bridge/monitor_event.hpp"
 #include "bridge/protocol.hpp"
+#include "bridge/zap_handler.hpp"
 #include "ee/log.hpp"
 
 namespace ee {
@@ -48,11 +50,17 @@ expected<std::unique_ptr<endpoint>> endpoint::open(zmq::context_t& ctx,
     // libzmq drop the connection instead of allocating them.
     r.set(zmq::sockopt::maxmsgsize,
           static_cast<std::int64_t>(ep->cfg_.max_message_size) * 2 + (1 << 20));
+    if (!ep->cfg_.curve_secret.empty())
+      make_curve_server(r, ep->cfg_.curve_secret,
+                        zap_domain_plugin(ep->cfg_.id));
     // The monitor before the bind: no connection is accepted unseen.
     auto mon = "inproc://ee-monitor-" + std::to_string(ep->cfg_.id) + "-" +
                std::to_string(reinterpret_cast<std::uintptr_t>(ep.get()));
-    if (zmq_socket_monitor(r.handle(), mon.c_str(),
-                           ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) != 0)
+    int events = ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED |
+                 ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL;
+    if (!ep->cfg_.curve_secret.empty())
+      events |= ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
+    if (zmq_socket_monitor(r.handle(), mon.c_str(), events) != 0)
       throw zmq::error_t{};
     // No high-water mark on the monitor pipe: a lost event would break the
     // tracking of connections.
@@ -132,21 +140,20 @@ void endpoint::retire() {
 // -----------------------------------------------------------------------
 
 void endpoint::drain_monitor() {
-  for (;;) {
-    frames ev;
-    if (!zmq::recv_multipart(monitor_, std::back_inserter(ev),
-                             zmq::recv_flags::dontwait))
-      return;
-    if (ev.empty() || ev[0].size() < 6)
-      continue;
-    std::uint16_t what;
-    std::int32_t fd;
-    std::memcpy(&what, ev[0].data(), sizeof(what));
-    std::memcpy(&fd, static_cast<const char*>(ev[0].data()) + 2, sizeof(fd));
-    if (what == ZMQ_EVENT_ACCEPTED)
-      tracker_.accepted(fd);
-    else if (what == ZMQ_EVENT_DISCONNECTED)
-      tracker_.disconnected(fd);
+  while (auto ev = next_monitor_event(monitor_)) {
+    if (ev->id == ZMQ_EVENT_ACCEPTED) {
+      tracker_.accepted(ev->value);
+    } else if (ev->id == ZMQ_EVENT_DISCONNECTED) {
+      tracker_.disconnected(ev->value);
+    } else if (cfg_.refusals != nullptr) {
+      auto line =
+          describe_handshake_failure(ev->id, ev->value,
+                                     "the port " + std::to_string(port_) +
+                                         " of plugin '" + cfg_.name + "'",
+                                     !cfg_.curve_secret.empty());
+      if (!line.empty())
+        cfg_.refusals->refused(line, clock_type::now());
+    }
   }
 }
 

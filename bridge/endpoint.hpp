@@ -13,6 +13,7 @@
 #include <zmq.hpp>
 
 #include "bridge/connection_tracker.hpp"
+#include "bridge/refusal_log.hpp"
 #include "bridge/seam.hpp"
 #include "ee/error.hpp"
 #include "ee/expected.hpp"
@@ -58,10 +59,22 @@ public:
     /// Most publish requests held for credit (count and bytes).
     std::size_t held_max = 1000;
     std::size_t held_max_bytes = 64 * 1024 * 1024;
+    /// The engine's secret key (32 bytes) if the port is a CURVE server
+    /// (ZAP domain `zap_domain_plugin(id)`), else empty.
+    std::string curve_secret;
+    /// Gets the handshakes that failed (a plain-text client on a CURVE
+    /// port, a wrong server key, ...); may be null. Outlives the endpoint.
+    refusal_log* refusals = nullptr;
   };
 
   /// Creates the ROUTER and its monitor and binds the ROUTER. @returns an
   /// error naming the port, the plugin and the fix on failure.
+  ///
+  /// The monitor reports ACCEPTED and DISCONNECTED (for the connection
+  /// tracker) and failed handshakes (for the refusal log). A connection
+  /// refused in its handshake (by ZAP or for a protocol error) is accepted
+  /// and disconnected without a message: the tracker never binds an
+  /// identity to it and forgets it at the next drain.
   static expected<std::unique_ptr<endpoint>> open(zmq::context_t& ctx,
                                                   config cfg);
 

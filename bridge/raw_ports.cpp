@@ -6,6 +6,8 @@
 
 #include "bridge/address.hpp"
 #include "bridge/event_message.hpp"
+#include "bridge/monitor_event.hpp"
+#include "bridge/zap_handler.hpp"
 #include "ee/log.hpp"
 
 namespace ee {
@@ -13,6 +15,21 @@ namespace ee {
 namespace {
 
 constexpr int read_budget = 1024;
+
+// Attaches a monitor for failed handshakes to `sock` (before its bind).
+zmq::socket_t monitor(zmq::context_t& ctx, zmq::socket_t& sock,
+                      const void* owner, const char* which) {
+  auto ep = std::string{"inproc://ee-raw-monitor-"} + which + "-" +
+            std::to_string(reinterpret_cast<std::uintptr_t>(owner));
+  if (zmq_socket_monitor(sock.handle(), ep.c_str(),
+                         ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                             ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0)
+    throw zmq::error_t{};
+  zmq::socket_t mon{ctx, zmq::socket_type::pair};
+  mon.set(zmq::sockopt::linger, 0);
+  mon.connect(ep);
+  return mon;
+}
 
 } // namespace
 
@@ -23,12 +40,27 @@ raw_ports::raw_ports(zmq::context_t& ctx, std::atomic<std::uint64_t>& released,
   // nop
 }
 
+raw_ports::~raw_ports() {
+  if (sub_mon_)
+    zmq_socket_monitor(sub_.handle(), nullptr, 0);
+  if (xpub_mon_)
+    zmq_socket_monitor(xpub_.handle(), nullptr, 0);
+}
+
 expected<std::unique_ptr<raw_ports>>
 raw_ports::open(zmq::context_t& ctx, const app_config& cfg,
-                std::atomic<std::uint64_t>& released) {
+                std::atomic<std::uint64_t>& released,
+                const std::string& curve_secret, refusal_log* refusals) {
   std::unique_ptr<raw_ports> rp{
       new raw_ports(ctx, released, cfg.max_message_size)};
   try {
+    if (!curve_secret.empty()) {
+      make_curve_server(rp->sub_, curve_secret, zap_domain_publish());
+      make_curve_server(rp->xpub_, curve_secret, zap_domain_subscribe());
+      rp->refusals_ = refusals;
+      rp->sub_mon_ = monitor(ctx, rp->sub_, rp.get(), "sub");
+      rp->xpub_mon_ = monitor(ctx, rp->xpub_, rp.get(), "xpub");
+    }
     rp->sub_.set(zmq::sockopt::linger, 0);
     rp->sub_.set(zmq::sockopt::maxmsgsize,
                  static_cast<std::int64_t>(cfg.max_message_size) * 2 +
@@ -51,6 +83,25 @@ raw_ports::open(zmq::context_t& ctx, const app_config& cfg,
     return err;
   rp->subscribe_port_ = address::bound_port(rp->xpub_);
   return rp;
+}
+
+void raw_ports::read_monitors() {
+  if (sub_mon_)
+    drain_monitor(*sub_mon_,
+                  "the publish port " + std::to_string(publish_port_));
+  if (xpub_mon_)
+    drain_monitor(*xpub_mon_,
+                  "the subscribe port " + std::to_string(subscribe_port_));
+}
+
+void raw_ports::drain_monitor(zmq::socket_t& mon, const std::string& what) {
+  while (auto ev = next_monitor_event(mon)) {
+    if (refusals_ == nullptr)
+      continue;
+    auto line = describe_handshake_failure(ev->id, ev->value, what, true);
+    if (!line.empty())
+      refusals_->refused(line, std::chrono::steady_clock::now());
+  }
 }
 
 void raw_ports::grant(credit c) {

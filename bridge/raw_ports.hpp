@@ -7,6 +7,7 @@
 
 #include <zmq.hpp>
 
+#include "bridge/refusal_log.hpp"
 #include "bridge/seam.hpp"
 #include "ee/app_config.hpp"
 #include "ee/expected.hpp"
@@ -16,16 +17,24 @@ namespace ee {
 /// The raw ports: a SUB on the publish port (raw PUB clients publish into
 /// the engine; it is a publisher of its own, `raw_publish_port`, with its own
 /// credit) and an XPUB on the subscribe port (raw SUB clients; their
-/// subscriptions go to the engine, events go out without copying). Owned and
-/// used by the bridge's thread only (except the counters).
+/// subscriptions go to the engine, events go out without copying). With
+/// CURVE both are CURVE servers (ZAP domains `zap_domain_publish()` and
+/// `zap_domain_subscribe()`) with a socket monitor each that reports failed
+/// handshakes. Owned and used by the bridge's thread only (except the
+/// counters).
 class raw_ports {
 public:
   /// Creates and binds both sockets. `released` counts the bytes of raw
-  /// events that libzmq let go of; it must outlive `ctx`. @returns an error
-  /// naming the port and the fix on failure.
+  /// events that libzmq let go of; it must outlive `ctx`. `curve_secret` is
+  /// the engine's secret key (32 bytes), empty without CURVE; `refusals`
+  /// (with CURVE) gets the failed handshakes and must outlive the ports.
+  /// @returns an error naming the port and the fix on failure.
   static expected<std::unique_ptr<raw_ports>>
   open(zmq::context_t& ctx, const app_config& cfg,
-       std::atomic<std::uint64_t>& released);
+       std::atomic<std::uint64_t>& released,
+       const std::string& curve_secret = {}, refusal_log* refusals = nullptr);
+
+  ~raw_ports();
 
   raw_ports(const raw_ports&) = delete;
   raw_ports& operator=(const raw_ports&) = delete;
@@ -42,6 +51,17 @@ public:
 
   /// @returns the XPUB socket.
   zmq::socket_t& xpub() noexcept { return xpub_; }
+
+  /// @returns the socket monitors of SUB and XPUB (with CURVE), else null.
+  zmq::socket_t* sub_monitor() noexcept {
+    return sub_mon_ ? &*sub_mon_ : nullptr;
+  }
+  zmq::socket_t* xpub_monitor() noexcept {
+    return xpub_mon_ ? &*xpub_mon_ : nullptr;
+  }
+
+  /// Reads both monitors; failed handshakes go to the refusal log.
+  void read_monitors();
 
   /// Adds publish credit.
   void grant(credit c);
@@ -73,8 +93,13 @@ private:
     return credit_events_ > 0 && credit_bytes_ > 0;
   }
 
+  void drain_monitor(zmq::socket_t& mon, const std::string& what);
+
   zmq::socket_t sub_;
   zmq::socket_t xpub_;
+  std::optional<zmq::socket_t> sub_mon_;
+  std::optional<zmq::socket_t> xpub_mon_;
+  refusal_log* refusals_ = nullptr;
   std::atomic<std::uint64_t>& released_;
   std::size_t max_message_size_;
   int publish_port_ = -1;

@@ -390,6 +390,9 @@ error app::impl::run_engine() {
     bp.working_dir = ext.working_dir;
     bp.delivery = ext.delivery;
     bp.max_delivery_attempts = ext.max_delivery_attempts;
+    bp.allowed_keys = ext.allowed_keys;
+    bp.allowed_key_files = ext.allowed_key_files;
+    bp.client_key_file = ext.client_key_file;
     bps.push_back(std::move(bp));
   }
   std::unique_ptr<bridge> br;
@@ -450,6 +453,7 @@ error app::impl::run_engine() {
         x.redelivered = e.redeliveries;
       }
       st.raw_dropped += bs.raw_dropped; // plus ZeroMQ's own drops
+      st.refused_connections = bs.refused_connections;
     };
   }
   auto engine = spawn_engine(*sys, params);

@@ -1,6 +1,7 @@
 #include "ee/config_file.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <optional>
@@ -9,6 +10,8 @@
 
 #include <toml++/toml.h>
 
+#include "bridge/address.hpp"
+#include "bridge/curve_keys.hpp"
 #include "bridge/process.hpp"
 #include "ee/names.hpp"
 #include "util/text.hpp"
@@ -40,7 +43,11 @@ const std::vector<std::string> engine_keys{"publish_port",
                                            "shutdown_grace_ms",
                                            "scheduler_threads",
                                            "stats_interval_ms",
-                                           "log_level"};
+                                           "log_level",
+                                           "security"};
+
+const std::vector<std::string> security_keys{
+    "curve", "secret_key_file", "allowed_clients_dir", "allowed_keys"};
 
 // Keys of every [[plugin]], then those of one kind only.
 const std::vector<std::string> common_plugin_keys{
@@ -52,7 +59,9 @@ const std::vector<std::string> external_only_keys{"port",
                                                   "working_dir",
                                                   "await_first_request",
                                                   "delivery",
-                                                  "max_delivery_attempts"};
+                                                  "max_delivery_attempts",
+                                                  "allowed_keys",
+                                                  "client_key_file"};
 const std::vector<std::string> library_only_keys{"library", "factory",
                                                  "config"};
 
@@ -192,6 +201,7 @@ public:
       }
     }
     type_warnings();
+    security_checks();
     return finish();
   }
 
@@ -382,6 +392,123 @@ private:
     auto lvl = log_level::info;
     if (enumeration(t, "log_level", lvl, s))
       report_.description.log_level = name_of(lvl);
+    if (auto node = t.get("security")) {
+      if (auto st = node->as_table())
+        security(*st);
+      else
+        fail(*node, "[engine] security must be a table: write "
+                    "[engine.security] above its settings");
+    }
+  }
+
+  // -- [engine.security]
+  // ---------------------------------------------------------
+
+  void security(const toml::table& t) {
+    const std::string s = "[engine.security]";
+    unknown_keys(t, security_keys, s);
+    for (auto& [k, v] : t)
+      remember("engine.security." + std::string{k.str()}, v);
+    auto& sec = report_.description.config.security;
+    boolean(t, "curve", sec.curve, s);
+    path(t, "secret_key_file", sec.secret_key_file, s,
+         "the engine's secret certificate, e.g. \"server.key_secret\"");
+    path(t, "allowed_clients_dir", sec.allowed_clients_dir, s,
+         "a folder of public certificates (NAME.key), e.g. \"clients/\"");
+    key_files(t, s, "engine.security", sec.allowed_key_files);
+    if (sec.curve && !t.get("secret_key_file"))
+      fail(*t.get("curve"),
+           s + " curve = true needs secret_key_file = \"server.key_secret\": "
+               "the engine's key pair (write one with `event-engine keygen "
+               "server`)");
+  }
+
+  // Reads a path relative to the file's folder. @returns false if absent
+  // or bad.
+  bool path(const toml::table& t, const char* key, std::string& out,
+            const std::string& section, const std::string& example) {
+    std::string text;
+    if (!string(t, key, text, section))
+      return false;
+    if (text.empty()) {
+      fail(*t.get(key), section + " " + key + " is empty: give " + example);
+      return false;
+    }
+    out = resolve(base_dir_, text);
+    return true;
+  }
+
+  // allowed_keys = ["clients/a.key", ...]: public certificate files,
+  // relative to the file's folder; their positions are remembered as
+  // "<where>.allowed_keys.<index>".
+  void key_files(const toml::table& t, const std::string& section,
+                 const std::string& where, std::vector<std::string>& out) {
+    auto n = t.get("allowed_keys");
+    if (!n)
+      return;
+    auto arr = n->as_array();
+    if (!arr) {
+      fail(*n, section + " allowed_keys must be an array of public "
+                         "certificate files, e.g. allowed_keys = "
+                         "[\"clients/py1.key\"]");
+      return;
+    }
+    for (auto& x : *arr) {
+      if (!x.is_string() || x.value<std::string>()->empty()) {
+        fail(x, section +
+                    " allowed_keys: each entry is the path of a public "
+                    "certificate file (NAME.key), not " +
+                    (x.is_string() ? std::string{"an empty string"}
+                                   : std::string{type_name(x)}));
+        continue;
+      }
+      report_.description
+          .positions[where + ".allowed_keys." + std::to_string(out.size())] =
+          position(x.source());
+      out.push_back(resolve(base_dir_, *x.value<std::string>()));
+    }
+  }
+
+  // Settings that only make sense together.
+  void security_checks() {
+    auto& d = report_.description;
+    auto& sec = d.config.security;
+    auto warn = [&](const std::string& key, std::string message) {
+      add(severity::warning, d.position(key), std::move(message));
+    };
+    if (!sec.curve) {
+      for (auto key :
+           {"secret_key_file", "allowed_clients_dir", "allowed_keys"})
+        if (d.positions.count(std::string{"engine.security."} + key) > 0)
+          warn(std::string{"engine.security."} + key,
+               std::string{"[engine.security] "} + key +
+                   " has no effect while curve is not true: the ports speak "
+                   "plain text; add curve = true");
+      for (auto& p : d.plugins)
+        for (auto key : {"allowed_keys", "client_key_file"})
+          if (d.positions.count("plugin." + p.name + "." + key) > 0)
+            warn("plugin." + p.name + "." + key,
+                 "plugin '" + p.name + "' " + key +
+                     " has no effect while [engine.security] curve is not "
+                     "true");
+      return;
+    }
+    if (sec.allowed_clients_dir.empty() && sec.allowed_key_files.empty() &&
+        d.config.enable_tcp)
+      warn("engine.security.curve",
+           "[engine.security] allows no client on the publish and subscribe "
+           "ports (no allowed_clients_dir, no allowed_keys): nobody can "
+           "publish or subscribe there");
+    for (auto& p : d.plugins) {
+      if (!p.command.empty() && p.client_key_file.empty())
+        warn("plugin." + p.name,
+             "plugin '" + p.name +
+                 "' is launched under CURVE without client_key_file: its "
+                 "process gets the engine's public key (EE_CURVE_SERVER_KEY) "
+                 "but no key pair of its own; add client_key_file = "
+                 "\"clients/" +
+                 p.name + ".key_secret\" (or it must load its keys itself)");
+    }
   }
 
   // -- prefixes
@@ -661,6 +788,10 @@ private:
     enumeration(t, "delivery", p.delivery, section);
     integer(t, "max_delivery_attempts", p.max_delivery_attempts, 1, 1000000,
             section);
+    key_files(t, section, "plugin." + name, p.allowed_key_files);
+    path(t, "client_key_file", p.client_key_file, section,
+         "this plugin's secret certificate, e.g. \"clients/" + name +
+             ".key_secret\"");
     if (add)
       d.plugins.push_back(std::move(p));
   }
@@ -893,6 +1024,67 @@ std::vector<diagnostic> check_environment(const app_description& d) {
       fail(key + ".working_dir", "plugin '" + p.name +
                                      "': working directory '" + p.working_dir +
                                      "' does not exist");
+  }
+  for (auto& x : check_keys(d))
+    result.push_back(std::move(x));
+  return result;
+}
+
+std::vector<diagnostic> check_keys(const app_description& d) {
+  std::vector<diagnostic> result;
+  auto& sec = d.config.security;
+  if (!sec.curve)
+    return result;
+  auto fail = [&](const std::string& key, const std::string& setting,
+                  const error& err) {
+    result.push_back(diagnostic{severity::error, d.position(key),
+                                setting + ": " + err.message()});
+  };
+  // A secret that others can read is no secret.
+  auto private_file = [&](const std::string& key, const std::string& file) {
+    struct stat sb;
+    if (::stat(file.c_str(), &sb) == 0 && (sb.st_mode & 077) != 0) {
+      char mode[8];
+      std::snprintf(mode, sizeof(mode), "%04o",
+                    static_cast<unsigned>(sb.st_mode & 07777));
+      result.push_back(diagnostic{severity::warning, d.position(key),
+                                  "secret key file '" + file +
+                                      "' can be read by other users (mode " +
+                                      mode + "): chmod 600 '" + file + "'"});
+    }
+  };
+  if (!sec.secret_key_file.empty()) {
+    auto key = std::string{"engine.security.secret_key_file"};
+    if (auto cert = curve::load(sec.secret_key_file, true); !cert)
+      fail(key, "[engine.security] secret_key_file", cert.error());
+    else
+      private_file(key, sec.secret_key_file);
+  }
+  if (!sec.allowed_clients_dir.empty())
+    if (auto certs = curve::load_dir(sec.allowed_clients_dir); !certs)
+      fail("engine.security.allowed_clients_dir",
+           "[engine.security] allowed_clients_dir", certs.error());
+  auto public_files = [&](const std::vector<std::string>& files,
+                          const std::string& where,
+                          const std::string& setting) {
+    for (std::size_t i = 0; i < files.size(); ++i)
+      if (auto cert = curve::load(files[i], false); !cert)
+        fail(where + ".allowed_keys." + std::to_string(i), setting,
+             cert.error());
+  };
+  public_files(sec.allowed_key_files, "engine.security",
+               "[engine.security] allowed_keys");
+  for (auto& p : d.plugins) {
+    auto where = "plugin." + p.name;
+    public_files(p.allowed_key_files, where,
+                 "plugin '" + p.name + "' allowed_keys");
+    if (p.client_key_file.empty())
+      continue;
+    if (auto cert = curve::load(p.client_key_file, true); !cert)
+      fail(where + ".client_key_file",
+           "plugin '" + p.name + "' client_key_file", cert.error());
+    else
+      private_file(where + ".client_key_file", p.client_key_file);
   }
   return result;
 }

@@ -97,7 +97,8 @@ std::string to_json(const engine_stats& st) {
                       {"rejected", st.rejected},
                       {"raw_routed", st.raw_routed},
                       {"raw_dropped", st.raw_dropped},
-                      {"raw_published", st.raw_published}});
+                      {"raw_published", st.raw_published},
+                      {"refused_connections", st.refused_connections}});
   append_map(out, "plugins", st.plugins);
   append_map(out, "types", st.types);
   out += '}';

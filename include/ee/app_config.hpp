@@ -10,6 +10,40 @@
 
 namespace ee {
 
+/// CurveZMQ authentication and encryption of the engine's TCP ports (see
+/// docs/security.md). Off by default: the ports then speak plain text and
+/// admit anyone who can reach them, which is safe on the loopback (the
+/// default `bind_address`) only.
+///
+/// Keys are CurveZMQ keys: 40 Z85 characters each, in certificate files as
+/// `event-engine keygen` (or pyzmq's `zmq.auth.create_certificates`, or
+/// CZMQ's zcert) writes them: `NAME.key` holds the public key,
+/// `NAME.key_secret` the public and the secret key.
+struct security_config {
+  /// If true, every TCP port (publish, subscribe and each external plugin's)
+  /// is a CURVE server: traffic is encrypted, and a client gets in only if
+  /// its public key is allowed on that port (a ZAP handler on the bridge's
+  /// thread checks each handshake). Refused clients are logged with the
+  /// reason, at most 20 lines per 10 s.
+  bool curve = false;
+  /// The engine's secret certificate (`NAME.key_secret`). Clients need the
+  /// public key of it (`NAME.key`); launched plugins get it in
+  /// `EE_CURVE_SERVER_KEY`.
+  std::string secret_key_file;
+  /// Instead of `secret_key_file`: the engine's secret key (Z85).
+  std::string secret_key;
+  /// Every `*.key` file (public certificate) in this folder is an allowed
+  /// client. Read once when the app starts.
+  std::string allowed_clients_dir;
+  /// More allowed clients: public certificate files (`NAME.key`).
+  std::vector<std::string> allowed_key_files;
+  /// More allowed clients: public keys (Z85).
+  std::vector<std::string> allowed_keys;
+  // The clients allowed by these three lists may use the publish and the
+  // subscribe port, and the port of each external plugin that has no list
+  // of its own (see external_plugin_config::allowed_keys).
+};
+
 /// Application-wide settings. Every field has a working default.
 struct app_config {
   /// TCP port where raw PUB clients publish into the engine (engine: SUB).
@@ -70,6 +104,10 @@ struct app_config {
   /// `ee.stats\n<JSON>` (see `to_json`), which reaches subscriptions that
   /// name it (`"ee.stats"`), internal or external.
   std::chrono::milliseconds stats_interval{0};
+  /// CurveZMQ on the TCP ports (off by default). Binding to an address
+  /// that is not a loopback address without it logs a warning that names
+  /// what anyone on the network could do on which port.
+  security_config security{};
 };
 
 } // namespace ee

@@ -89,6 +89,12 @@ struct library_plugin_config {
 /// scheduler_threads = 0        # 0 = number of cores
 /// log_level = "info"           # debug, warning, error, off
 ///
+/// [engine.security]            # CurveZMQ on every TCP port (docs/security.md)
+/// curve = true                 # default false: plain text
+/// secret_key_file = "server.key_secret"  # the engine's pair (keygen)
+/// allowed_clients_dir = "clients/"       # every *.key in it is allowed
+/// allowed_keys = ["ops/tap.key"]         # more public certificate files
+///
 /// [types]                      # event types by name -> prefix
 /// TypeA = "TypeA"              # text (TOML escapes allowed: "\u0001\u0000")
 /// Reading = { hex = "01a0" }   # bytes in hexadecimal
@@ -110,6 +116,8 @@ struct library_plugin_config {
 /// queue_capacity = 0           # 0 = the engine's
 /// queue_bytes = 0
 /// overflow = "block"           # drop_oldest, drop_newest
+/// allowed_keys = ["clients/py1.key"]  # with CURVE: only these on its port
+/// client_key_file = "clients/py1.key_secret"  # its process's own pair
 ///
 /// [[plugin]]                   # a C++ plugin from a shared library
 /// name = "counter"
@@ -129,6 +137,15 @@ struct library_plugin_config {
 /// **Launched plugins** get `EE_TYPES` in their environment: every type as a
 /// JSON object `{"name": "prefix in hex", ...}` (`pyevents.types()` reads
 /// it), unless the entry's `env` sets `EE_TYPES` itself.
+///
+/// **Security.** Key files are paths relative to the file's folder; in
+/// TOML `allowed_keys` lists public certificate files (C++:
+/// `allowed_key_files`). A plugin with `allowed_keys` or a
+/// `client_key_file` admits only those keys on its port (so no other client
+/// can take its events); one with neither admits the engine's list. A
+/// launched plugin gets `EE_CURVE_SERVER_KEY` (the engine's public key)
+/// and, with `client_key_file`, `EE_CURVE_CLIENT_KEY_FILE` (its absolute
+/// path): pyevents reads both.
 ///
 /// **Libraries.** A `library` containing '/' is a path (relative to the
 /// file's folder). A bare file name is looked up in the file's folder, then
@@ -204,8 +221,17 @@ parse_config(std::string_view text, const std::string& base_dir);
 /// Checks what depends on the machine and on settings changed after
 /// reading (e.g. ports from the command line): ports used twice or
 /// clashing with the engine's ports, launch commands that are not found,
-/// working directories that do not exist. Plugin libraries are checked by
-/// the host when it loads them. @returns the errors, empty if none.
+/// working directories that do not exist, and (with CURVE) the key files
+/// (`check_keys`). Plugin libraries are checked by the host when it loads
+/// them. @returns the errors (and warnings), empty if none.
 std::vector<diagnostic> check_environment(const app_description& desc);
+
+/// With `[engine.security] curve = true`: reads every key file the app
+/// names (the engine's secret certificate, the allowed clients' folder and
+/// files, each plugin's allowed keys and client key file). @returns an
+/// error per missing, unreadable or malformed file or folder without keys
+/// (at the line that names it), and a warning per secret key file that
+/// other users can read.
+std::vector<diagnostic> check_keys(const app_description& desc);
 
 } // namespace ee

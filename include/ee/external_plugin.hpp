@@ -53,6 +53,21 @@ struct external_plugin_config {
   /// event that kills its process three times, before five restarts within
   /// the default restart period would end the app.
   std::uint32_t max_delivery_attempts = 3;
+  /// With CURVE (`app_config::security`): the clients allowed on this
+  /// plugin's port, as public keys (Z85). A plugin with keys of its own
+  /// (this, `allowed_key_files` or `client_key_file`) admits only those on
+  /// its port, so that a client allowed elsewhere cannot take its events;
+  /// one with none admits the engine's allow-list.
+  std::vector<std::string> allowed_keys;
+  /// The same as public certificate files (`NAME.key`).
+  std::vector<std::string> allowed_key_files;
+  /// With CURVE: the plugin process's own secret certificate
+  /// (`NAME.key_secret`). Its public key is allowed on this plugin's port
+  /// (and then only the keys of `allowed_keys` besides it), and a launched
+  /// process finds the file's absolute path in
+  /// `EE_CURVE_CLIENT_KEY_FILE` (pyevents reads it, so the plugin needs no
+  /// key code).
+  std::string client_key_file;
   /// Restart policy, queue bounds and overflow policy.
   plugin_options options{};
 };

@@ -15,9 +15,11 @@ namespace ee {
 ///              [--log-max-files N]
 /// event-engine check APP.toml [same options]
 /// event-engine tap [--host H] [--port P] [--types APP.toml] [--count N]
-///              [--json | --raw] [FILTER...]
+///              [--json | --raw] [--server-key K --client-key F] [FILTER...]
 /// event-engine pub [--host H] [--port P] [--type NAME --types APP.toml]
-///              [--hex] [--file F] [--timeout S] [DATA...]
+///              [--hex] [--file F] [--timeout S]
+///              [--server-key K --client-key F] [DATA...]
+/// event-engine keygen NAME [--dir DIR] [--force]
 /// event-engine --version | --help | SUBCOMMAND --help
 /// ~~~
 ///

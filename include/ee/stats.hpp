@@ -110,6 +110,10 @@ struct engine_stats {
   std::uint64_t raw_dropped = 0;
   /// Events published by raw PUB clients on the publish port.
   std::uint64_t raw_published = 0;
+  /// TCP connections refused in their handshake: with CURVE, clients whose
+  /// key is not allowed on the port, plain-text clients and clients with a
+  /// wrong server key (see docs/security.md).
+  std::uint64_t refused_connections = 0;
   /// Per plugin, by name.
   std::map<std::string, subscriber_stats> plugins;
   /// Per event type, by name (`"(other)"`: events of no named type).

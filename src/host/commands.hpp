@@ -10,6 +10,7 @@
 #include "ee/config_file.hpp"
 #include "ee/expected.hpp"
 #include "host/logging.hpp"
+#include "host/wire.hpp"
 
 namespace ee::host {
 
@@ -62,6 +63,8 @@ struct tap_options {
   bool raw = false;
   /// Type names (with `types`), `hex:...` or literal prefixes.
   std::vector<std::string> filters;
+  /// CURVE keys (an engine with [engine.security] curve = true).
+  curve_options curve;
 };
 
 /// `event-engine tap`: prints the events of a running engine.
@@ -82,7 +85,28 @@ struct pub_options {
   std::vector<std::string> data;
   /// How long to wait for the engine (connection and flush), in seconds.
   double timeout = 5.0;
+  /// CURVE keys (an engine with [engine.security] curve = true).
+  curve_options curve;
 };
+
+/// Options of `keygen`.
+struct keygen_options {
+  /// The pair's name: NAME.key and NAME.key_secret.
+  std::string name;
+  /// The folder to write them to (created if missing).
+  std::string dir = ".";
+  /// Replace existing files.
+  bool force = false;
+};
+
+/// `event-engine keygen`: writes a CurveZMQ key pair as certificate files
+/// (the secret one with mode 0600); refuses to overwrite without `force`.
+int keygen_command(const keygen_options& opts);
+
+/// With CURVE on and a bind address that is not a loopback address, or
+/// without CURVE on such an address: the warning of `check` that names the
+/// exposure. @returns nothing on the loopback or with CURVE.
+std::optional<diagnostic> exposure_warning(const app_description& d);
 
 /// `event-engine pub`: publishes events into a running engine.
 int pub_command(const pub_options& opts);

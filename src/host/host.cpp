@@ -16,7 +16,8 @@ namespace ee {
 
 namespace {
 
-const std::vector<std::string> subcommands{"run", "check", "tap", "pub"};
+const std::vector<std::string> subcommands{"run", "check", "tap", "pub",
+                                           "keygen"};
 
 // `event-engine APP.toml [--check] [flags]` (the older command line) is
 // `event-engine run|check APP.toml [flags]`.
@@ -62,6 +63,16 @@ void add_app_options(CLI::App& cmd, host::run_options& opts) {
       ->expected(0, 1)
       ->default_str("text")
       ->check(CLI::IsMember({"text", "json", "prometheus"}));
+}
+
+void add_curve_options(CLI::App& cmd, host::curve_options& opts) {
+  cmd.add_option("--server-key", opts.server_key,
+                 "with CURVE: the engine's public key, a certificate file "
+                 "(NAME.key) or 40 Z85 characters (default: "
+                 "EE_CURVE_SERVER_KEY)");
+  cmd.add_option("--client-key", opts.client_key,
+                 "with CURVE: this client's secret certificate "
+                 "(NAME.key_secret) (default: EE_CURVE_CLIENT_KEY_FILE)");
 }
 
 void add_log_options(CLI::App& cmd, host::log_options& opts) {
@@ -141,6 +152,7 @@ int run_host(int argc, char** argv,
                 "write each event's bytes, unchanged and unseparated (e.g. "
                 "--count 1 --raw > event.bin)")
       ->excludes(json);
+  add_curve_options(*tap, tap_opts.curve);
   tap->add_option("FILTER", tap_opts.filters,
                   "prefixes to receive (default: every event): a type name "
                   "(with --types), hex:0100, or literal text");
@@ -167,8 +179,22 @@ int run_host(int argc, char** argv,
                   "the events to be written")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  add_curve_options(*pub, pub_opts.curve);
   pub->add_option("DATA", pub_opts.data,
                   "the event (arguments joined by spaces)");
+
+  host::keygen_options keygen_opts;
+  auto keygen = cli.add_subcommand(
+      "keygen", "write a CurveZMQ key pair as ZeroMQ certificate files: "
+                "DIR/NAME.key (public) and DIR/NAME.key_secret (secret, "
+                "mode 0600), as pyzmq's zmq.auth and CZMQ's zcert read them");
+  keygen->add_option("NAME", keygen_opts.name, "the pair's name")->required();
+  keygen
+      ->add_option("--dir", keygen_opts.dir,
+                   "the folder to write to (created if missing)")
+      ->capture_default_str();
+  keygen->add_flag("--force", keygen_opts.force,
+                   "replace existing files of that name");
 
   try {
     std::reverse(args.begin(), args.end()); // CLI11 takes them reversed
@@ -183,6 +209,8 @@ int run_host(int argc, char** argv,
     return host::check_command(check_opts, customize);
   if (*tap)
     return host::tap_command(tap_opts);
+  if (*keygen)
+    return host::keygen_command(keygen_opts);
   return host::pub_command(pub_opts);
 }
 

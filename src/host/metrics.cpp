@@ -73,6 +73,9 @@ std::vector<MetricFamily> collect(const engine_stats& st) {
   out.counter("ee_wire_rejected_total",
               "Malformed or oversized messages rejected from the wire",
               st.rejected);
+  out.counter("ee_refused_connections_total",
+              "Connections refused by CurveZMQ authentication",
+              st.refused_connections);
   out.counter("ee_raw_events_published_total",
               "Events published by raw PUB clients", st.raw_published);
   out.counter("ee_raw_events_routed_total", "Events handed to raw SUB clients",

@@ -93,14 +93,23 @@ int pub_command(const pub_options& opts) {
   xpub.set(zmq::sockopt::xpub_nodrop, 1);
   xpub.set(zmq::sockopt::sndtimeo, static_cast<int>(timeout.count()));
   xpub.set(zmq::sockopt::linger, static_cast<int>(timeout.count()));
+  bool curve = false;
+  if (!setup_curve(xpub, opts.curve, "pub", curve))
+    return exit_usage;
+  handshake_watch watch{ctx, xpub, curve};
   if (!connect(xpub, ep, "pub"))
     return exit_usage;
-  zmq::pollitem_t item{xpub.handle(), 0, ZMQ_POLLIN, 0};
+  zmq::pollitem_t items[] = {{xpub.handle(), 0, ZMQ_POLLIN, 0},
+                             {watch.monitor().handle(), 0, ZMQ_POLLIN, 0}};
   bool subscribed = false;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!subscribed && std::chrono::steady_clock::now() < deadline) {
-    if (zmq::poll(&item, 1, std::chrono::milliseconds{50}) == 0)
+    if (zmq::poll(items, 2, std::chrono::milliseconds{50}) == 0)
       continue;
+    if (auto why = watch.failure()) {
+      std::cerr << "event-engine pub: " << ep << ": " << *why << '\n';
+      return exit_failed;
+    }
     zmq::message_t msg;
     if (xpub.recv(msg, zmq::recv_flags::dontwait) && msg.size() > 0 &&
         msg.data<unsigned char>()[0] == 1)
@@ -126,6 +135,7 @@ int pub_command(const pub_options& opts) {
   // Closing waits (up to the linger time) until ZeroMQ has written every
   // event to the connection.
   xpub.close();
+  watch.monitor().close(); // (the context waits for every socket)
   ctx.close();
   std::cerr << "event-engine pub: published " << sent
             << (sent == 1 ? " event" : " events") << " to " << ep << '\n';

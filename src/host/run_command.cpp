@@ -147,6 +147,8 @@ int check_command(const run_options& opts,
   auto& d = p.report.description;
   for (auto& x : ports_in_use(d))
     p.diagnostics.push_back(std::move(x));
+  if (auto x = exposure_warning(d))
+    p.diagnostics.push_back(std::move(*x));
   sort_by_position(p.diagnostics);
   print_diagnostics(p.diagnostics);
   auto errors = count(p.diagnostics, severity::error);

@@ -102,15 +102,28 @@ int tap_command(const tap_options& opts) {
   sub.set(zmq::sockopt::linger, 0);
   for (auto& f : filters)
     sub.set(zmq::sockopt::subscribe, f.bytes);
+  bool curve = false;
+  if (!setup_curve(sub, opts.curve, "tap", curve))
+    return exit_usage;
+  handshake_watch watch{ctx, sub, curve};
   auto ep = endpoint(opts.host, opts.port);
   if (!connect(sub, ep, "tap"))
     return exit_usage;
-  std::cerr << "event-engine tap: listening on " << ep << std::endl;
+  std::cerr << "event-engine tap: listening on " << ep
+            << (curve ? " (CURVE)" : "") << std::endl;
   std::size_t seen = 0;
   while (!stop_requested && (opts.count == 0 || seen < opts.count)) {
-    zmq::pollitem_t item{sub.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::pollitem_t items[] = {{sub.handle(), 0, ZMQ_POLLIN, 0},
+                               {watch.monitor().handle(), 0, ZMQ_POLLIN, 0}};
+    auto& item = items[0];
     try {
-      if (zmq::poll(&item, 1, std::chrono::milliseconds{100}) == 0)
+      if (zmq::poll(items, 2, std::chrono::milliseconds{100}) == 0)
+        continue;
+      if (auto why = watch.failure()) {
+        std::cerr << "event-engine tap: " << ep << ": " << *why << '\n';
+        return exit_failed;
+      }
+      if ((item.revents & ZMQ_POLLIN) == 0)
         continue;
       zmq::message_t msg;
       if (!sub.recv(msg, zmq::recv_flags::dontwait))

@@ -2,9 +2,13 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <ctime>
+#include <filesystem>
 #include <iostream>
 
+#include "bridge/curve_keys.hpp"
+#include "bridge/monitor_event.hpp"
 #include "util/text.hpp"
 
 namespace ee::host {
@@ -77,6 +81,94 @@ std::string timestamp(bool utc) {
   char frac[8];
   std::snprintf(frac, sizeof(frac), ".%03d", static_cast<int>(ms));
   return std::string{buf} + frac + (utc ? "Z" : "");
+}
+
+bool setup_curve(zmq::socket_t& socket, const curve_options& opts,
+                 const char* command, bool& curve) {
+  curve = false;
+  auto from_env = [](const std::string& given, const char* var) {
+    if (!given.empty())
+      return given;
+    auto v = std::getenv(var);
+    return v ? std::string{v} : std::string{};
+  };
+  auto server = from_env(opts.server_key, "EE_CURVE_SERVER_KEY");
+  auto client = from_env(opts.client_key, "EE_CURVE_CLIENT_KEY_FILE");
+  auto fail = [&](const std::string& text) {
+    std::cerr << "event-engine " << command << ": " << text << '\n';
+    return false;
+  };
+  if (server.empty() && client.empty())
+    return true;
+  if (server.empty())
+    return fail("a client key without the engine's public key: give "
+                "--server-key (the engine's NAME.key or its Z85 key)");
+  if (client.empty())
+    return fail("the engine's public key without a key pair of this "
+                "client: give --client-key NAME.key_secret (write one with "
+                "`event-engine keygen NAME`)");
+  std::string server_z85 = server;
+  std::error_code code;
+  if (std::filesystem::exists(server, code)) {
+    auto cert = curve::load(server, false);
+    if (!cert)
+      return fail("--server-key: " + cert.error().message());
+    server_z85 = cert->public_key;
+  } else if (auto bytes = curve::decode(server, "--server-key"); !bytes) {
+    return fail(bytes.error().message() +
+                " (nor is it a certificate file that exists)");
+  }
+  auto mine = curve::load(client, true);
+  if (!mine)
+    return fail("--client-key: " + mine.error().message());
+  socket.set(zmq::sockopt::curve_serverkey, server_z85);
+  socket.set(zmq::sockopt::curve_publickey, mine->public_key);
+  socket.set(zmq::sockopt::curve_secretkey, mine->secret_key);
+  curve = true;
+  return true;
+}
+
+handshake_watch::handshake_watch(zmq::context_t& ctx, zmq::socket_t& socket,
+                                 bool curve)
+    : monitor_(ctx, zmq::socket_type::pair), curve_(curve) {
+  auto ep = "inproc://ee-host-monitor-" +
+            std::to_string(reinterpret_cast<std::uintptr_t>(this));
+  zmq_socket_monitor(socket.handle(), ep.c_str(),
+                     ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                         ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                         ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                         ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL);
+  monitor_.set(zmq::sockopt::linger, 0);
+  monitor_.connect(ep);
+}
+
+std::optional<std::string> handshake_watch::failure() {
+  while (auto ev = next_monitor_event(monitor_)) {
+    auto what = ev->id;
+    auto value = ev->value;
+    if (what == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+      failures_ = 0;
+    } else if (what == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+      return "the engine refused this client's key (status " +
+             std::to_string(value) +
+             "): its public key is not on the engine's allow-list for this "
+             "port; add its NAME.key there (allowed_clients_dir)";
+    } else if (what == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
+               value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) {
+      return curve_ ? std::string{"the engine does not use CURVE: leave out "
+                                  "--server-key and --client-key (and unset "
+                                  "EE_CURVE_SERVER_KEY)"}
+                    : std::string{"the engine requires CURVE: give "
+                                  "--server-key (the engine's public key) "
+                                  "and --client-key (this client's "
+                                  "NAME.key_secret)"};
+    } else if (curve_ && ++failures_ >= 3) {
+      return "the CURVE handshake failed " + std::to_string(failures_) +
+             " times: most likely --server-key is not the engine's public key, "
+             "or the engine does not use CURVE";
+    }
+  }
+  return std::nullopt;
 }
 
 void stop_on_signals() {

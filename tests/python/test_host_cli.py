@@ -55,6 +55,7 @@ def test_one_version_for_cmake_the_binary_and_pyevents():
     ("check", ["APP.toml", "--publish-port"]),
     ("tap", ["--host", "--port", "--types", "--count", "--json", "--raw", "FILTER"]),
     ("pub", ["--host", "--port", "--type", "--types", "--hex", "--file", "DATA"]),
+    ("keygen", ["NAME", "--dir", "--force", "0600"]),
 ])
 def test_help_on_each_subcommand(sub, words):
     res = run_cli(sub, "--help")
@@ -66,7 +67,7 @@ def test_help_on_each_subcommand(sub, words):
 def test_help_lists_the_subcommands():
     res = run_cli("--help")
     assert res.returncode == 0
-    for sub in ("run", "check", "tap", "pub"):
+    for sub in ("run", "check", "tap", "pub", "keygen"):
         assert re.search(rf"^\s+{sub}\s", res.stdout, re.MULTILINE), res.stdout
 
 

@@ -241,9 +241,11 @@ def plugin(engine: FakeEngine) -> Iterator[Plugin]:
 
 
 def test_original_functions_keep_their_signatures() -> None:
-    def params(fn: Callable[..., object]) -> List[tuple]:
+    def params(fn: Callable[..., object], kind: int = inspect.Parameter.POSITIONAL_OR_KEYWORD) -> List[tuple]:
         return [
-            (p.name, p.default) for p in inspect.signature(fn).parameters.values()
+            (p.name, p.default)
+            for p in inspect.signature(fn).parameters.values()
+            if p.kind == kind
         ]
 
     empty = inspect.Parameter.empty
@@ -251,6 +253,11 @@ def test_original_functions_keep_their_signatures() -> None:
         ("context", empty),
         ("port", empty),
         ("host", "engine"),
+    ]
+    # The CURVE keys are keyword-only, so no original call changes meaning.
+    assert params(get_plugin_socket, inspect.Parameter.KEYWORD_ONLY) == [
+        ("server_key", None),
+        ("client_keys", None),
     ]
     assert params(get_next_msg) == [("socket", empty), ("timeout", -1)]
     assert params(publish_msg) == [("socket", empty), ("data", empty)]

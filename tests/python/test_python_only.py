@@ -68,3 +68,31 @@ def test_walk_through_pub_drives_the_monitor_and_tap_watches(run_binary, backgro
     acks = [ev for ev in events if ev["type"] == "Ack"]
     assert acks and all(ev["prefix"] == "02b0" and ev["size"] == 6 for ev in acks)
     assert acks[-1]["hex"] == (seq - 1).to_bytes(4, "big").hex(), events
+
+
+def test_secure_example_runs_with_keys_from_keygen(run_binary, tmp_path):
+    # A copy of the example with keys made by keygen: the plugins' code is
+    # unchanged, their keys come from the engine.
+    src = REPO / "examples" / "python_only"
+    for name in ("secure.toml", "sensor.py", "monitor.py"):
+        text = (src / name).read_text()
+        if name == "secure.toml":
+            text = text.replace('"../../bridge/python"', json.dumps(str(REPO / "bridge" / "python")))
+        (tmp_path / name).write_text(text)
+    for name, folder in (("server", "keys"), ("sensor", "keys/clients"),
+                         ("monitor", "keys/clients")):
+        res = run_cli("keygen", name, "--dir", str(tmp_path / folder))
+        assert res.returncode == 0, res.stderr
+    check = run_cli("check", str(tmp_path / "secure.toml"), *FREE_PORTS)
+    assert check.returncode == 0, check.stderr
+    assert "warning" not in check.stderr, check.stderr
+    e = run_binary("event-engine", "run", str(tmp_path / "secure.toml"), *FREE_PORTS,
+                   "--bind", "127.0.0.1")
+    e.wait_ready()
+    assert e.wait(30) == 0, e.output()
+    out = e.output()
+    assert "security: CURVE on the publish port" in out, out
+    for seq in range(3):
+        assert f"[sensor] reading {seq} acknowledged" in out, out
+    assert "refused" not in out, out
+    assert "event-engine: all plugins finished" in out

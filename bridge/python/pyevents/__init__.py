@@ -8,7 +8,12 @@ Two APIs over the same wire protocol:
 * :class:`Plugin` (alias :class:`Client`): a context manager with
   ``next_msg(timeout)``, ``publish(data)``, ``quit()``, iteration and typed
   exceptions (:class:`Timeout`, :class:`PublishError`, ...);
-* :func:`types`: the app's named event types (``EE_TYPES``), name -> prefix.
+* :func:`types`: the app's named event types (``EE_TYPES``), name -> prefix;
+* CurveZMQ: ``server_key=`` / ``client_keys=`` on :class:`Plugin` and
+  :func:`get_plugin_socket` (or ``EE_CURVE_SERVER_KEY`` /
+  ``EE_CURVE_CLIENT_KEY_FILE``, set by the engine for launched plugins),
+  :func:`curve_keys` to load them, and :class:`AuthenticationError` when the
+  engine refuses a handshake (see :mod:`pyevents.security`).
 
 The package logs to the ``"pyevents"`` logger and never prints.
 """
@@ -19,7 +24,14 @@ import logging
 from pathlib import Path
 
 from .client import DEFAULT_HOST, HOST_ENV, PORT_ENV, Client, Plugin
-from .errors import ClosedError, ConfigError, EventEngineError, PublishError, Timeout
+from .errors import (
+    AuthenticationError,
+    ClosedError,
+    ConfigError,
+    EventEngineError,
+    PublishError,
+    Timeout,
+)
 from .event_types import TYPES_ENV, types
 from .events import (
     BAD_MSG_REPLY_PREFIX,
@@ -31,6 +43,14 @@ from .events import (
     get_plugin_socket,
     publish_msg,
     send_quit_command,
+)
+from .security import (
+    CLIENT_KEY_FILE_ENV,
+    SERVER_KEY_ENV,
+    CurveKeys,
+    curve_keys,
+    load_client_keys,
+    load_server_key,
 )
 
 def _version() -> str:
@@ -72,6 +92,14 @@ __all__ = [
     "Timeout",
     "PublishError",
     "ClosedError",
+    "AuthenticationError",
+    # CurveZMQ keys
+    "CurveKeys",
+    "curve_keys",
+    "load_server_key",
+    "load_client_keys",
+    "SERVER_KEY_ENV",
+    "CLIENT_KEY_FILE_ENV",
     # protocol constants and settings
     "NEXT_MSG_COMMAND",
     "QUIT_COMMAND",

@@ -32,11 +32,14 @@ from .events import (
     PUBLISHED_REPLY,
     QUIT_COMMAND,
     Payload,
+    _connect_plugin_socket,
     _keep_late_event,
     _receive_event,
+    _recv,
     _request_sent,
-    get_plugin_socket,
+    _states,
 )
+from .security import ClientKeysLike, CurveKeys, KeyLike, curve_keys
 
 __all__ = [
     "Plugin",
@@ -139,9 +142,23 @@ class Plugin:
             later terminates its own.
         name: a name used in log messages (defaults to ``"plugin@host:port"``).
         linger_ms: LINGER of the socket on close, in milliseconds.
+        server_key: for an engine with CurveZMQ on: the engine's public key,
+            as its certificate file (``server.key``) or 40 Z85 characters;
+            defaults to ``EE_CURVE_SERVER_KEY``.
+        client_keys: this client's key pair: its secret certificate file
+            (``NAME.key_secret``) or a ``(public, secret)`` pair of Z85 keys
+            or certificate files; defaults to ``EE_CURVE_CLIENT_KEY_FILE``.
+            A plugin the engine launches gets both variables, so it needs
+            no key code.
 
     Raises:
-        ConfigError: on a missing or invalid port or host.
+        ConfigError: on a missing or invalid port or host, or a missing or
+            bad key (see :mod:`pyevents.security`).
+
+    A plugin watches its connection's handshakes: if the engine refuses it
+    (its key is not allowed, it lacks keys the engine requires, or its
+    server key is wrong), :meth:`next_msg` and :meth:`publish` raise
+    :class:`AuthenticationError` with what to check, instead of waiting.
 
     A ``Plugin`` owns one ZeroMQ socket: use it from one thread only.
 
@@ -161,9 +178,12 @@ class Plugin:
         name: Optional[str] = None,
         *,
         linger_ms: int = DEFAULT_LINGER_MS,
+        server_key: Optional[KeyLike] = None,
+        client_keys: Optional[ClientKeysLike] = None,
     ) -> None:
         self._port: int = _resolve_port(port)
         self._host: str = _resolve_host(host)
+        self._keys: Optional[CurveKeys] = curve_keys(server_key, client_keys)
         self._name: str = name if name else f"plugin@{self._host}:{self._port}"
         self._linger_ms: int = linger_ms
         self._owns_context: bool = context is None
@@ -171,8 +191,8 @@ class Plugin:
         self._closed: bool = False
         self._quit_sent: bool = False
         try:
-            self._socket: zmq.Socket = get_plugin_socket(
-                self._context, self._port, self._host
+            self._socket: zmq.Socket = _connect_plugin_socket(
+                self._context, self._port, self._host, self._keys, watch=True
             )
             self._socket.setsockopt(zmq.LINGER, linger_ms)
         except zmq.ZMQError as e:
@@ -216,6 +236,18 @@ class Plugin:
         return self._quit_sent
 
     @property
+    def curve(self) -> bool:
+        """Whether the connection uses CurveZMQ (keys given or from the
+        environment)."""
+        return self._keys is not None
+
+    @property
+    def public_key(self) -> Optional[bytes]:
+        """This client's public key (Z85), the one the engine must allow;
+        ``None`` without CURVE."""
+        return self._keys.public_key if self._keys is not None else None
+
+    @property
     def socket(self) -> zmq.Socket:
         """The underlying REQ socket, for use with :mod:`pyevents.events`."""
         return self._socket
@@ -235,6 +267,8 @@ class Plugin:
         Raises:
             Timeout: no event within ``timeout``; the plugin stays usable and
                 the next call keeps waiting for the same event.
+            AuthenticationError: the engine refused the connection's
+                handshake (see the message for what to check).
             ClosedError: after :meth:`quit` or :meth:`close`.
         """
         self._check_usable("next_msg")
@@ -263,6 +297,8 @@ class Plugin:
                 or ``data`` is one of the reserved command strings.
             Timeout: no acknowledgement within ``timeout`` (the event may or
                 may not have been published).
+            AuthenticationError: the engine refused the connection's
+                handshake (nothing was published).
             ClosedError: after :meth:`quit` or :meth:`close`.
         """
         payload = _as_bytes(data)
@@ -296,6 +332,10 @@ class Plugin:
             return
         if self._closed:
             raise ClosedError(f"{self._name}: cannot quit, the plugin is closed")
+        if self._refused():
+            # The engine never admitted this client: nothing to tell it.
+            self._quit_sent = True
+            return
         self._socket.SNDTIMEO = _timeout_ms(_QUIT_SEND_TIMEOUT_S, "quit")
         _keep_late_event(self._socket)
         try:
@@ -315,7 +355,8 @@ class Plugin:
         if self._closed:
             return
         self._closed = True
-        self._socket.close(linger=self._linger_ms)
+        # Requests to an engine that refused this client can never leave.
+        self._socket.close(linger=0 if self._refused() else self._linger_ms)
         if self._owns_context:
             self._context.term()
         _log.debug("%s: closed", self._name)
@@ -375,6 +416,11 @@ class Plugin:
 
     # -- internals -------------------------------------------------------------
 
+    def _refused(self) -> bool:
+        """Whether the engine refused the handshake for good."""
+        state = _states.get(self._socket)
+        return bool(state and state.guard and state.guard.error is not None)
+
     def _check_usable(self, operation: str) -> None:
         if self._closed:
             raise ClosedError(f"{self._name}: cannot {operation}, the plugin is closed")
@@ -392,7 +438,7 @@ class Plugin:
         try:
             self._socket.send(request)
             _request_sent(self._socket)
-            reply: bytes = self._socket.recv()
+            reply: bytes = _recv(self._socket)
         except zmq.Again as e:
             _log.debug("%s: %s timed out after %s s", self._name, what, timeout)
             raise Timeout(what, timeout) from e

@@ -19,6 +19,7 @@ __all__ = [
     "Timeout",
     "PublishError",
     "ClosedError",
+    "AuthenticationError",
 ]
 
 
@@ -86,3 +87,26 @@ class ClosedError(EventEngineError):
     """The client was used after :meth:`~pyevents.Plugin.close` or after
     :meth:`~pyevents.Plugin.quit` (the engine no longer serves a plugin that
     quit)."""
+
+
+class AuthenticationError(EventEngineError):
+    """A CURVE handshake with the engine failed for good, so no request can
+    reach it: the engine refused this client's key, one side uses CURVE and
+    the other does not, or the server key is wrong (the engine keeps
+    closing the connection). ZeroMQ reports none of this to the caller; the
+    message says what to check.
+
+    Attributes:
+        endpoint: the engine's endpoint, ``tcp://host:port``.
+        reason: ``"refused"`` (key not allowed), ``"mismatch"`` (CURVE on
+            one side only) or ``"handshake"`` (repeated failures: most likely
+            a wrong server key).
+    """
+
+    def __init__(self, message: str, endpoint: str = "", reason: str = "") -> None:
+        super().__init__(message)
+        self.endpoint: str = endpoint
+        self.reason: str = reason
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (type(self), (str(self), self.endpoint, self.reason))

@@ -53,7 +53,16 @@ see in any sequence of calls that worked with the original:
   socket or terminating the context cannot hang when the engine is gone, yet
   a final quit command still gets flushed to a live engine;
 * :func:`publish_msg` also accepts ``str`` (encoded as UTF-8);
-* diagnostics go to the ``"pyevents"`` logger instead of ``print``.
+* diagnostics go to the ``"pyevents"`` logger instead of ``print``;
+* :func:`get_plugin_socket` takes keyword-only ``server_key`` and
+  ``client_keys`` for an engine with CurveZMQ on (see
+  :mod:`pyevents.security`); without them it reads ``EE_CURVE_SERVER_KEY``
+  and ``EE_CURVE_CLIENT_KEY_FILE``, which the engine sets for the plugins it
+  launches, so an unmodified plugin runs under CURVE too. With neither keys
+  nor those variables the socket is exactly the original's. A socket with
+  keys watches its handshakes: when the engine refuses it (or the keys do
+  not match), :func:`get_next_msg` and :func:`publish_msg` raise
+  :class:`pyevents.AuthenticationError` instead of waiting forever.
 
 For a friendlier API (timeouts in seconds, typed exceptions, context manager,
 iteration) see :class:`pyevents.Plugin`.
@@ -65,9 +74,11 @@ import logging
 import time
 import weakref
 from collections import deque
-from typing import Deque, Union
+from typing import Deque, Optional, Union
 
 import zmq
+
+from .security import ClientKeysLike, CurveKeys, HandshakeGuard, KeyLike, curve_keys
 
 __all__ = [
     "get_plugin_socket",
@@ -108,7 +119,7 @@ class _SocketState:
     and :class:`pyevents.Plugin`. Guarded by the thread that owns the socket
     (ZeroMQ sockets must not be shared between threads anyway)."""
 
-    __slots__ = ("awaiting_event", "stash", "relaxed")
+    __slots__ = ("awaiting_event", "stash", "relaxed", "guard")
 
     def __init__(self) -> None:
         #: A next_msg request was sent and its reply not yet received.
@@ -117,6 +128,34 @@ class _SocketState:
         self.stash: Deque[bytes] = deque()
         #: ZMQ_REQ_RELAXED and ZMQ_REQ_CORRELATE are set on the socket.
         self.relaxed: bool = False
+        #: Watches the socket's handshakes (sockets with keys, and Plugin's).
+        self.guard: Optional[HandshakeGuard] = None
+
+
+class _GuardedSocket:
+    """Mixed into the class of a plugin socket whose handshakes are watched:
+    closing it also closes the monitor socket (an open monitor would make
+    ``Context.term()`` wait forever)."""
+
+    def close(self, linger: Optional[int] = None) -> None:
+        state = _states.get(self)  # type: ignore[call-overload]
+        if state is not None and state.guard is not None:
+            state.guard.close()
+        super().close(linger)  # type: ignore[misc]
+
+
+_guarded_classes: "dict[type, type]" = {}
+
+
+def _guarded_class(cls: type) -> type:
+    """``cls`` with :class:`_GuardedSocket` mixed in (one per class)."""
+    if issubclass(cls, _GuardedSocket):
+        return cls
+    sub = _guarded_classes.get(cls)
+    if sub is None:
+        sub = type(cls.__name__, (_GuardedSocket, cls), {"__module__": cls.__module__})
+        _guarded_classes[cls] = sub
+    return sub
 
 
 _states: "weakref.WeakKeyDictionary[zmq.Socket, _SocketState]" = (
@@ -132,6 +171,51 @@ def _state(socket: zmq.Socket) -> _SocketState:
     return state
 
 
+def _recv(socket: zmq.Socket, flags: int = 0) -> bytes:
+    """``socket.recv(flags)``; on a watched socket, a failed handshake raises
+    :class:`pyevents.AuthenticationError` instead of waiting forever."""
+    state = _states.get(socket)
+    if state is None or state.guard is None:
+        return socket.recv(flags)
+    return state.guard.recv(socket, flags)
+
+
+def _watch(socket: zmq.Socket, endpoint: str, keys: Optional[CurveKeys]) -> None:
+    """Attaches a handshake guard to ``socket`` (before it connects)."""
+    _state(socket).guard = HandshakeGuard(socket, endpoint, keys)
+    # The same object, whose close() also closes the monitor.
+    socket.__class__ = _guarded_class(type(socket))
+
+
+def _connect_plugin_socket(
+    context: zmq.Context,
+    port: Union[int, str],
+    host: str,
+    keys: Optional[CurveKeys],
+    watch: bool,
+) -> zmq.Socket:
+    """The REQ socket of :func:`get_plugin_socket`; with ``keys`` a CURVE
+    client; with ``watch`` (or keys) its handshakes are watched."""
+    socket = context.socket(zmq.REQ)
+    try:
+        socket.setsockopt(zmq.LINGER, DEFAULT_LINGER_MS)
+        if ":" in str(host):  # an IPv6 address, e.g. "[::1]"
+            socket.setsockopt(zmq.IPV6, 1)
+        endpoint = f"tcp://{host}:{port}"
+        if keys is not None:
+            keys.apply(socket)
+        if watch or keys is not None:
+            _watch(socket, endpoint, keys)
+        socket.connect(endpoint)
+    except BaseException:
+        socket.close(linger=0)
+        raise
+    _log.debug(
+        "plugin socket connected to %s%s", endpoint, " (CURVE)" if keys else ""
+    )
+    return socket
+
+
 def _receive_event(socket: zmq.Socket, flags: int = 0) -> bytes:
     """Return the next event: a stashed one, else the reply to the
     outstanding next_msg request, sending that request first if there is
@@ -144,7 +228,7 @@ def _receive_event(socket: zmq.Socket, flags: int = 0) -> bytes:
         socket.send(NEXT_MSG_COMMAND, flags)
         state.awaiting_event = True
         _log.debug("next_msg requested")
-    data: bytes = socket.recv(flags)
+    data: bytes = _recv(socket, flags)
     state.awaiting_event = False
     return data
 
@@ -156,7 +240,7 @@ def _keep_late_event(socket: zmq.Socket) -> None:
     if state is None or not state.awaiting_event:
         return
     try:
-        state.stash.append(socket.recv(zmq.NOBLOCK))
+        state.stash.append(_recv(socket, zmq.NOBLOCK))
     except zmq.Again:
         # The request will be abandoned: let the REQ socket send again, and
         # discard the abandoned request's late reply (correlation ids). Set
@@ -180,7 +264,12 @@ def _request_sent(socket: zmq.Socket) -> None:
 
 
 def get_plugin_socket(
-    context: zmq.Context, port: Union[int, str], host: str = "engine"
+    context: zmq.Context,
+    port: Union[int, str],
+    host: str = "engine",
+    *,
+    server_key: Optional[KeyLike] = None,
+    client_keys: Optional[ClientKeysLike] = None,
 ) -> zmq.Socket:
     """Create the REQ socket a plugin uses to talk to the engine.
 
@@ -189,25 +278,29 @@ def get_plugin_socket(
         port: the TCP port configured for this plugin on the engine.
         host: the engine's host name or address; the default ``"engine"`` is
             the original's docker-compose service name.
+        server_key: for an engine with CURVE on: the engine's public key, as
+            its certificate file (``server.key``) or 40 Z85 characters.
+            Default: ``EE_CURVE_SERVER_KEY`` if set.
+        client_keys: for an engine with CURVE on: this client's secret
+            certificate file (``NAME.key_secret``) or a ``(public, secret)``
+            pair. Default: ``EE_CURVE_CLIENT_KEY_FILE`` if set.
 
     Returns:
         A REQ socket connected to ``tcp://{host}:{port}`` with a bounded
         LINGER. (``ZMQ_REQ_RELAXED`` and ``ZMQ_REQ_CORRELATE`` are set
         on it when a request that timed out has to be abandoned.)
-        Like every ZeroMQ socket, use it from one thread only.
+        Like every ZeroMQ socket, use it from one thread only. With keys it
+        is a CURVE client whose failed handshakes raise
+        :class:`pyevents.AuthenticationError` in :func:`get_next_msg` and
+        :func:`publish_msg`; close it with ``socket.close()`` (which also
+        closes its handshake monitor).
+
+    Raises:
+        pyevents.ConfigError: a key is missing (only one of the two given)
+            or bad.
     """
-    socket = context.socket(zmq.REQ)
-    try:
-        socket.setsockopt(zmq.LINGER, DEFAULT_LINGER_MS)
-        if ":" in str(host):  # an IPv6 address, e.g. "[::1]"
-            socket.setsockopt(zmq.IPV6, 1)
-        endpoint = f"tcp://{host}:{port}"
-        socket.connect(endpoint)
-    except BaseException:
-        socket.close(linger=0)
-        raise
-    _log.debug("plugin socket connected to %s", endpoint)
-    return socket
+    keys = curve_keys(server_key, client_keys)
+    return _connect_plugin_socket(context, port, host, keys, watch=False)
 
 
 def get_next_msg(socket: zmq.Socket, timeout: int = -1) -> bytes:
@@ -253,7 +346,11 @@ def publish_msg(socket: zmq.Socket, data: Payload) -> str:
             else:
                 _log.error("could not send a publish request: %s", e)
                 raise
-    reply: str = socket.recv_string()
+    state = _states.get(socket)
+    if state is None or state.guard is None:
+        reply: str = socket.recv_string()
+    else:
+        reply = _recv(socket).decode("utf-8")
     if PUBLISHED_REPLY.decode() not in reply:
         _log.warning(
             "unexpected reply from event-engine to a publish request: %r", reply
