@@ -6,7 +6,10 @@
 // thread or process may be left, and memory after the run must be within a
 // small margin of memory after the warm-up.
 //
-//   ee_soak [--seconds N] [--seed S] [--quiet]
+//   ee_soak [--seconds N] [--seed S] [--no-curve] [--quiet]
+//
+// CurveZMQ is on (every client has the allowed key) unless --no-curve;
+// then an intruder without a key keeps knocking, and must be refused.
 //
 // Exit code 0 if everything holds, 1 otherwise (each failed check printed).
 
@@ -29,6 +32,7 @@
 
 #include <zmq.hpp>
 
+#include "bridge/curve_keys.hpp"
 #include "ee/app.hpp"
 #include "ee/log.hpp"
 
@@ -106,6 +110,11 @@ struct shared {
   unsigned seed = 1;
   // Created when the soak winds down: the Python plugins stop misbehaving.
   std::string calm_file;
+  // CurveZMQ: the engine's public key and the clients' key pair (empty: off).
+  std::string server_public;
+  ee::curve::certificate client;
+  std::string client_file;
+  std::atomic<std::uint64_t> intrusions{0};
 };
 
 shared* soak = nullptr;
@@ -203,11 +212,42 @@ public:
 // -- outside troublemakers
 // -------------------------------------------------------------
 
+/// Makes `s` a CURVE client with the soak's keys (if CURVE is on).
+void with_keys(zmq::socket_t& s) {
+  if (soak->server_public.empty())
+    return;
+  s.set(zmq::sockopt::curve_serverkey, soak->server_public);
+  s.set(zmq::sockopt::curve_publickey, soak->client.public_key);
+  s.set(zmq::sockopt::curve_secretkey, soak->client.secret_key);
+}
+
+/// A client without keys knocks on the subscribe port now and then; with
+/// CURVE on it must get nothing.
+void intruder(zmq::context_t& ctx, int port, std::atomic<bool>& go,
+              std::atomic<std::uint64_t>& got) {
+  while (go) {
+    zmq::socket_t sub{ctx, zmq::socket_type::sub};
+    sub.set(zmq::sockopt::linger, 0);
+    sub.set(zmq::sockopt::subscribe, "");
+    sub.connect("tcp://127.0.0.1:" + std::to_string(port));
+    auto until = clock_type::now() + 200ms;
+    while (go && clock_type::now() < until) {
+      zmq::message_t msg;
+      if (sub.recv(msg, zmq::recv_flags::dontwait))
+        ++got;
+      else
+        std::this_thread::sleep_for(5ms);
+    }
+    ++soak->intrusions;
+  }
+}
+
 /// Raw PUB clients: connect, publish a burst of SoakR, disconnect.
 void raw_publishers(zmq::context_t& ctx, int port, std::atomic<bool>& go) {
   std::uint64_t n = 0;
   while (go) {
     zmq::socket_t pub{ctx, zmq::socket_type::pub};
+    with_keys(pub);
     pub.set(zmq::sockopt::linger, 200);
     pub.connect("tcp://127.0.0.1:" + std::to_string(port));
     std::this_thread::sleep_for(20ms);
@@ -224,6 +264,7 @@ void raw_publishers(zmq::context_t& ctx, int port, std::atomic<bool>& go) {
 void raw_subscribers(zmq::context_t& ctx, int port, std::atomic<bool>& go) {
   while (go) {
     zmq::socket_t sub{ctx, zmq::socket_type::sub};
+    with_keys(sub);
     sub.set(zmq::sockopt::linger, 0);
     sub.set(zmq::sockopt::rcvhwm, 100);
     sub.set(zmq::sockopt::subscribe, "Soak");
@@ -290,6 +331,8 @@ ee::external_plugin_config python(const std::string& name,
            {"SOAK_SEED", std::to_string(soak->seed)},
            {"SOAK_CALM", soak->calm_file}};
   p.delivery = mode;
+  if (!soak->client_file.empty())
+    p.client_key_file = soak->client_file; // pyevents reads it
   p.options.restart = ee::restart_policy::permanent;
   p.options.backoff.initial = 10ms;
   p.options.backoff.max = 100ms;
@@ -301,6 +344,7 @@ ee::external_plugin_config python(const std::string& name,
 int main(int argc, char** argv) {
   int seconds = 120;
   bool quiet = false;
+  bool curve = true;
   shared state;
   soak = &state;
   for (int i = 1; i < argc; ++i) {
@@ -311,8 +355,11 @@ int main(int argc, char** argv) {
       state.seed = static_cast<unsigned>(std::atol(argv[++i]));
     else if (arg == "--quiet")
       quiet = true;
+    else if (arg == "--no-curve")
+      curve = false;
     else {
-      std::cerr << "usage: ee_soak [--seconds N] [--seed S] [--quiet]\n";
+      std::cerr
+          << "usage: ee_soak [--seconds N] [--seed S] [--no-curve] [--quiet]\n";
       return 2;
     }
   }
@@ -332,6 +379,23 @@ int main(int argc, char** argv) {
   cfg.restart_period = 1s;
   cfg.shutdown_grace = 5s;
   cfg.event_types = {ee::event_type{"R", "SoakR"}};
+  if (curve) {
+    auto server = ee::curve::generate();
+    auto client = ee::curve::generate();
+    if (!server || !client) {
+      std::cout << "FAIL no CurveZMQ in this libzmq" << std::endl;
+      return 1;
+    }
+    state.server_public = server->public_key;
+    state.client = *client;
+    state.client_file =
+        "/tmp/ee-soak-" + std::to_string(getpid()) + ".key_secret";
+    std::ofstream{state.client_file}
+        << ee::curve::format(*client, true, "the soak test");
+    cfg.security.curve = true;
+    cfg.security.secret_key = server->secret_key;
+    cfg.security.allowed_keys = {client->public_key};
+  }
   ee::plugin_options permanent;
   permanent.restart = ee::restart_policy::permanent;
   permanent.backoff.initial = 1ms;
@@ -370,6 +434,11 @@ int main(int argc, char** argv) {
     std::thread pubs{[&] { raw_publishers(ctx, app.publish_port(), go); }};
     std::thread subs{[&] { raw_subscribers(ctx, app.subscribe_port(), go); }};
     std::thread kill_thread{[&] { killer(go); }};
+    std::atomic<std::uint64_t> intruder_got{0};
+    std::thread intruder_thread;
+    if (curve)
+      intruder_thread = std::thread{
+          [&] { intruder(ctx, app.subscribe_port(), go, intruder_got); }};
     auto start = clock_type::now();
     auto total = std::chrono::seconds{seconds};
     auto warm_at = start + total / 4;
@@ -391,6 +460,12 @@ int main(int argc, char** argv) {
     pubs.join();
     subs.join();
     kill_thread.join();
+    if (intruder_thread.joinable())
+      intruder_thread.join();
+    if (curve)
+      check(intruder_got == 0, "a client without a key got " +
+                                   std::to_string(intruder_got.load()) +
+                                   " events");
     rss_end = rss_mib();
     kills = state.kills;
     app.stop();
@@ -403,6 +478,8 @@ int main(int argc, char** argv) {
   }
   rss_after = rss_mib();
   std::remove(state.calm_file.c_str());
+  if (!state.client_file.empty())
+    std::remove(state.client_file.c_str());
   // -- the verdict
   // ---------------------------------------------------------------------
   check(!result, "run() returned " + result.to_string());
@@ -444,6 +521,10 @@ int main(int argc, char** argv) {
   check(state.raw_pub_rounds > 0 && state.raw_sub_rounds > 0,
         "raw clients came and went");
   check(st.raw_published > 0, "raw publishers' events arrived");
+  if (curve)
+    check(st.refused_connections > 0 && state.intrusions > 0,
+          "clients without a key were refused (" +
+              std::to_string(st.refused_connections) + ")");
   // Nothing left behind.
   auto left = children("");
   check(left.empty(), std::to_string(left.size()) + " child processes left");
@@ -480,7 +561,10 @@ int main(int argc, char** argv) {
   std::cout << "\n# raw clients: " << state.raw_pub_rounds << " publishers, "
             << state.raw_sub_rounds << " subscribers (" << state.raw_received
             << " events read); lifecycle events seen " << state.lifecycle
-            << ", dead letters seen " << state.dead_letters << "\n# RSS MiB: "
+            << ", dead letters seen " << state.dead_letters << "\n# CurveZMQ "
+            << (curve ? "on" : "off") << ": " << state.intrusions
+            << " intrusions, " << st.refused_connections
+            << " connections refused\n# RSS MiB: "
             << "after warm-up " << rss_warm << ", at the end " << rss_end
             << ", after the run " << rss_after << "\n";
   for (auto& [name, x] : st.types)
