@@ -31,6 +31,11 @@ std::string children::format_line(std::string_view name,
   std::string text = "[";
   text += name;
   text += "] ";
+  return text + escape(line);
+}
+
+std::string children::escape(std::string_view line) {
+  std::string text;
   for (unsigned char c : line) {
     if (c == '\t' || (c >= 0x20 && c != 0x7f)) {
       text += static_cast<char>(c);
@@ -50,8 +55,7 @@ void children::launch(endpoint_id id, clock_type::time_point now) {
     return;
   c->retired = false;
   if (c->proc.running()) {
-    ee::log(log_level::info, "external plugin '" + c->cfg.name +
-                                 "': stopping its process for a restart");
+    ee::log(log_level::info, c->cfg.name, "stopping its process for a restart");
     c->relaunch = true;
     c->report_exit = false;
     stop(*c, now, relaunch_grace_);
@@ -118,7 +122,7 @@ void children::forward(endpoint_id id, int fd) {
   if (c == nullptr)
     return;
   c->proc.drain(fd, [c](const std::string& line) {
-    ee::log(log_level::info, format_line(c->cfg.name, line));
+    ee::log(log_level::info, c->cfg.name, escape(line));
   });
 }
 
@@ -141,9 +145,8 @@ void children::start(child& c, engine_link* engine) {
     return;
   }
   c.report_exit = true;
-  ee::log(log_level::info, "external plugin '" + c.cfg.name +
-                               "': launched pid " +
-                               std::to_string(c.proc.pid()));
+  ee::log(log_level::info, c.cfg.name,
+          "launched pid " + std::to_string(c.proc.pid()));
 }
 
 children::clock_type::time_point children::tick(clock_type::time_point now,
@@ -152,14 +155,13 @@ children::clock_type::time_point children::tick(clock_type::time_point now,
   for (auto& c : children_) {
     if (c.proc.running()) {
       if (c.term_at <= now) {
-        ee::log(log_level::info, "external plugin '" + c.cfg.name +
-                                     "': terminating its process");
+        ee::log(log_level::info, c.cfg.name, "terminating its process");
         c.proc.signal(SIGTERM);
         c.term_at = clock_type::time_point::max();
       }
       if (c.kill_at <= now) {
-        ee::log(log_level::warning, "external plugin '" + c.cfg.name +
-                                        "': killing its process (SIGKILL)");
+        ee::log(log_level::warning, c.cfg.name,
+                "killing its process (SIGKILL)");
         c.proc.signal(SIGKILL);
         c.kill_at = clock_type::time_point::max();
       }
@@ -168,8 +170,8 @@ children::clock_type::time_point children::tick(clock_type::time_point now,
     std::string text;
     if (c.proc.poll_exit(normal, text)) {
       flush_output(c); // what it said last
-      ee::log(normal ? log_level::info : log_level::warning,
-              "external plugin '" + c.cfg.name + "': process " + text);
+      ee::log(normal ? log_level::info : log_level::warning, c.cfg.name,
+              "process " + text);
       c.term_at = clock_type::time_point::max();
       c.kill_at = clock_type::time_point::max();
       if (c.report_exit && !c.retired && engine != nullptr)
@@ -205,8 +207,7 @@ void children::kill_all() noexcept {
       ::usleep(1000);
     if (!c.proc.running()) {
       flush_output(c);
-      ee::log(log_level::warning,
-              "external plugin '" + c.cfg.name + "': process " + text);
+      ee::log(log_level::warning, c.cfg.name, "process " + text);
     }
   }
 }

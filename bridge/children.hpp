@@ -69,6 +69,10 @@ public:
 
   /// @returns `"[name] " + line` with control bytes (but tab) escaped as
   /// `\xNN`: a plugin cannot forge log lines or terminal sequences.
+  /// @returns `line` with control bytes (but tab) escaped as `\xNN`, so a
+  /// plugin cannot forge log lines or terminal sequences.
+  static std::string escape(std::string_view line);
+
   static std::string format_line(std::string_view name, std::string_view line);
 
 private:

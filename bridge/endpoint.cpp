@@ -252,8 +252,7 @@ void endpoint::handle(frames& msg, clock_type::time_point now) {
   }
   case wire::request_kind::bad:
     ++counters_.bad_requests;
-    ee::log(log_level::warning, "external plugin '" + cfg_.name +
-                                    "': bad request: " + parsed.req.error);
+    ee::log(log_level::warning, cfg_.name, "bad request: " + parsed.req.error);
     reply(envelope, wire::make_bad_msg_reply(parsed.req.error));
     return;
   }
@@ -274,9 +273,9 @@ void endpoint::on_gone(const std::string& identity) {
     back.push_back(std::move(i->second.e));
     in_flight_.erase(i);
     give_back(back);
-    ee::log(log_level::debug, "external plugin '" + cfg_.name +
-                                  "': a connection closed before confirming "
-                                  "its event; it goes to the next request");
+    ee::log(log_level::debug, cfg_.name,
+            "a connection closed before confirming "
+            "its event; it goes to the next request");
   }
   // A reply could not reach it any more.
   if (auto w = waiting_by_id_.find(identity); w != waiting_by_id_.end()) {
@@ -291,9 +290,8 @@ void endpoint::give_back(std::vector<entry>& back) {
   for (auto& e : back) {
     if (e.attempts >= cfg_.max_delivery_attempts) {
       ++counters_.dead_letters;
-      ee::log(log_level::warning,
-              "external plugin '" + cfg_.name + "': an event was sent " +
-                  std::to_string(e.attempts) +
+      ee::log(log_level::warning, cfg_.name,
+              "an event was sent " + std::to_string(e.attempts) +
                   " times without confirmation; it goes to dead letters");
       settled_.dead_letters.push_back(std::move(e.ev));
     } else {
@@ -452,8 +450,7 @@ bool endpoint::reply(const frames& envelope, zmq::message_t body) {
         .has_value();
   } catch (const zmq::error_t& e) {
     if (e.num() != EHOSTUNREACH)
-      ee::log(log_level::warning,
-              "external plugin '" + cfg_.name + "': reply failed: " + e.what());
+      ee::log(log_level::warning, cfg_.name, std::string{"reply failed: "} + e.what());
     return false;
   }
 }

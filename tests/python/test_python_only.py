@@ -29,8 +29,8 @@ def test_python_only_example_runs_end_to_end(run_binary):
         assert f"[monitor] reading {seq}: {celsius} C" in out, out
         assert f"[sensor] reading {seq} acknowledged" in out, out
     assert "[monitor] shutting down" in out
-    assert "external plugin 'sensor': process exited with code 0" in out
-    assert "external plugin 'monitor': process exited with code 0" in out
+    assert "[sensor] process exited with code 0" in out
+    assert "[monitor] process exited with code 0" in out
     assert "event-engine: all plugins finished" in out
 
 
@@ -38,7 +38,7 @@ def test_walk_through_pub_drives_the_monitor_and_tap_watches(run_binary, backgro
     env = dict(os.environ, SENSOR_READINGS="0")
     e = run_binary("event-engine", "run", str(APP), *FREE_PORTS, env=env)
     e.wait_ready()
-    e.wait_for_output(r"external plugin 'sensor': process exited with code 0")
+    e.wait_for_output(r"\[sensor\] process exited with code 0")
     tap = background("tap", "--port", str(e.subscribe_port), "--types", str(APP),
                      "--json")
     tap.wait_for_stderr("listening on")
