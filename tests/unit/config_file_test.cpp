@@ -482,6 +482,11 @@ TEST(ConfigFile, RejectsBytesTheTomlParserMishandles) {
   EXPECT_TRUE(has(only_error("v = [}\n"), "'}' where an array element"));
   EXPECT_TRUE(has(only_error("v = [1,\n}\n"), "'}' where an array element"));
   EXPECT_TRUE(has(only_error("a = 1979-05-27 0\n"), "must go on with a time"));
+  // Found by fuzz_config: what toml++ takes for a date is wider.
+  EXPECT_TRUE(has(only_error("a = 197y-05-27 0\n"), "must go on with a time"));
+  EXPECT_TRUE(has(only_error("a = 1_979-05-27 0\n"), "must go on with a time"));
+  EXPECT_TRUE(
+      has(only_error("d = 1979-05-27T@07:32:00Z\n"), "must go on with a time"));
   // Invalid UTF-8 and bytes >= 0x80: a clear error, with the fix.
   e = only_error("a = \"\xFF\"\n");
   EXPECT_TRUE(has(e, "invalid UTF-8 (byte 0xff)")) << e;
