@@ -272,20 +272,23 @@ private:
     auto n = t.get(key);
     if (!n)
       return false;
-    auto v = n->value<long long>();
-    if (!n->is_integer() || !v) {
+    // Not value<long long>(): toml++ converts a float to it with a cast
+    // that is undefined beyond 64 bits (`port = 7e200`).
+    auto i = n->as_integer();
+    if (!i) {
       fail(*n, section + " " + key + " must be an integer (" +
                    std::to_string(lo) + ".." + std::to_string(hi) + "), not " +
                    type_name(*n));
       return false;
     }
-    if (*v < lo || *v > hi) {
-      fail(*n, section + " " + key + " is " + std::to_string(*v) +
+    long long v = i->get();
+    if (v < lo || v > hi) {
+      fail(*n, section + " " + key + " is " + std::to_string(v) +
                    ", out of range " + std::to_string(lo) + ".." +
                    std::to_string(hi));
       return false;
     }
-    out = static_cast<T>(*v);
+    out = static_cast<T>(v);
     return true;
   }
 
@@ -392,16 +395,16 @@ private:
     if (auto arr = n.as_array()) {
       std::string bytes;
       for (auto& x : *arr) {
-        auto v = x.value<long long>();
-        if (!x.is_integer() || !v || *v < 0 || *v > 255) {
-          fail(x, what +
-                      ": a byte must be an integer 0..255 (e.g. 0x80), "
-                      "not " +
-                      (x.is_integer() ? std::to_string(*v)
-                                      : std::string{type_name(x)}));
+        auto i = x.as_integer(); // (not value<>(): see integer())
+        if (!i || i->get() < 0 || i->get() > 255) {
+          fail(x,
+               what +
+                   ": a byte must be an integer 0..255 (e.g. 0x80), "
+                   "not " +
+                   (i ? std::to_string(i->get()) : std::string{type_name(x)}));
           return std::nullopt;
         }
-        bytes += static_cast<char>(*v);
+        bytes += static_cast<char>(i->get());
       }
       return bytes;
     }

@@ -493,6 +493,22 @@ TEST(ConfigFile, RejectsBytesTheTomlParserMishandles) {
   EXPECT_TRUE(has(e, "{ hex = ")) << e;
 }
 
+TEST(ConfigFile, FloatsWhereIntegersGoAreErrorsWhateverTheirSize) {
+  // Found by fuzz_config: asking toml++ for an integer from a float beyond
+  // 64 bits was undefined behaviour (a cast inside toml++).
+  for (const char* value : {"7E200", "-1e19", "0.5", "inf", "nan"}) {
+    auto e = only_error(std::string{"[[plugin]]\nname = \"a\"\nport = "} +
+                        value + "\n");
+    EXPECT_TRUE(has(e, "port must be an integer (0..65535), not a float")) << e;
+    e = only_error(std::string{"[types]\nAck = [2, "} + value + "]\n");
+    EXPECT_TRUE(has(e, "a byte must be an integer 0..255 (e.g. 0x80), not "
+                       "a float"))
+        << e;
+  }
+  EXPECT_TRUE(has(only_error("[engine]\nqueue_bytes = 1e300\n"),
+                  "queue_bytes must be an integer"));
+}
+
 TEST(ConfigFile, AcceptsNonAsciiWhereTomlAllowsIt) {
   auto d = parse("# caf\xC3\xA9 \xEF\xB9\xBF\n"
                  "[types]\n"
