@@ -38,9 +38,11 @@ public:
         normal();
         break;
       case state::comment:
+        // The line end is normal(): it starts the next line (a key).
         if (s_[pos_] == '\n')
           state_ = state::normal;
-        take();
+        else
+          take();
         break;
       case state::basic:
       case state::ml_basic:

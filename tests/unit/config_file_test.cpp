@@ -512,6 +512,8 @@ TEST(ConfigFile, RejectsBytesTheTomlParserMishandles) {
   EXPECT_TRUE(has(only_error("a = 1_979-05-27 0\n"), "must go on with a time"));
   EXPECT_TRUE(
       has(only_error("d = 1979-05-27T@07:32:00Z\n"), "must go on with a time"));
+  EXPECT_TRUE(has(only_error("a = 1 # 0 = any\nb=[}\n"),
+                  "app.toml:2:4: error: '}' where an array element"));
   // Invalid UTF-8 and bytes >= 0x80: a clear error, with the fix.
   e = only_error("a = \"\xFF\"\n");
   EXPECT_TRUE(has(e, "invalid UTF-8 (byte 0xff)")) << e;

@@ -125,6 +125,17 @@ TEST(TomlGuard, RejectsEveryDateShapeThatMakesTheParserReadOnForATime) {
     EXPECT_EQ(problem(text), "none") << text;
 }
 
+TEST(TomlGuard, ALineAfterACommentStartsWithAKey) {
+  // Found by fuzz_config: the line end that closed a comment did not start
+  // a key, so `b=` after it read as one bare value, and what follows went
+  // unchecked into toml++.
+  EXPECT_EQ(problem("a = 1 # c\nb=[}\n").substr(0, 4), "2:4 ");
+  EXPECT_EQ(problem("a = 1 # c\nb=1979-05-27 0\n").substr(0, 4), "2:3 ");
+  EXPECT_EQ(problem("a = 1 # c\r\nb=[}\n").substr(0, 4), "2:4 ");
+  EXPECT_EQ(problem("# c\n[?]\n").substr(0, 4), "2:1 ");
+  EXPECT_EQ(problem("a = [ # c\n1, # d\n]\nb = 2 # e\nc=3\n"), "none");
+}
+
 TEST(TomlGuard, RejectsInvalidUtf8WithItsPosition) {
   EXPECT_EQ(problem("a = 1\nb = \"\xFF\"\n").substr(0, 4), "2:6 ");
   for (const char* text : {
