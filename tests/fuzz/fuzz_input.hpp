@@ -1,8 +1,9 @@
 #pragma once
 
 // What the fuzz targets share: a reader that takes the input front to back
-// (so a mutation changes one decision, not every later one), and a check
-// that aborts with a message, which libFuzzer reports as a crash.
+// (so a mutation changes one decision, not every later one), a check that
+// aborts with a message (libFuzzer reports it as a crash) and a trace of
+// what an input does.
 
 #include <cstddef>
 #include <cstdint>
@@ -20,6 +21,13 @@
 
 namespace ee::fuzz {
 
+/// @returns true if EE_FUZZ_TRACE is set.
+inline bool tracing() {
+  static const bool on = std::getenv("EE_FUZZ_TRACE") != nullptr;
+  return on;
+}
+
+/// Prints what failed and aborts (see EE_FUZZ_CHECK).
 [[noreturn]] inline void fail(const char* file, int line, const char* cond,
                               const std::string& what) {
   std::fprintf(stderr, "%s:%d: check failed: %s\n  %s\n", file, line, cond,
@@ -28,12 +36,13 @@ namespace ee::fuzz {
 }
 
 /// Prints `what` to stderr when EE_FUZZ_TRACE is set (to see what an input
-/// does: `EE_FUZZ_TRACE=1 build-fuzz/fuzz_router crash-...`).
-inline void trace(const std::string& what) {
-  static const bool on = std::getenv("EE_FUZZ_TRACE") != nullptr;
-  if (on)
-    std::fprintf(stderr, "%s\n", what.c_str());
-}
+/// does: `EE_FUZZ_TRACE=1 build-fuzz/fuzz_router crash-...`); `what` is not
+/// evaluated otherwise.
+#define EE_FUZZ_TRACE(what)                                                    \
+  do {                                                                         \
+    if (::ee::fuzz::tracing())                                                 \
+      std::fprintf(stderr, "%s\n", std::string{what}.c_str());                 \
+  } while (false)
 
 /// Reads an input front to back; past the end, every read yields zeros.
 class input {

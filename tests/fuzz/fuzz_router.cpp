@@ -69,7 +69,7 @@ public:
       s.limits.overflow = static_cast<overflow_policy>(in.below(3));
       s.who = in.flag() ? custody::owner : custody::router;
       auto id = r_.add_subscriber("s" + std::to_string(i), s.limits, s.who);
-      fuzz::trace(
+      EE_FUZZ_TRACE(
           "subscriber " + std::to_string(id) + ": capacity " +
           std::to_string(s.limits.capacity) + ", bytes " +
           std::to_string(s.limits.bytes) + ", window " +
@@ -89,10 +89,10 @@ public:
       sub_id self =
           i < n_subs && in.below(4) > 0 ? static_cast<sub_id>(i) : no_id;
       auto id = r_.add_publisher("p" + std::to_string(i), window, self);
-      fuzz::trace("publisher " + std::to_string(id) + ": window " +
-                  std::to_string(window.events) + "/" +
-                  std::to_string(window.bytes) + ", self " +
-                  (self == no_id ? "none" : std::to_string(self)));
+      EE_FUZZ_TRACE("publisher " + std::to_string(id) + ": window " +
+                    std::to_string(window.events) + "/" +
+                    std::to_string(window.bytes) + ", self " +
+                    (self == no_id ? "none" : std::to_string(self)));
       EE_FUZZ_CHECK(id == i, "dense publisher ids");
       if (self != no_id)
         subs_[self].self = id;
@@ -100,7 +100,7 @@ public:
     }
     // Before the barrier the router is closed; it opens once.
     if (in.flag()) {
-      fuzz::trace("closed");
+      EE_FUZZ_TRACE("closed");
       r_.set_open(false);
     }
   }
@@ -118,13 +118,13 @@ public:
       auto ev = in.text(max_event, alphabet);
       ++pubs_[p].published;
       pubs_[p].published_bytes += ev.size();
-      fuzz::trace("publish " + std::to_string(p) + " '" + ev + "'");
+      EE_FUZZ_TRACE("publish " + std::to_string(p) + " '" + ev + "'");
       r_.publish(p, event{ev});
       break;
     }
     case 5: {
       auto ev = in.text(max_event, alphabet);
-      fuzz::trace("publish_system '" + ev + "'");
+      EE_FUZZ_TRACE("publish_system '" + ev + "'");
       r_.publish_system(event{ev});
       break;
     }
@@ -138,7 +138,7 @@ public:
       break;
     }
     case 8: {
-      fuzz::trace("take_dead_letter " + std::to_string(s));
+      EE_FUZZ_TRACE("take_dead_letter " + std::to_string(s));
       auto dead = r_.take_dead_letter(s);
       if (sub.who == custody::owner || sub.in_flight.empty()) {
         EE_FUZZ_CHECK(!dead, "a dead letter only from the router's custody");
@@ -150,7 +150,7 @@ public:
       break;
     }
     case 9:
-      fuzz::trace("requeue " + std::to_string(s));
+      EE_FUZZ_TRACE("requeue " + std::to_string(s));
       r_.requeue(s);
       if (sub.who == custody::router)
         sub.in_flight.clear(); // back in the queue, delivered again
@@ -163,13 +163,13 @@ public:
       std::string text;
       for (auto& f : fs)
         text += " '" + f + "'";
-      fuzz::trace("subscribe " + std::to_string(s) + text);
+      EE_FUZZ_TRACE("subscribe " + std::to_string(s) + text);
       r_.subscribe(s, fs);
       break;
     }
     case 12:
       if (in.below(4) == 0) {
-        fuzz::trace("retire " + std::to_string(s));
+        EE_FUZZ_TRACE("retire " + std::to_string(s));
         r_.retire(s);
         sub.gone = true;
         sub.active = false;
@@ -178,35 +178,35 @@ public:
       }
       break;
     case 13:
-      fuzz::trace("abandon_in_flight " + std::to_string(s));
+      EE_FUZZ_TRACE("abandon_in_flight " + std::to_string(s));
       r_.abandon_in_flight(s);
       if (sub.who == custody::owner)
         sub.in_flight.clear(); // the owner will not settle them
       break;
     case 14:
-      fuzz::trace("reset_credit " + std::to_string(p));
+      EE_FUZZ_TRACE("reset_credit " + std::to_string(p));
       r_.reset_credit(p);
       break;
     case 15:
       if (in.flag()) {
         auto f = in.text(3, alphabet);
         bool on = in.flag();
-        fuzz::trace("raw_subscribe '" + f + "' " + (on ? "on" : "off"));
+        EE_FUZZ_TRACE("raw_subscribe '" + f + "' " + (on ? "on" : "off"));
         r_.raw_subscribe(f, on);
       } else {
         auto bytes = raw_outstanding_ * in.byte() / 255;
         raw_outstanding_ -= bytes;
-        fuzz::trace("raw_released " + std::to_string(bytes));
+        EE_FUZZ_TRACE("raw_released " + std::to_string(bytes));
         r_.raw_released(bytes);
       }
       break;
     case 16:
-      fuzz::trace("break_cycles");
+      EE_FUZZ_TRACE("break_cycles");
       r_.break_cycles();
       break;
     case 17:
       if (in.below(4) == 0) {
-        fuzz::trace("open");
+        EE_FUZZ_TRACE("open");
         r_.set_open(true);
       }
       break;
@@ -220,7 +220,7 @@ public:
   // Opens, activates every subscriber and consumes everything: no event
   // may stay queued, no publisher waiting.
   void drain() {
-    fuzz::trace("-- drain");
+    EE_FUZZ_TRACE("-- drain");
     r_.set_open(true);
     for (sub_id s = 0; s < subs_.size(); ++s)
       set_active(s, true);
@@ -268,8 +268,8 @@ public:
                                        "subscribers");
     EE_FUZZ_CHECK(s.self == no_id || !r_.waiting(s.self),
                   "nothing new while its own publisher waits");
-    fuzz::trace("  deliver " + std::to_string(id) + ": " +
-                std::to_string(events.size()) + " events");
+    EE_FUZZ_TRACE("  deliver " + std::to_string(id) + ": " +
+                  std::to_string(events.size()) + " events");
     for (auto& ev : events)
       s.in_flight.push_back(std::move(ev));
     auto window = std::min<std::size_t>(
@@ -311,7 +311,7 @@ private:
   }
 
   void set_active(sub_id s, bool on) {
-    fuzz::trace("set_active " + std::to_string(s) + (on ? " on" : " off"));
+    EE_FUZZ_TRACE("set_active " + std::to_string(s) + (on ? " on" : " off"));
     r_.set_active(s, on);
     subs_[s].active = on && !subs_[s].gone;
   }
@@ -319,7 +319,7 @@ private:
   void ack(sub_id s, std::size_t n) {
     auto& q = subs_[s].in_flight;
     n = std::min(n, q.size());
-    fuzz::trace("ack " + std::to_string(s) + " " + std::to_string(n));
+    EE_FUZZ_TRACE("ack " + std::to_string(s) + " " + std::to_string(n));
     r_.ack(s, n);
     q.erase(q.begin(), q.begin() + static_cast<std::ptrdiff_t>(n));
   }
@@ -346,15 +346,15 @@ private:
         break;
       }
     }
-    fuzz::trace("settle " + std::to_string(s) + ": handled " +
-                std::to_string(st.handled) + ", discarded " +
-                std::to_string(st.discarded) + ", dead " +
-                std::to_string(st.dead_letters.size()));
+    EE_FUZZ_TRACE("settle " + std::to_string(s) + ": handled " +
+                  std::to_string(st.handled) + ", discarded " +
+                  std::to_string(st.discarded) + ", dead " +
+                  std::to_string(st.dead_letters.size()));
     r_.settle(s, st);
   }
 
   void flush() {
-    fuzz::trace("flush");
+    EE_FUZZ_TRACE("flush");
     r_.flush(*this);
     EE_FUZZ_CHECK(r_.totals().raw_bytes == raw_outstanding_,
                   "raw bytes: the router counts " +
