@@ -1,6 +1,7 @@
 #include "ee/config_file.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -66,6 +67,9 @@ const std::vector<std::string> library_only_keys{"library", "factory",
                                                  "config"};
 
 constexpr long long max_size = 1LL << 40;
+
+// Most warnings about types whose prefixes overlap (see type_warnings).
+constexpr std::size_t max_type_warnings = 100;
 
 std::vector<std::string> concat(const std::vector<std::string>& a,
                                 const std::vector<std::string>& b) {
@@ -283,20 +287,23 @@ private:
     auto n = t.get(key);
     if (!n)
       return false;
-    auto v = n->value<long long>();
-    if (!n->is_integer() || !v) {
+    // Not value<long long>(): toml++ converts a float to it with a cast
+    // that is undefined beyond 64 bits (`port = 7e200`).
+    auto i = n->as_integer();
+    if (!i) {
       fail(*n, section + " " + key + " must be an integer (" +
                    std::to_string(lo) + ".." + std::to_string(hi) + "), not " +
                    type_name(*n));
       return false;
     }
-    if (*v < lo || *v > hi) {
-      fail(*n, section + " " + key + " is " + std::to_string(*v) +
+    long long v = i->get();
+    if (v < lo || v > hi) {
+      fail(*n, section + " " + key + " is " + std::to_string(v) +
                    ", out of range " + std::to_string(lo) + ".." +
                    std::to_string(hi));
       return false;
     }
-    out = static_cast<T>(*v);
+    out = static_cast<T>(v);
     return true;
   }
 
@@ -521,16 +528,16 @@ private:
     if (auto arr = n.as_array()) {
       std::string bytes;
       for (auto& x : *arr) {
-        auto v = x.value<long long>();
-        if (!x.is_integer() || !v || *v < 0 || *v > 255) {
-          fail(x, what +
-                      ": a byte must be an integer 0..255 (e.g. 0x80), "
-                      "not " +
-                      (x.is_integer() ? std::to_string(*v)
-                                      : std::string{type_name(x)}));
+        auto i = x.as_integer(); // (not value<>(): see integer())
+        if (!i || i->get() < 0 || i->get() > 255) {
+          fail(x,
+               what +
+                   ": a byte must be an integer 0..255 (e.g. 0x80), "
+                   "not " +
+                   (i ? std::to_string(i->get()) : std::string{type_name(x)}));
           return std::nullopt;
         }
-        bytes += static_cast<char>(*v);
+        bytes += static_cast<char>(i->get());
       }
       return bytes;
     }
@@ -605,32 +612,77 @@ private:
     d.config.event_types = d.types;
   }
 
-  // A type's prefix that starts another's: its subscribers get both.
+  // A type's prefix that starts another's: its subscribers get both. One
+  // warning per such pair, at most `max_type_warnings` (then one that counts
+  // the rest): a file of many types with one prefix would otherwise get a
+  // warning per pair, quadratic in time and memory.
   void type_warnings() {
     auto& d = report_.description;
-    for (auto& a : d.types) {
-      for (auto& b : d.types) {
-        if (&a == &b ||
-            b.filter().compare(0, a.filter().size(), a.filter()) != 0)
-          continue;
-        auto where = d.position("types." + a.name());
-        if (a.filter() == b.filter()) {
-          if (&a < &b)
-            add(severity::warning, where,
-                "types '" + a.name() + "' and '" + b.name() +
-                    "' have the same prefix " + show_prefix(a.filter()) +
-                    ": a subscriber of either receives both; give each type "
-                    "its own prefix");
-          continue;
-        }
-        add(severity::warning, where,
-            "the prefix of type '" + a.name() + "' (" +
-                show_prefix(a.filter()) + ") starts the prefix of type '" +
-                b.name() + "' (" + show_prefix(b.filter()) +
-                "): subscribers of '" + a.name() + "' also receive every '" +
-                b.name() + "' event");
+    auto& types = d.types;
+    // By prefix (stable: in file order among equal prefixes): the types
+    // whose prefixes start with a type's own come right after it, first
+    // those with the same prefix (later in the file), then longer ones.
+    std::vector<std::size_t> order(types.size());
+    for (std::size_t i = 0; i < order.size(); ++i)
+      order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](auto x, auto y) {
+      return types[x].filter() < types[y].filter();
+    });
+    std::size_t shown = 0;
+    std::uint64_t more = 0;
+    std::optional<source_position> first_cut;
+    std::vector<std::size_t> others;
+    for (std::size_t k = 0; k < order.size(); ++k) {
+      auto& a = types[order[k]];
+      auto& f = a.filter();
+      auto end = std::partition_point(
+          order.begin() + k + 1, order.end(), [&](std::size_t i) {
+            return types[i].filter().compare(0, f.size(), f) == 0;
+          });
+      auto count = static_cast<std::size_t>(end - (order.begin() + k + 1));
+      if (count == 0)
+        continue;
+      auto where = d.position("types." + a.name());
+      auto room = max_type_warnings - shown;
+      if (count > room) {
+        more += count - room;
+        if (!first_cut)
+          first_cut = where;
+      }
+      if (room == 0)
+        continue;
+      // The first `room` of them in file order.
+      others.assign(order.begin() + k + 1, end);
+      if (others.size() > room) {
+        std::nth_element(others.begin(), others.begin() + room, others.end());
+        others.resize(room);
+      }
+      std::sort(others.begin(), others.end());
+      shown += others.size();
+      for (auto i : others) {
+        auto& b = types[i];
+        if (f == b.filter())
+          add(severity::warning, where,
+              "types '" + a.name() + "' and '" + b.name() +
+                  "' have the same prefix " + show_prefix(f) +
+                  ": a subscriber of either receives both; give each type "
+                  "its own prefix");
+        else
+          add(severity::warning, where,
+              "the prefix of type '" + a.name() + "' (" + show_prefix(f) +
+                  ") starts the prefix of type '" + b.name() + "' (" +
+                  show_prefix(b.filter()) + "): subscribers of '" + a.name() +
+                  "' also receive every '" + b.name() + "' event");
       }
     }
+    if (more > 0)
+      add(severity::warning, *first_cut,
+          std::to_string(more) +
+              " more pairs of types where one prefix starts the other "
+              "(the first " +
+              std::to_string(max_type_warnings) +
+              " are listed): subscribers of such a type also receive the "
+              "other's events; give each type a prefix of its own");
   }
 
   // -- subscriptions ---------------------------------------------------------

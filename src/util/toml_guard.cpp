@@ -38,9 +38,11 @@ public:
         normal();
         break;
       case state::comment:
+        // The line end is normal(): it starts the next line (a key).
         if (s_[pos_] == '\n')
           state_ = state::normal;
-        take();
+        else
+          take();
         break;
       case state::basic:
       case state::ml_basic:
@@ -125,7 +127,7 @@ private:
     if (c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != '#')
       expect_value_ = false;
     if (c >= '0' && c <= '9' && !bare_ && date_then_bad_time()) {
-      fail("a date followed by a space must go on with a time, as in "
+      fail("a date followed by a space or 'T' must go on with a time, as in "
            "1979-05-27 07:32:00; quote the value if it is text");
       return;
     }
@@ -224,24 +226,53 @@ private:
     }
   }
 
-  // At a digit: is this `YYYY-MM-DD D` not followed by `D:DD`? (toml++
-  // asserts on `1979-05-27 0` before a line end.)
+  // At a digit: is this a date followed by 'T' and no digit, or by a space
+  // and a digit but not `D:DD`? Anything but a time there is invalid TOML.
+  // * toml++ parses `YYYY-MM-DDT` on as a time and asserts that a digit
+  //   follows (`1979-05-27T@07:32:00Z`).
+  // * It scans a value ahead to a value terminator (or 127 characters),
+  //   leaving '_' out; ten characters with '-' fifth and eighth followed by
+  //   a space and a digit make it read on for a time, and it asserts when a
+  //   terminator follows that digit (`1979-05-27 0`, also `197y-05-27 0`
+  //   and `1_979-05-27 0`).
   bool date_then_bad_time() const {
     if (pos_ > 0) {
       char prev = s_[pos_ - 1];
       if (is_bare_key_char(prev) || prev == '.' || prev == ':' || prev == '+')
         return false;
     }
-    auto at = [&](std::size_t i) {
+    auto here = [&](std::size_t i) {
       return pos_ + i < s_.size() ? s_[pos_ + i] : '\0';
     };
-    auto digit = [&](std::size_t i) { return at(i) >= '0' && at(i) <= '9'; };
+    auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+    bool date = here(4) == '-' && here(7) == '-';
     for (std::size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
-      if (!digit(i))
-        return false;
-    if (at(4) != '-' || at(7) != '-' || at(10) != ' ' || !digit(11))
+      date = date && is_digit(here(i));
+    if (date && (here(10) == 'T' || here(10) == 't') && !is_digit(here(11)))
+      return true;
+    auto terminator = [](char c) {
+      return c == ' ' || c == '\t' || (c >= '\n' && c <= '\r') || c == ']' ||
+             c == '}' || c == ',' || c == '#';
+    };
+    std::size_t chars = 0; // without '_'
+    bool dashes = true;    // the fifth and the eighth are '-'
+    auto end = pos_;
+    for (; end < s_.size() && end - pos_ < 127 && !terminator(s_[end]); ++end) {
+      if (s_[end] == '_')
+        continue;
+      if (chars == 4 || chars == 7)
+        dashes = dashes && s_[end] == '-';
+      ++chars;
+    }
+    if (chars != 10 || !dashes)
       return false;
-    return !(digit(12) && at(13) == ':' && digit(14) && digit(15));
+    auto at = [&](std::size_t i) {
+      return end + i < s_.size() ? s_[end + i] : '\0';
+    };
+    if (at(0) != ' ' || !is_digit(at(1)))
+      return false;
+    return !(is_digit(at(2)) && at(3) == ':' && is_digit(at(4)) &&
+             is_digit(at(5)));
   }
 
   // At the '[' that opens a table header.

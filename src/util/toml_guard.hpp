@@ -10,8 +10,9 @@
 //   EF B9 BF) that end in TOML_UNREACHABLE;
 // * a table header whose name does not start with a key character
 //   (`[?`, `[ ?`, `[[?`), an array element that starts with '}'
-//   (`v = [}`) or a date followed by a space and a malformed time
-//   (`1979-05-27 0`): assertions in builds without NDEBUG.
+//   (`v = [}`) or a date followed by a space or 'T' and a malformed time
+//   (`1979-05-27 0`, `197y-05-27 0`, `1_979-05-27 0`, `1979-05-27T@7:32`):
+//   assertions in builds without NDEBUG (a false TOML_ASSUME with NDEBUG).
 //
 // Found by reading the parser and by fuzzing it (built with assertions and
 // -fsanitize=address,undefined) behind this check.
