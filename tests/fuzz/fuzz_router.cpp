@@ -60,6 +60,13 @@ public:
   }
 
   void setup(fuzz::input& in) {
+    // Event types to count by (some prefixes of others).
+    std::vector<std::pair<std::string, std::string>> types;
+    for (auto k = in.below(4); k > 0; --k)
+      types.emplace_back(
+          "t" + std::to_string(k),
+          std::string(1 + in.below(2), static_cast<char>('a' + in.below(3))));
+    r_.set_types(types);
     auto n_subs = 1 + in.below(6);
     for (std::size_t i = 0; i < n_subs; ++i) {
       sub_state s;
@@ -334,12 +341,10 @@ private:
       switch (in.below(4)) {
       case 0:
       case 1:
-        ++st.handled;
-        st.handled_bytes += ev.size();
+        st.handled.push_back(std::move(ev));
         break;
       case 2:
-        ++st.discarded;
-        st.discarded_bytes += ev.size();
+        st.discarded.push_back(std::move(ev));
         break;
       default:
         st.dead_letters.push_back(std::move(ev));
@@ -347,8 +352,8 @@ private:
       }
     }
     EE_FUZZ_TRACE("settle " + std::to_string(s) + ": handled " +
-                  std::to_string(st.handled) + ", discarded " +
-                  std::to_string(st.discarded) + ", dead " +
+                  std::to_string(st.handled.size()) + ", discarded " +
+                  std::to_string(st.discarded.size()) + ", dead " +
                   std::to_string(st.dead_letters.size()));
     r_.settle(s, st);
   }
@@ -373,6 +378,19 @@ private:
                     "parked events of publisher " + std::to_string(p));
     }
     EE_FUZZ_CHECK(r_.waiting_publishers() == waiting, "waiting publishers");
+    std::uint64_t type_routed = 0, type_queued = 0, type_published = 0;
+    for (type_id t = 0; t <= r_.types(); ++t) {
+      auto& c = r_.counters_of_type(t);
+      EE_FUZZ_CHECK(c.routed ==
+                        c.handled + c.dead_letters + c.dropped() + c.queued,
+                    "the books of type " + std::to_string(t));
+      type_routed += c.routed;
+      type_queued += c.queued;
+      type_published += c.published;
+    }
+    EE_FUZZ_CHECK(type_published == r_.totals().routed,
+                  "every routed event has one type");
+    std::uint64_t sub_routed = 0, sub_queued = 0;
     for (sub_id id = 0; id < subs_.size(); ++id) {
       auto& s = subs_[id];
       auto& c = r_.counters(id);
@@ -395,10 +413,14 @@ private:
                     name + "peaks");
       EE_FUZZ_CHECK(s.in_flight.size() <= c.queued,
                     name + "more in flight than queued");
+      sub_routed += c.routed;
+      sub_queued += c.queued;
       EE_FUZZ_CHECK(c.queued > 0 || r_.drained(id), name + "drained");
       EE_FUZZ_CHECK(c.delivered >= c.handled + c.dead_letters,
                     name + "handled or dead more than delivered");
     }
+    EE_FUZZ_CHECK(type_routed == sub_routed && type_queued == sub_queued,
+                  "the types' copies are the subscribers' copies");
     EE_FUZZ_CHECK(r_.totals().raw_bytes <= std::max(raw_budget_, max_event),
                   "raw bytes within their budget");
   }
