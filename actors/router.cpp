@@ -73,8 +73,8 @@ void router::retire(sub_id sub) {
   for (std::size_t i = 0; i < s.pending.size(); ++i)
     drop_typed(s.pending[i].type, &type_counters::dropped_retired);
   s.pending.clear_and_release();
-  auto dropped_bytes = s.pending_bytes;
-  s.pending_bytes = 0;
+  // What is queued beyond the events in flight was pending.
+  auto dropped_bytes = s.counters.queued_bytes - s.in_flight_bytes;
   if (s.who == custody::router) {
     dropped += s.in_flight.size();
     for (std::size_t i = 0; i < s.in_flight.size(); ++i)
@@ -294,7 +294,6 @@ void router::enqueue(sub_id id, const event& ev, type_id t) {
     }
   }
   s.pending.push_back(item{ev, t});
-  s.pending_bytes += ev.size();
   ++type_counters_[t].queued;
   ++c.queued;
   c.queued_bytes += ev.size();
@@ -313,7 +312,6 @@ void router::drop_pending_front(subscriber& s) {
   auto size = s.pending.front().ev.size();
   drop_typed(s.pending.front().type, &type_counters::dropped_policy);
   s.pending.pop_front();
-  s.pending_bytes -= size;
   --s.counters.queued;
   s.counters.queued_bytes -= size;
   ++s.counters.dropped_policy;
@@ -510,7 +508,6 @@ void router::requeue(sub_id sub) {
     s.pending.push_front(std::move(s.in_flight.back()));
     s.in_flight.pop_back();
   }
-  s.pending_bytes += s.in_flight_bytes;
   s.in_flight_count = 0;
   s.in_flight_bytes = 0;
   if (s.active)
@@ -622,7 +619,6 @@ void router::deliver(sub_id id, router_sink& sink) {
     }
     s.pending.pop_front();
   }
-  s.pending_bytes -= bytes;
   s.in_flight_count += n;
   s.in_flight_bytes += bytes;
   s.counters.delivered += n;

@@ -340,7 +340,6 @@ private:
     bool gone = false;
     bool dirty = false;
     ring<item> pending;
-    std::uint64_t pending_bytes = 0;
     // Router custody: the events in flight; owner custody: only counted
     // (per type, so that what the owner never settles can be counted).
     ring<item> in_flight;

@@ -90,8 +90,13 @@ private:
   }
 
   void fail(std::string message) {
+    fail_at(line_, column_, std::move(message));
+  }
+
+  // Keeps the first problem only.
+  void fail_at(std::size_t line, std::size_t column, std::string message) {
     if (!problem_)
-      problem_ = toml_input_problem{line_, column_, std::move(message)};
+      problem_ = toml_input_problem{line, column, std::move(message)};
   }
 
   // Consumes a run of quotes closing a multi-line string: `"""` plus up to
@@ -107,12 +112,10 @@ private:
     if (static_cast<unsigned char>(c) >= 0x80) {
       auto line = line_, column = column_;
       auto cp = take();
-      if (!problem_)
-        problem_ = toml_input_problem{
-            line, column,
-            "non-ASCII character " + code_point(cp) +
-                " outside quotes: TOML allows it only in strings and "
-                "comments; quote the key (\"...\") or the value"};
+      fail_at(line, column,
+              "non-ASCII character " + code_point(cp) +
+                  " outside quotes: TOML allows it only in strings and "
+                  "comments; quote the key (\"...\") or the value");
       return;
     }
     if (c == '[' && line_start_ && open_.empty() && !in_header_) {
@@ -312,15 +315,13 @@ private:
         if (pos_ < s_.size() && static_cast<unsigned char>(s_[pos_]) >= 0x80) {
           auto line = line_, column = column_;
           auto cp = take();
-          if (!problem_)
-            problem_ = toml_input_problem{
-                line, column,
-                "non-ASCII character " + code_point(cp) +
-                    " after a backslash and white space: the TOML parser "
-                    "cannot read it there; write it as \\u" +
-                    code_point(cp).substr(2) +
-                    " or put an ASCII character "
-                    "before it"};
+          fail_at(line, column,
+                  "non-ASCII character " + code_point(cp) +
+                      " after a backslash and white space: the TOML parser "
+                      "cannot read it there; write it as \\u" +
+                      code_point(cp).substr(2) +
+                      " or put an ASCII character "
+                      "before it");
         }
         return;
       }
@@ -328,13 +329,11 @@ private:
         // toml++ asks whether it is white space before a line end.
         auto line = line_, column = column_;
         auto cp = take();
-        if (!problem_)
-          problem_ = toml_input_problem{
-              line, column,
-              "'\\' followed by " + code_point(cp) +
-                  " is not an escape sequence; write \\\\ for a "
-                  "backslash or \\u" +
-                  code_point(cp).substr(2) + " for the character"};
+        fail_at(line, column,
+                "'\\' followed by " + code_point(cp) +
+                    " is not an escape sequence; write \\\\ for a "
+                    "backslash or \\u" +
+                    code_point(cp).substr(2) + " for the character");
         return;
       }
       take(); // the escaped character
