@@ -12,6 +12,7 @@
 #include "bridge/bridge.hpp"
 #include "bridge/protocol.hpp"
 #include "fake_engine.hpp"
+#include "tests/support/eventually.hpp"
 
 using namespace ee;
 using namespace ee::test;
@@ -126,15 +127,13 @@ TEST(Children, ARelaunchDoesNotBlockTheLoop) {
   ASSERT_TRUE(logs.wait_for("killed by signal 9"));
   // The new process starts once the old one is reaped; the old one's exit
   // is not reported (the engine asked for it).
-  auto deadline = std::chrono::steady_clock::now() + 10s;
   auto launched = [&] {
     int n = 0;
     for (auto& l : logs.lines())
       n += l.find("launched pid") != std::string::npos ? 1 : 0;
     return n;
   };
-  while (launched() < 2 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(5ms);
+  EXPECT_TRUE(ee::test::eventually([&] { return launched() >= 2; }, 10s));
   EXPECT_EQ(launched(), 2);
   {
     std::lock_guard<std::mutex> guard{engine.mtx};
@@ -177,8 +176,9 @@ TEST(Children, OutputReadTogetherWithEofIsSplitIntoLines) {
       proc.launch({"/bin/sh", "-c", "printf 'one\\ntwo\\nthree'"}, {}, ""));
   bool normal = false;
   std::string text;
-  for (int i = 0; i < 5000 && !proc.poll_exit(normal, text); ++i)
-    std::this_thread::sleep_for(1ms); // (the pipe then holds all and EOF)
+  // (Once it exited, the pipe holds all its output and EOF.)
+  ASSERT_TRUE(ee::test::eventually([&] { return proc.poll_exit(normal, text); },
+                                   5s));
   std::vector<std::string> lines;
   for (int i = 0; i < 10 && proc.stdout_fd() >= 0; ++i)
     proc.drain(proc.stdout_fd(),
