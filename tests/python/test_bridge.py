@@ -27,6 +27,7 @@ import pytest
 
 from conftest import (
     BAD_MSG,
+    eventually,
     NEXT,
     PUBLISHED,
     PYTHON,
@@ -125,11 +126,7 @@ def assert_sub_quiet(sub: "zmq.Socket", timeout_s: float = QUIET_S) -> None:
 
 
 def wait_until(cond: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not cond():
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"{what} not within {timeout_s} s")
-        time.sleep(0.02)
+    eventually(cond, timeout_s, what)
 
 
 # -- the example application -----------------------------------------------------------
@@ -281,7 +278,6 @@ def test_late_connecting_plugin_misses_nothing(engine, zsock):
         ev = b"Seq" + str(i).encode()
         publish_ok(src, ev)
         expected.append(ev)
-    time.sleep(0.2)
     late = zsock.req(e.plugin_port("late"))
     assert [next_msg(late) for _ in expected] == expected
     assert_no_event(late)
@@ -371,12 +367,16 @@ def test_several_plugins_get_only_their_subscriptions(engine, zsock):
         expected = [ev for ev in events if any(ev.startswith(p.encode()) for p in prefixes)]
         got = [next_msg(socks[name]) for _ in expected]
         assert got == expected, name
-    # Nothing else for anyone (watched at the same time).
-    for s in socks.values():
-        s.send(NEXT)
-    time.sleep(QUIET_S)
-    for name, s in socks.items():
-        assert not poll_readable(s, 0), (name, s.recv() if poll_readable(s, 0) else None)
+    # Nothing else for anyone: each one's next event is the first sentinel
+    # it subscribes to (queues are in order, so anything else would come
+    # first).
+    sentinels = [b"TypeASentinel", b"TypeBSentinel", b"TypeZSentinel"]
+    for ev in sentinels:
+        publish_ok(src, ev)
+    for name, prefixes in subs.items():
+        first = next(ev for ev in sentinels
+                     if any(ev.startswith(p.encode()) for p in prefixes))
+        assert next_msg(socks[name]) == first, name
 
 
 def test_binary_and_large_events_are_byte_exact(engine, zsock):

@@ -14,7 +14,7 @@ from typing import Dict
 
 import pytest
 
-from conftest import WAIT_S, plugin, poll_readable, publish_ok
+from conftest import WAIT_S, eventually, plugin, poll_readable, publish_ok
 
 zmq = pytest.importorskip("zmq")
 from pyevents import Plugin  # noqa: E402
@@ -75,14 +75,7 @@ def sample(text: str, name: str, **labels: str) -> float:
 
 
 def wait_for(predicate, timeout: float = WAIT_S):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
+    return eventually(predicate, timeout, "the metrics")
 
 
 def test_prometheus_endpoint_counts_a_known_workload_exactly(engine):

@@ -21,11 +21,14 @@ zmq = pytest.importorskip("zmq")
 
 def feed(zsock, engine_proc, events: List[bytes]) -> None:
     """Publishes ``events`` from a raw PUB client that never drops."""
-    pub = zsock.context.socket(zmq.PUB)
+    pub = zsock.context.socket(zmq.XPUB)
     pub.setsockopt(zmq.LINGER, 2000)
+    pub.setsockopt(zmq.RCVTIMEO, 20000)
     pub.setsockopt(zmq.SNDHWM, 0)
     pub.connect(engine_proc.endpoint(engine_proc.publish_port))
-    time.sleep(0.2)  # PUB/SUB: let the connection come up before sending
+    # PUB/SUB: sending waits for the engine's subscription (a PUB drops
+    # what no subscriber asked for).
+    assert pub.recv() == b"\x01"
     for ev in events:
         pub.send(ev)
     pub.close()
@@ -183,7 +186,6 @@ def test_one_plugin_that_stops_reading_holds_back_only_its_own_publishers(engine
         publish_ok(other, b"Other%d" % i)
     assert time.monotonic() - start < WAIT_S
     pub = zsock.pub(e.publish_port)
-    time.sleep(0.2)
     pub.send(b"OtherRaw")
     got = []
     deadline = time.monotonic() + WAIT_S
