@@ -126,8 +126,9 @@ std::string ready_line(const app& a, const app_description& d,
 
 void print_diagnostics(const std::vector<diagnostic>& diags) {
   for (auto& d : diags)
-    std::cerr << d.to_string() << '\n';
-  std::cerr.flush();
+    report(d.severity == severity::error ? log_level::error
+                                         : log_level::warning,
+           d.to_string());
 }
 
 std::optional<std::vector<event_type>> load_types(const std::string& path) {
@@ -201,22 +202,23 @@ int run_command(const run_options& opts,
     if (!opts.metrics.empty()) {
       auto m = metrics_endpoint::open(opts.metrics, a);
       if (!m) {
-        std::cerr << "event-engine: " << m.error().message() << '\n';
+        report(log_level::error, "event-engine: " + m.error().message());
         return exit_usage;
       }
       metrics = std::move(*m);
       if (!metrics->loopback())
-        ee::log(log_level::warning,
-                "metrics are served to every host that reaches port " +
-                  std::to_string(metrics->port()) +
-                  " (plugin names, event types and counters, without "
-                  "authentication): keep it on loopback or behind a firewall");
+        ee::log(
+            log_level::warning,
+            "metrics are served to every host that reaches port " +
+                std::to_string(metrics->port()) +
+                " (plugin names, event types and counters, without "
+                "authentication): keep it on loopback or behind a firewall");
     }
     // wait_started() also returns when run() fails before starting (bind or
     // launch errors), so the announcer never holds up the exit.
     std::thread announcer{[&] {
       if (a.wait_started(std::chrono::seconds{30}))
-        std::cout << ready_line(a, d, metrics.get()) << std::endl;
+        report(log_level::info, ready_line(a, d, metrics.get()));
     }};
     auto err = a.run();
     announcer.join();
@@ -230,10 +232,10 @@ int run_command(const run_options& opts,
         std::cout << to_table(st) << std::flush;
     }
     if (err) {
-      std::cerr << "event-engine: " << err.to_string() << '\n';
+      report(log_level::error, "event-engine: " + err.to_string());
       rc = exit_failed;
     } else {
-      std::cout << "event-engine: all plugins finished" << std::endl;
+      report(log_level::info, "event-engine: all plugins finished");
     }
   } // the app (and its plugins) are gone before the sink
   return rc;
