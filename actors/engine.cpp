@@ -241,8 +241,7 @@ public:
         router_.abandon_in_flight(id);
     done_ = true;
     if (params_->on_done)
-      params_->on_done(bridge_failure_ ? *bridge_failure_ : result,
-                       snapshot());
+      params_->on_done(bridge_failure_ ? *bridge_failure_ : result, snapshot());
     self_->quit();
   }
 
@@ -360,9 +359,9 @@ private:
   void on_bridge_failed(std::string& what) {
     if (bridge_failure_ || done_)
       return;
-    bridge_failure_ = error{ec::internal, what +
-                                              "; the app stopped: no external "
-                                              "plugin or raw client is served"};
+    bridge_failure_ =
+        error{ec::internal, what + "; the app stopped: no external "
+                                   "plugin or raw client is served"};
     ee::log(log_level::error, "engine: " + bridge_failure_->message());
     sup_->request_stop(clock_type::now());
   }
