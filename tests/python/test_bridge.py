@@ -13,6 +13,7 @@ Run with Debian's interpreter (it has pyzmq)::
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import signal
@@ -662,3 +663,30 @@ def test_sigterm_stops_engine_and_its_children(engine, tmp_path, zsock):
     assert rc == 0, out
     assert elapsed < 5, f"took {elapsed:.1f} s to stop; output:\n{out}"
     wait_until(lambda: pid_gone(pid), 3, f"launched plugin pid {pid} gone")
+
+
+# -- the bridge's thread failing -------------------------------------------------------------------
+
+
+def test_a_failing_bridge_stops_the_run_with_an_error(engine, tmp_path):
+    """A fault injected into the bridge's thread (EE_TEST_BRIDGE_FAULT_MS)
+    ends `run` with a non-zero exit that names the bridge, and the launched
+    plugin (it would wait forever for a port nobody serves) is killed."""
+    pid_file = tmp_path / "pid"
+    script = write_script(tmp_path, "sleeper.py", f"""
+        import os, time
+        open({str(pid_file)!r}, "w").write(str(os.getpid()))
+        time.sleep(600)
+    """)
+    env = dict(os.environ, EE_TEST_BRIDGE_FAULT_MS="2000")
+    e = engine({"plugin": [plugin("sleeper", "A", command=[PYTHON, str(script)])]},
+               command="run", env=env)
+    wait_until(lambda: pid_file.exists() and pid_file.read_text() != "", WAIT_S,
+               "the plugin's pid file")
+    pid = int(pid_file.read_text())
+    rc = e.wait(15)
+    out = e.output()
+    assert rc != 0, out
+    assert "the bridge (ZeroMQ I/O thread) failed" in out, out
+    assert "EE_TEST_BRIDGE_FAULT_MS" in out, out
+    wait_until(lambda: pid_gone(pid), WAIT_S, f"the end of plugin {pid}")
