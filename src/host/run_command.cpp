@@ -238,12 +238,11 @@ int run_command(const run_options& opts,
       }
       metrics = std::move(*m);
       if (!metrics->loopback())
-        ee::log(
-            log_level::warning,
-            "metrics are served to every host that reaches port " +
-                std::to_string(metrics->port()) +
-                " (plugin names, event types and counters, without "
-                "authentication): keep it on loopback or behind a firewall");
+        ee::log(log_level::warning,
+                "metrics are served to every host that reaches port " +
+                  std::to_string(metrics->port()) +
+                  " (plugin names, event types and counters, without "
+                  "authentication): keep it on loopback or behind a firewall");
     }
     // wait_started() also returns when run() fails before starting (bind or
     // launch errors), so the announcer never holds up the exit.
