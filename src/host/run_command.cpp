@@ -2,6 +2,9 @@
 #include <arpa/inet.h>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <iostream>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -122,6 +125,34 @@ std::string ready_line(const app& a, const app_description& d,
   return line;
 }
 
+// The --ready-file: written once the app started, removed at exit. A file
+// that cannot be written is logged, not fatal: the health check reading it
+// then reports the engine as not ready.
+class ready_file {
+public:
+  explicit ready_file(std::string path) : path_(std::move(path)) {
+    if (!path_.empty())
+      std::remove(path_.c_str()); // a previous run's
+  }
+
+  ~ready_file() {
+    if (!path_.empty())
+      std::remove(path_.c_str());
+  }
+
+  void write(const std::string& line) {
+    if (path_.empty())
+      return;
+    std::ofstream out{path_, std::ios::trunc};
+    if (!(out << line << '\n' << std::flush))
+      ee::log(log_level::error, "cannot write the ready file " + path_ + ": " +
+                                    std::strerror(errno));
+  }
+
+private:
+  std::string path_;
+};
+
 } // namespace
 
 void print_diagnostics(const std::vector<diagnostic>& diags) {
@@ -171,6 +202,7 @@ int check_command(const run_options& opts,
 
 int run_command(const run_options& opts,
                 const std::function<void(app&)>& customize) {
+  ready_file ready{opts.ready_file};
   prepared_app p;
   read(opts, p);
   auto& d = p.report.description;
@@ -217,8 +249,11 @@ int run_command(const run_options& opts,
     // wait_started() also returns when run() fails before starting (bind or
     // launch errors), so the announcer never holds up the exit.
     std::thread announcer{[&] {
-      if (a.wait_started(std::chrono::seconds{30}))
-        report(log_level::info, ready_line(a, d, metrics.get()));
+      if (a.wait_started(std::chrono::seconds{30})) {
+        auto line = ready_line(a, d, metrics.get());
+        report(log_level::info, line);
+        ready.write(line);
+      }
     }};
     auto err = a.run();
     announcer.join();

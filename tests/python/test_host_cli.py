@@ -7,8 +7,11 @@ codes, named types for launched plugins (EE_TYPES) and the spdlog sink
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import socket as pysocket
+import time
 
 import pytest
 
@@ -186,6 +189,38 @@ def test_run_refuses_a_bad_file_with_every_error_and_exit_2(engine):
     assert ":2:1: error: unknown key 'publsh_port'" in out, out
     assert ":6:18: error: plugin 'p' subscription must be" in out, out
     assert "event-engine: ready" not in out
+
+
+def test_ready_file_holds_the_ready_line_while_running(engine, tmp_path):
+    ready = tmp_path / "ready"
+    ready.write_text("a previous run's\n")
+    e = engine({"plugin": [plugin("p", "A")]}, command="run",
+               wait_ready=False, args=("--ready-file", str(ready)))
+    e.wait_ready()
+    line = e.wait_for_output(r"event-engine: ready[^\n]*").group(0)
+    deadline = time.monotonic() + 10
+    while ready.read_text() != line + "\n" and time.monotonic() < deadline:
+        time.sleep(0.01)  # written just after the line is printed
+    assert ready.read_text() == line + "\n"
+    e.signal(signal.SIGTERM)
+    assert e.wait() == 0, e.output()
+    assert not ready.exists()
+
+
+def test_ready_file_from_the_environment_and_absent_on_bad_input(engine,
+                                                                 tmp_path):
+    ready = tmp_path / "ready"
+    ready.write_text("a previous run's\n")
+    env = dict(os.environ, EE_READY_FILE=str(ready))
+    e = engine('[[plugin]]\nname = "p"\nport = 0\nsubscriptions = [1]\n',
+               command="run", wait_ready=False, env=env)
+    assert e.wait(10) == 2, e.output()
+    assert not ready.exists()
+    e = engine({"plugin": [plugin("p", "A")]}, command="run", env=env)
+    deadline = time.monotonic() + 10
+    while not ready.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert ready.read_text().startswith("event-engine: ready")
 
 
 def test_a_file_without_plugins_is_an_error(tmp_path):
