@@ -209,7 +209,7 @@ ee::subscriber_stats run_drop_policy(ee::overflow_policy policy) {
     auto all = app.stats();
     auto found = all.plugins.find("lossy");
     if (found == all.plugins.end()) {
-      ADD_FAILURE() << "no stats for 'lossy' (published " << all.published
+      ADD_FAILURE() << "no stats for 'lossy' (routed " << all.routed
                     << ")";
       break;
     }

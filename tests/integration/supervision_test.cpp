@@ -522,9 +522,9 @@ TEST(Supervision, StopUnderLoadStopsInReverseOrderAndLeavesNothing) {
     auto fut = std::async(std::launch::async, [&] { return app.run(); });
     ASSERT_TRUE(app.wait_started(10s));
     pub_port = app.publish_port();
-    for (int i = 0; i < 20000 && app.stats().published == 0; ++i)
+    for (int i = 0; i < 20000 && app.stats().routed == 0; ++i)
       std::this_thread::sleep_for(1ms);
-    EXPECT_GT(app.stats().published, 0u);
+    EXPECT_GT(app.stats().routed, 0u);
     app.stop();
     ASSERT_EQ(fut.wait_for(20s), std::future_status::ready);
     auto err = fut.get();
