@@ -633,12 +633,7 @@ caf::behavior engine_state::make_behavior(std::shared_ptr<engine_params> p) {
     self->state.flush();
   });
   self_->set_exception_handler([self](std::exception_ptr& ptr) -> caf::error {
-    std::string what = "unknown exception";
-    try {
-      std::rethrow_exception(ptr);
-    } catch (...) {
-      what = describe_current_exception();
-    }
+    auto what = describe_exception(ptr);
     ee::log(log_level::error, "engine: internal error: " + what);
     auto& st = self->state;
     if (!st.done_ && st.params_->on_done) {

@@ -106,11 +106,11 @@ public:
     actor_plugin_ = dynamic_cast<plugin*>(params_->instance.get());
     raw_plugin_ = dynamic_cast<caf_plugin*>(params_->instance.get());
     auto self = self_;
-    self_->set_exception_handler([self](std::exception_ptr&) -> caf::error {
+    self_->set_exception_handler([self](std::exception_ptr& ptr) {
       // Plugin code's exceptions are caught where they happen; this one
-      // comes from the host itself.
-      ee::log(log_level::error, self->state.params_->name, "internal error");
-      return caf::exit_reason::unhandled_exception;
+      // escaped them (a raw CAF plugin's response handler, the host).
+      self->state.fail("a CAF handler", describe_exception(ptr));
+      return caf::make_error(caf::exit_reason::unhandled_exception);
     });
     if (raw_plugin_)
       self_->set_default_handler(
@@ -156,8 +156,12 @@ private:
 
   // Reports the current exception and ends the host. `poisoned`: it
   // happened while handling the next unacknowledged event.
+  // Reports the current exception (or `what`) and ends the host.
   void fail(const char* where, bool poisoned = false) {
-    auto what = describe_current_exception();
+    fail(where, describe_current_exception(), poisoned);
+  }
+
+  void fail(const char* where, const std::string& what, bool poisoned = false) {
     ee::log(log_level::debug, params_->name,
             std::string{"exception in "} + where + ": " + what);
     self_->send(params_->engine, failure_atom::value, params_->slot,

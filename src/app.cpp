@@ -19,9 +19,10 @@
 #endif
 
 #include "actors/engine.hpp"
-#include "actors/links.hpp"
 #include "actors/exception_text.hpp"
+#include "actors/links.hpp"
 #include "actors/messages.hpp"
+#include "actors/stats_snapshot.hpp"
 #include "bridge/bridge.hpp"
 #include "bridge/process.hpp"
 #include "ee/log.hpp"
@@ -445,12 +446,9 @@ error app::impl::run_engine() {
         auto i = st.plugins.find(e.name);
         if (i == st.plugins.end())
           continue;
-        auto& x = i->second;
-        x.requests = e.requests;
-        x.round_trips = e.round_trips;
-        x.bad_requests = e.bad_requests;
-        x.disconnects = e.disconnects;
-        x.redelivered = e.redeliveries;
+        copy_wire_counters(i->second, e);
+        // External plugins' events are redelivered by their endpoint.
+        i->second.redelivered = e.redeliveries;
       }
       st.raw_dropped += bs.raw_dropped; // plus ZeroMQ's own drops
       st.refused_connections = bs.refused_connections;

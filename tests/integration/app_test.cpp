@@ -568,6 +568,32 @@ TEST(App, RawCafPluginsReceiveEventsAsMessages) {
   EXPECT_EQ(out->strings(), std::vector<std::string>{"Pong42"});
 }
 
+using self_ping_atom = caf::atom_constant<caf::atom("self_ping")>;
+
+// Throws from a response handler: outside the host's own callbacks, so the
+// exception reaches the host's exception handler.
+class raw_thrower : public ee::caf_plugin {
+public:
+  std::string name() const override { return "raw_thrower"; }
+  std::vector<ee::event_type> subscriptions() const override { return {}; }
+  caf::behavior make_behavior(caf::event_based_actor* self,
+                              ee::context&) override {
+    self->request(caf::actor{self}, caf::infinite, self_ping_atom::value)
+        .then([](int) { throw std::runtime_error("boom from a response"); });
+    return {[](self_ping_atom) { return 1; }};
+  }
+};
+
+TEST(App, AnExceptionEscapingToTheHostKeepsItsText) {
+  ee::app app{local_config()};
+  app.emplace_plugin<raw_thrower>();
+  auto err = run_bounded(app, 20s);
+  ASSERT_TRUE(err);
+  EXPECT_NE(err.to_string().find("std::runtime_error: boom from a response"),
+            std::string::npos)
+      << err.to_string();
+}
+
 // -- bad input
 // ---------------------------------------------------------------------
 

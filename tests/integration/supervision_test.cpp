@@ -524,7 +524,7 @@ TEST(Supervision, StopUnderLoadStopsInReverseOrderAndLeavesNothing) {
     auto fut = std::async(std::launch::async, [&] { return app.run(); });
     ASSERT_TRUE(app.wait_started(10s));
     pub_port = app.publish_port();
-    EXPECT_TRUE(eventually([&] { return app.stats().published > 0; }));
+    EXPECT_TRUE(eventually([&] { return app.stats().routed > 0; }));
     app.stop();
     ASSERT_EQ(fut.wait_for(20s), std::future_status::ready);
     auto err = fut.get();

@@ -100,6 +100,8 @@ def test_prometheus_endpoint_counts_a_known_workload_exactly(engine):
     assert sample(text, "ee_plugin_queue_events", plugin="sink") == 0
     assert sample(text, "ee_plugin_restarts_total", plugin="sink") == 0
     assert sample(text, "ee_raw_events_dropped_total") == 0
+    # Every event routed once: the plugin's and the engine's own.
+    assert sample(text, "ee_events_routed_total") >= N
     promtool = shutil.which("promtool")
     if promtool is None:
         pytest.skip("promtool (Debian package prometheus) is not installed")
@@ -132,6 +134,7 @@ def test_the_periodic_stats_event_carries_the_same_counters(engine, zsock):
     assert doc["plugins"]["src"]["published"] == N
     assert doc["plugins"]["sink"]["kind"] == "external"
     assert doc["plugins"]["sink"]["round_trips"] == N
+    assert doc["routed"] >= N + doc["system_events"]
     for name, t in doc["types"].items():
         assert t["routed"] == t["handled"] + t["dead_letters"] + t["dropped"] + t["queued"], name
     for name, p in doc["plugins"].items():
@@ -146,7 +149,7 @@ def test_stats_at_exit(engine, fmt):
     assert e.wait(10) == 0, e.output()
     out = e.output()
     if fmt == "json":
-        line = next(l for l in out.splitlines() if l.startswith('{"published"'))
+        line = next(l for l in out.splitlines() if l.startswith('{"routed"'))
         doc = json.loads(line)
         assert doc["types"]["Temp"]["published"] == N
         assert doc["plugins"]["sink"]["handled"] == N

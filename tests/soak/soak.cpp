@@ -500,17 +500,17 @@ int main(int argc, char** argv) {
   std::uint64_t published_by_types = 0;
   for (auto& [name, x] : st.types)
     published_by_types += x.published;
-  check(published_by_types == st.published,
+  check(published_by_types == st.routed,
         "every routed event has one type (" +
             std::to_string(published_by_types) + " vs " +
-            std::to_string(st.published) + ")");
+            std::to_string(st.routed) + ")");
   check(published_by_plugins + st.raw_published + st.system_events ==
-            st.published,
+            st.routed,
         "every routed event has one publisher (plugins " +
             std::to_string(published_by_plugins) + " + raw " +
             std::to_string(st.raw_published) + " + engine " +
             std::to_string(st.system_events) + " vs " +
-            std::to_string(st.published) + ")");
+            std::to_string(st.routed) + ")");
   check(st.types.count("A") && st.types.at("A").published > 0, "type A flowed");
   check(st.plugins.at("relay").restarts > 0, "the relay was restarted");
   check(st.plugins.at("py_b").restarts + st.plugins.at("py_r").restarts > 0,
@@ -548,7 +548,7 @@ int main(int argc, char** argv) {
   check(margin(rss_after), "RSS after the run " + std::to_string(rss_after) +
                                " MiB vs after warm-up " +
                                std::to_string(rss_warm) + " MiB");
-  std::cout << "# published " << st.published << " (plugins "
+  std::cout << "# routed " << st.routed << " (plugins "
             << published_by_plugins << ", raw " << st.raw_published
             << ", engine " << st.system_events << "), delivered "
             << st.delivered << ", dropped " << st.dropped << ", dead letters "
