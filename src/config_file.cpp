@@ -11,9 +11,9 @@
 
 #include <toml++/toml.h>
 
+#include "app_validation.hpp"
 #include "bridge/address.hpp"
 #include "bridge/curve_keys.hpp"
-#include "bridge/process.hpp"
 #include "ee/names.hpp"
 #include "util/text.hpp"
 #include "util/toml_guard.hpp"
@@ -123,6 +123,24 @@ std::string env_types_json(const std::vector<event_type>& types) {
             util::json_string(util::to_hex(t.filter()));
   }
   return json + "}";
+}
+
+// @returns the code points of the UTF-8 text `utf8` as one byte each, if
+// all are below 256 (what "\u00ff" was probably meant to say).
+std::optional<std::string> latin1_of_utf8(const std::string& utf8) {
+  std::string result;
+  for (std::size_t i = 0; i < utf8.size(); ++i) {
+    auto c = static_cast<unsigned char>(utf8[i]);
+    if (c < 0x80) {
+      result += static_cast<char>(c);
+    } else if ((c == 0xc2 || c == 0xc3) && i + 1 < utf8.size()) {
+      auto next = static_cast<unsigned char>(utf8[++i]);
+      result += static_cast<char>(((c & 0x03) << 6) | (next & 0x3f));
+    } else {
+      return std::nullopt;
+    }
+  }
+  return result;
 }
 
 std::vector<std::string> plugin_search_path(const std::string& base_dir) {
@@ -378,10 +396,7 @@ private:
     auto& c = report_.description.config;
     integer(t, "publish_port", c.publish_port, 0, 65535, s);
     integer(t, "subscribe_port", c.subscribe_port, 0, 65535, s);
-    if (string(t, "bind_address", c.bind_address, s) && c.bind_address.empty())
-      fail(*t.get("bind_address"),
-           "[engine] bind_address is empty: use \"127.0.0.1\" (the default), "
-           "\"*\" or an interface address");
+    string(t, "bind_address", c.bind_address, s);
     boolean(t, "enable_tcp", c.enable_tcp, s);
     integer(t, "max_message_size", c.max_message_size, 1, 1LL << 31, s);
     integer(t, "queue_capacity", c.queue_capacity, 1, 1LL << 30, s);
@@ -423,11 +438,6 @@ private:
     path(t, "allowed_clients_dir", sec.allowed_clients_dir, s,
          "a folder of public certificates (NAME.key), e.g. \"clients/\"");
     key_files(t, s, "engine.security", sec.allowed_key_files);
-    if (sec.curve && !t.get("secret_key_file"))
-      fail(*t.get("curve"),
-           s + " curve = true needs secret_key_file = \"server.key_secret\": "
-               "the engine's key pair (write one with `event-engine keygen "
-               "server`)");
   }
 
   // Reads a path relative to the file's folder. @returns false if absent
@@ -575,6 +585,25 @@ private:
     return *prefix->value<std::string>();
   }
 
+  // TOML stores text as UTF-8: "\u00ff" is the bytes c3 bf, not ff.
+  void non_ascii_warning(const toml::node& n, const std::string& what,
+                         const std::string& bytes) {
+    if (std::all_of(bytes.begin(), bytes.end(), [](char c) {
+          return static_cast<unsigned char>(c) < 0x80;
+        }))
+      return;
+    std::string msg = what +
+                      " is text with non-ASCII characters, which TOML "
+                      "stores as UTF-8: its prefix is the bytes " +
+                      util::to_hex(bytes) +
+                      "; to say the bytes, write { hex = " +
+                      util::json_string(util::to_hex(bytes)) + " }";
+    if (auto latin1 = latin1_of_utf8(bytes))
+      msg += ", or { hex = " + util::json_string(util::to_hex(*latin1)) +
+             " } for one byte per character";
+    add(severity::warning, position(n.source()), msg);
+  }
+
   // -- [types]
   // -------------------------------------------------------------------
 
@@ -597,14 +626,17 @@ private:
         bytes = *v->value<std::string>();
       else
         bytes = literal(*v, what, false);
-      if (!bytes)
-        continue;
-      if (bytes->empty()) {
+      if (bytes && bytes->empty())
         fail(*v, what + " has an empty prefix, which would match every "
                         "event; give it bytes, or subscribe with "
                         "{ prefix = \"\" } to receive everything");
+      if (!bytes || bytes->empty()) {
+        // Reported once here, not again by each subscription naming it.
+        bad_types_.push_back(name);
         continue;
       }
+      if (v->is_string())
+        non_ascii_warning(*v, what, *bytes);
       d.positions["types." + name] = position(k->source());
       d.types.emplace_back(name, *bytes);
     }
@@ -712,6 +744,8 @@ private:
           result.push_back(*type);
           continue;
         }
+        if (contains(bad_types_, text))
+          continue; // the type's own error says what is wrong
         std::vector<std::string> names;
         for (auto& ty : d.types)
           names.push_back(ty.name());
@@ -922,6 +956,8 @@ private:
   std::string file_;
   std::string base_dir_;
   bool has_types_ = false;
+  // Types of [types] whose prefix is wrong (already reported).
+  std::vector<std::string> bad_types_;
   config_report report_;
 };
 
@@ -999,6 +1035,20 @@ config_report read_config(std::string_view text, const std::string& base_dir,
 }
 
 config_report read_config_file(const std::string& path) {
+  // Not a folder, a FIFO or a device: read only a regular file (a FIFO
+  // would block).
+  struct stat sb;
+  if (::stat(path.c_str(), &sb) == 0 && !S_ISREG(sb.st_mode)) {
+    config_report report;
+    report.description.file = path;
+    report.diagnostics.push_back(diagnostic{
+        severity::error, source_position{path, 0, 0},
+        S_ISDIR(sb.st_mode)
+            ? "cannot read the config file: it is a folder; give the app's "
+              "TOML file"
+            : "cannot read the config file: it is not a regular file"});
+    return report;
+  }
   bool ok = false;
   auto text = read_file(path, ok);
   if (!ok) {
@@ -1035,109 +1085,18 @@ expected<app_description> parse_config(std::string_view text,
 // -- the environment ----------------------------------------------------------
 
 std::vector<diagnostic> check_environment(const app_description& d) {
+  std::vector<const external_plugin_config*> plugins;
+  for (auto& p : d.plugins)
+    plugins.push_back(&p);
+  auto where = [&](const std::string& field) {
+    auto at = d.position(field);
+    return at.line > 0 ? " (line " + std::to_string(at.line) + ")"
+                       : std::string{};
+  };
   std::vector<diagnostic> result;
-  auto fail = [&](const std::string& key, std::string message) {
-    result.push_back(
-        diagnostic{severity::error, d.position(key), std::move(message)});
-  };
-  // Ports: who claimed each one first.
-  std::map<int, std::pair<std::string, std::string>> used; // port -> who, key
-  auto claim = [&](int port, const std::string& who, const std::string& key) {
-    if (port == 0)
-      return;
-    auto [i, added] = used.emplace(port, std::make_pair(who, key));
-    if (added)
-      return;
-    auto first = d.position(i->second.second);
-    std::string at =
-        first.line > 0 ? " (line " + std::to_string(first.line) + ")" : "";
-    fail(key, "port " + std::to_string(port) + " of " + who +
-                  " is already used by " + i->second.first + at +
-                  ": give each endpoint its own port, or 0 for any free one");
-  };
-  if (d.config.enable_tcp || !d.plugins.empty()) {
-    claim(d.config.publish_port, "the engine's publish_port",
-          "engine.publish_port");
-    claim(d.config.subscribe_port, "the engine's subscribe_port",
-          "engine.subscribe_port");
-  }
-  for (auto& p : d.plugins) {
-    auto key = "plugin." + p.name;
-    claim(p.port, "plugin '" + p.name + "'", key + ".port");
-    if (!p.command.empty() && find_executable(p.command[0]).empty())
-      fail(key + ".command",
-           "plugin '" + p.name + "': command '" + p.command[0] +
-               "' not found (not an executable file, nor in PATH): install "
-               "it, fix the path (relative paths start from the file's "
-               "folder) or leave command out to start the plugin by hand");
-    struct stat sb;
-    if (!p.working_dir.empty() &&
-        (::stat(p.working_dir.c_str(), &sb) != 0 || !S_ISDIR(sb.st_mode)))
-      fail(key + ".working_dir", "plugin '" + p.name +
-                                     "': working directory '" + p.working_dir +
-                                     "' does not exist");
-  }
-  for (auto& x : check_keys(d))
-    result.push_back(std::move(x));
-  return result;
-}
-
-std::vector<diagnostic> check_keys(const app_description& d) {
-  std::vector<diagnostic> result;
-  auto& sec = d.config.security;
-  if (!sec.curve)
-    return result;
-  auto fail = [&](const std::string& key, const std::string& setting,
-                  const error& err) {
-    result.push_back(diagnostic{severity::error, d.position(key),
-                                setting + ": " + err.message()});
-  };
-  // A secret that others can read is no secret.
-  auto private_file = [&](const std::string& key, const std::string& file) {
-    struct stat sb;
-    if (::stat(file.c_str(), &sb) == 0 && (sb.st_mode & 077) != 0) {
-      char mode[8];
-      std::snprintf(mode, sizeof(mode), "%04o",
-                    static_cast<unsigned>(sb.st_mode & 07777));
-      result.push_back(diagnostic{severity::warning, d.position(key),
-                                  "secret key file '" + file +
-                                      "' can be read by other users (mode " +
-                                      mode + "): chmod 600 '" + file + "'"});
-    }
-  };
-  if (!sec.secret_key_file.empty()) {
-    auto key = std::string{"engine.security.secret_key_file"};
-    if (auto cert = curve::load(sec.secret_key_file, true); !cert)
-      fail(key, "[engine.security] secret_key_file", cert.error());
-    else
-      private_file(key, sec.secret_key_file);
-  }
-  if (!sec.allowed_clients_dir.empty())
-    if (auto certs = curve::load_dir(sec.allowed_clients_dir); !certs)
-      fail("engine.security.allowed_clients_dir",
-           "[engine.security] allowed_clients_dir", certs.error());
-  auto public_files = [&](const std::vector<std::string>& files,
-                          const std::string& where,
-                          const std::string& setting) {
-    for (std::size_t i = 0; i < files.size(); ++i)
-      if (auto cert = curve::load(files[i], false); !cert)
-        fail(where + ".allowed_keys." + std::to_string(i), setting,
-             cert.error());
-  };
-  public_files(sec.allowed_key_files, "engine.security",
-               "[engine.security] allowed_keys");
-  for (auto& p : d.plugins) {
-    auto where = "plugin." + p.name;
-    public_files(p.allowed_key_files, where,
-                 "plugin '" + p.name + "' allowed_keys");
-    if (p.client_key_file.empty())
-      continue;
-    if (auto cert = curve::load(p.client_key_file, true); !cert)
-      fail(where + ".client_key_file",
-           "plugin '" + p.name + "' client_key_file", cert.error());
-    else
-      private_file(where + ".client_key_file", p.client_key_file);
-  }
+  for (auto& x : validate_app(d.config, plugins, where))
+    result.push_back(diagnostic{x.warning ? severity::warning : severity::error,
+                                d.position(x.field), std::move(x.message)});
   return result;
 }
 

@@ -218,20 +218,17 @@ load_config_file(const std::string& path);
 [[nodiscard]] expected<app_description>
 parse_config(std::string_view text, const std::string& base_dir);
 
-/// Checks what depends on the machine and on settings changed after
-/// reading (e.g. ports from the command line): ports used twice or
-/// clashing with the engine's ports, launch commands that are not found,
-/// working directories that do not exist, and (with CURVE) the key files
-/// (`check_keys`). Plugin libraries are checked by the host when it loads
-/// them. @returns the errors (and warnings), empty if none.
+/// Runs the one validation of an app's settings (the rules `app::run`
+/// applies before it starts anything) on what was read, after settings
+/// changed since (e.g. ports from the command line), and attaches each
+/// problem to the position of its key: ranges, ports used twice or clashing
+/// with the engine's ports, launch commands that are not found, working
+/// directories that do not exist, and with CURVE every key file (missing,
+/// unreadable, not a regular file or malformed: errors; a secret key file
+/// others can read, an allow-list folder or file others can write, a
+/// plugin's own key also on the engine's allow-list: warnings). Plugin
+/// libraries are checked by the host when it loads them. @returns the
+/// errors and warnings, empty if none.
 std::vector<diagnostic> check_environment(const app_description& desc);
-
-/// With `[engine.security] curve = true`: reads every key file the app
-/// names (the engine's secret certificate, the allowed clients' folder and
-/// files, each plugin's allowed keys and client key file). @returns an
-/// error per missing, unreadable or malformed file or folder without keys
-/// (at the line that names it), and a warning per secret key file that
-/// other users can read.
-std::vector<diagnostic> check_keys(const app_description& desc);
 
 } // namespace ee

@@ -40,6 +40,10 @@ struct run_options {
   /// `--stats [FORMAT]`: print the counters at exit (text, json or
   /// prometheus; empty: off).
   std::string stats;
+  /// `check --load-plugins`: load the plugin libraries (runs their code).
+  bool load_plugins = false;
+  /// `check --types`: print each type's name and prefix.
+  bool types = false;
 };
 
 /// `event-engine run`: runs the app until its plugins finish or a signal.

@@ -625,11 +625,18 @@ client_key_file = "clients/py1.key_secret"
 }
 
 TEST(ConfigFile, SecurityMistakesAreErrorsAndWarnings) {
-  auto no_secret = only_error("[engine.security]\ncurve = true\n"
-                              "allowed_clients_dir = \"c\"\n"
-                              "[[plugin]]\nname = \"p\"\nport = 0\n");
+  // Found by the one validation (check_environment), as app::run finds it.
+  auto no_pair = report("[engine.security]\ncurve = true\n"
+                        "[[plugin]]\nname = \"p\"\nport = 0\n");
+  ASSERT_TRUE(no_pair.ok());
+  auto env = to_strings(ee::check_environment(no_pair.description));
+  std::string no_secret;
+  for (auto& x : env)
+    if (has(x, "key pair"))
+      no_secret = x;
   EXPECT_TRUE(has(no_secret, "app.toml:2:9: error: [engine.security] curve = "
-                             "true needs secret_key_file"))
+                             "true: the engine has no key pair: set "
+                             "secret_key_file"))
       << no_secret;
   EXPECT_TRUE(has(no_secret, "event-engine keygen server")) << no_secret;
   auto typo =
@@ -695,7 +702,7 @@ client_key_file = "server.key_secret"
 )";
   auto d = ee::parse_config(text, k.path);
   ASSERT_TRUE(d) << d.error().to_string();
-  auto texts = to_strings(ee::check_keys(*d));
+  auto texts = to_strings(ee::check_environment(*d));
   ASSERT_EQ(texts.size(), 5u) << ::testing::PrintToString(texts);
   EXPECT_TRUE(has(texts[0], "3:19: error: [engine.security] secret_key_file: "
                             "key file '" +
@@ -718,5 +725,5 @@ client_key_file = "server.key_secret"
   EXPECT_TRUE(has(texts[4], "chmod 600")) << texts[4];
   // Without CURVE the files are not looked at.
   d->config.security.curve = false;
-  EXPECT_TRUE(ee::check_keys(*d).empty());
+  EXPECT_TRUE(ee::check_environment(*d).empty());
 }
