@@ -865,7 +865,8 @@ private:
       }
     }
     auto& d = report_.description;
-    if (!d.types.empty() && !p.env.count("EE_TYPES"))
+    // Always, so that pyevents.types() knows it runs under the engine.
+    if (!p.env.count("EE_TYPES"))
       p.env["EE_TYPES"] = env_types_json(d.types);
     std::string wd;
     string(t, "working_dir", wd, section);
