@@ -1,5 +1,7 @@
 #include "host/port_probe.hpp"
 
+#include <set>
+
 #include <zmq.hpp>
 
 #include "bridge/address.hpp"
@@ -32,8 +34,11 @@ std::vector<diagnostic> probe_ports(const app_description& d) {
     fail("engine.bind_address", err);
     return result;
   }
+  // Each port once: a second claim is a validation error, and libzmq
+  // closes a listener asynchronously (the context's end waits for it).
+  std::set<int> probed;
   auto probe = [&](int port, const std::string& key, const std::string& who) {
-    if (port <= 0 || port > 65535)
+    if (port <= 0 || port > 65535 || !probed.insert(port).second)
       return; // 0: any free port; out of range: reported by validation
     if (auto err = try_bind(ctx, cfg.bind_address, port, who))
       fail(key, err);
