@@ -67,7 +67,7 @@ struct library_plugin_config {
 
 /// An app described by a TOML file (`event-engine run APP.toml`): engine
 /// settings, named event types, external plugins and plugins from shared
-/// libraries. Every key:
+/// libraries. Every key (docs/configuration.md has each default and why):
 ///
 /// ~~~{.toml}
 /// [engine]
@@ -110,7 +110,7 @@ struct library_plugin_config {
 /// await_first_request = false
 /// delivery = "at_least_once"   # or "at_most_once"
 /// max_delivery_attempts = 3
-/// restart = "transient"        # permanent, temporary (default)
+/// restart = "transient"        # default if the engine starts it, else temporary
 /// backoff_initial_ms = 10
 /// backoff_max_ms = 5000
 /// queue_capacity = 0           # 0 = the engine's

@@ -8,6 +8,12 @@ namespace ee::config {
 
 namespace {
 
+// The restart policy of a [[plugin]] that the engine starts (a library
+// plugin, or an external one with a command) and that sets no `restart`:
+// a crash restarts it (with back-off, within max_restarts), a normal exit
+// does not. See docs/configuration.md for why.
+constexpr restart_policy restart_default_launched = restart_policy::transient;
+
 // Keys of every [[plugin]], then those of one kind only.
 const std::vector<std::string> common_plugin_keys{
     "name",           "subscriptions",  "restart",     "backoff_initial_ms",
@@ -91,6 +97,8 @@ void loader::plugin(const toml::table& t, std::size_t index) {
   }
   auto subs = subscriptions(t, section);
   plugin_options opts;
+  if (is_library || t.get("command"))
+    opts.restart = restart_default_launched;
   enumeration(t, "restart", opts.restart, section);
   milliseconds(t, "backoff_initial_ms", opts.backoff.initial, 0, section);
   milliseconds(t, "backoff_max_ms", opts.backoff.max, 0, section);
