@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <condition_variable>
 #include <csignal>
 #include <mutex>
@@ -100,13 +99,9 @@ struct app::impl {
   }
 
   bool check_name(const std::string& name) {
-    for (char c : name) {
-      if (std::iscntrl(static_cast<unsigned char>(c))) {
-        record(error{ec::invalid_config,
-                     "a plugin name contains a control character: use "
-                     "printable names"});
-        return false;
-      }
+    if (auto problem = plugin_name_problem(name, false); !problem.empty()) {
+      record(error{ec::invalid_config, problem});
+      return false;
     }
     if (name.empty()) {
       record(error{ec::invalid_config,
@@ -231,25 +226,6 @@ app& app::register_plugin(plugin_factory factory, plugin_options opts) {
 app& app::register_external_plugin(external_plugin_config cfg) {
   if (!impl_->check_name(cfg.name))
     return *this;
-  for (char c : cfg.name) {
-    if (std::isspace(static_cast<unsigned char>(c)) || c == '=') {
-      impl_->record(error{ec::invalid_config,
-                          "external plugin '" + cfg.name +
-                              "': the name may not contain white space or "
-                              "'=' (it is printed in the ready line)"});
-      return *this;
-    }
-  }
-  for (auto& [key, value] : cfg.env) {
-    if (key.empty() || key.find('=') != std::string::npos ||
-        key.find('\0') != std::string::npos) {
-      impl_->record(
-          error{ec::invalid_config, "external plugin '" + cfg.name +
-                                        "': environment variable name '" + key +
-                                        "' is empty or contains '='"});
-      return *this;
-    }
-  }
   plugin_spec spec;
   spec.kind = plugin_kind::external;
   spec.name = cfg.name;

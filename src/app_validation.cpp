@@ -1,5 +1,6 @@
 #include "app_validation.hpp"
 
+#include <cctype>
 #include <map>
 #include <sys/stat.h>
 
@@ -65,6 +66,14 @@ public:
 
   void plugin(const external_plugin_config& p) {
     auto field = "plugin." + p.name;
+    if (auto problem = plugin_name_problem(p.name, true); !problem.empty())
+      fail(field, ec::invalid_config, problem);
+    for (auto& [key, value] : p.env)
+      if (key.empty() ||
+          key.find_first_of(std::string{"=\0", 2}) != std::string::npos)
+        fail(field + ".env", ec::invalid_config,
+             "plugin '" + p.name + "': environment variable name '" + key +
+                 "' is empty or contains '='");
     if (port_in_range(p.port, field + ".port", "plugin '" + p.name + "' port"))
       claim(p.port, "plugin '" + p.name + "'", field + ".port");
     if (!p.command.empty() && find_executable(p.command[0]).empty())
@@ -88,6 +97,20 @@ private:
 };
 
 } // namespace
+
+std::string plugin_name_problem(const std::string& name, bool external) {
+  for (char c : name) {
+    auto u = static_cast<unsigned char>(c);
+    if (std::iscntrl(u))
+      return "a plugin name contains a control character: use printable "
+             "names";
+    if (external && (std::isspace(u) || c == '='))
+      return "external plugin '" + name +
+             "': the name may not contain white space or '=' (it is printed "
+             "in the ready line)";
+  }
+  return {};
+}
 
 std::vector<setting_problem>
 validate_app(const app_config& cfg,

@@ -14,10 +14,16 @@ namespace ee {
 /// messages that name two settings; empty if unknown.
 using setting_locator = std::function<std::string(const std::string& field)>;
 
+/// @returns what is wrong with a non-empty plugin `name` (a control
+/// character; for an external plugin also white space or '=', as the name
+/// is printed in the ready line), or an empty string.
+std::string plugin_name_problem(const std::string& name, bool external);
+
 /// The one validation of an app's settings, used by `app::run` (which
 /// refuses the first error) and by the TOML loader's `check_environment`
 /// (which reports each problem at its setting's position): port ranges,
-/// ports used twice, the bind address, launch commands that are not found,
+/// ports used twice, the bind address, plugin names and environment
+/// variable names, launch commands that are not found,
 /// working directories that do not exist, and with CURVE every key
 /// (`resolve_security`). Reads the file system (PATH, folders, key files)
 /// but binds nothing. @returns every problem, in setting order.
