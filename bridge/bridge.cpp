@@ -4,7 +4,6 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
-#include <filesystem>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -12,17 +11,16 @@
 #include <thread>
 #include <unistd.h>
 #include <unordered_map>
-#include <unordered_set>
 #include <variant>
 
 #include <zmq.hpp>
 
 #include "bridge/address.hpp"
 #include "bridge/children.hpp"
-#include "bridge/curve_keys.hpp"
 #include "bridge/endpoint.hpp"
 #include "bridge/raw_ports.hpp"
 #include "bridge/refusal_log.hpp"
+#include "bridge/security_keys.hpp"
 #include "bridge/zap_handler.hpp"
 #include "ee/log.hpp"
 
@@ -79,129 +77,6 @@ constexpr auto relaunch_grace = std::chrono::milliseconds{200};
 // Fault injection for tests, compiled in and off unless set: the bridge's
 // thread fails this many milliseconds after `start`.
 constexpr const char* fault_variable = "EE_TEST_BRIDGE_FAULT_MS";
-
-// -- CURVE keys
-// ----------------------------------------------------------------
-
-using key_set = std::unordered_set<std::string>;
-
-// The keys of `app_config::security` and of each plugin, read and checked.
-struct resolved_security {
-  std::string secret; // 32 bytes
-  std::string public_z85;
-  key_set global;
-  std::string global_source;
-  struct plugin_keys {
-    key_set keys;
-    std::string source;
-    std::string client_key_file; // absolute, or empty
-  };
-  std::vector<plugin_keys> plugins; // in the order of the plugins
-};
-
-error key_error(const std::string& setting, const error& err) {
-  return error{ec::invalid_config, setting + ": " + err.message()};
-}
-
-// Adds Z85 keys and the public keys of certificate files to `out`.
-error add_keys(const std::vector<std::string>& keys,
-               const std::vector<std::string>& files, const std::string& who,
-               key_set& out) {
-  for (std::size_t i = 0; i < keys.size(); ++i) {
-    auto what = who + "allowed_keys[" + std::to_string(i) + "]";
-    auto bytes = curve::decode(keys[i], "the key");
-    if (!bytes)
-      return key_error(what, bytes.error());
-    out.insert(std::move(*bytes));
-  }
-  for (std::size_t i = 0; i < files.size(); ++i) {
-    auto what = who + "allowed_key_files[" + std::to_string(i) + "]";
-    auto cert = curve::load(files[i], false);
-    if (!cert)
-      return key_error(what, cert.error());
-    out.insert(*curve::decode(cert->public_key, "the key"));
-  }
-  return {};
-}
-
-expected<resolved_security>
-resolve_security(const security_config& sec,
-                 const std::vector<bridge_plugin>& plugins) {
-  if (!curve::available())
-    return error{ec::invalid_config,
-                 "security.curve is on but this libzmq has no CURVE support "
-                 "(it needs libsodium): install Debian's libzmq5"};
-  resolved_security r;
-  std::string secret_z85;
-  if (!sec.secret_key.empty()) {
-    secret_z85 = sec.secret_key;
-  } else if (!sec.secret_key_file.empty()) {
-    auto cert = curve::load(sec.secret_key_file, true);
-    if (!cert)
-      return key_error("security.secret_key_file", cert.error());
-    secret_z85 = cert->secret_key;
-  } else {
-    return error{ec::invalid_config,
-                 "security.curve is on but the engine has no key pair: set "
-                 "secret_key_file (write one with `event-engine keygen "
-                 "server`)"};
-  }
-  auto secret = curve::decode(secret_z85, "the key");
-  if (!secret)
-    return key_error("security.secret_key", secret.error());
-  auto pub = curve::public_of(secret_z85);
-  if (!pub)
-    return key_error("security.secret_key", pub.error());
-  r.secret = std::move(*secret);
-  r.public_z85 = std::move(*pub);
-  if (!sec.allowed_clients_dir.empty()) {
-    auto certs = curve::load_dir(sec.allowed_clients_dir);
-    if (!certs)
-      return key_error("security.allowed_clients_dir", certs.error());
-    for (auto& c : *certs)
-      r.global.insert(*curve::decode(c.public_key, "the key"));
-    r.global_source = "allowed_clients_dir '" + sec.allowed_clients_dir + "'";
-  }
-  if (auto err = add_keys(sec.allowed_keys, sec.allowed_key_files, "security.",
-                          r.global))
-    return err;
-  if (!sec.allowed_keys.empty() || !sec.allowed_key_files.empty())
-    r.global_source += std::string{r.global_source.empty() ? "" : " and "} +
-                       "the engine's allowed keys";
-  if (r.global_source.empty())
-    r.global_source = "the engine's allow-list is empty";
-  for (auto& p : plugins) {
-    resolved_security::plugin_keys pk;
-    auto who = "plugin '" + p.name + "' ";
-    if (auto err = add_keys(p.allowed_keys, p.allowed_key_files, who, pk.keys))
-      return err;
-    // A plugin with keys of its own (a list, or its process's key) admits
-    // only those: no other client can take its events.
-    bool listed = !p.allowed_keys.empty() || !p.allowed_key_files.empty();
-    bool own = listed || !p.client_key_file.empty();
-    if (!own) {
-      pk.keys = r.global;
-      pk.source = r.global_source;
-    } else if (listed) {
-      pk.source = "the allowed keys of plugin '" + p.name + "'";
-    }
-    if (!p.client_key_file.empty()) {
-      auto cert = curve::load(p.client_key_file, true);
-      if (!cert)
-        return key_error(who + "client_key_file", cert.error());
-      pk.keys.insert(*curve::decode(cert->public_key, "the key"));
-      pk.source += std::string{listed ? " and " : ""} +
-                   "the client_key_file "
-                   "of plugin '" +
-                   p.name + "'";
-      std::error_code code;
-      auto abs = std::filesystem::absolute(p.client_key_file, code);
-      pk.client_key_file = code ? p.client_key_file : abs.string();
-    }
-    r.plugins.push_back(std::move(pk));
-  }
-  return r;
-}
 
 // What anyone who reaches a non-loopback address can do without CURVE.
 std::string
@@ -521,10 +396,14 @@ bridge::open(const app_config& cfg, std::vector<bridge_plugin> plugins) {
     return error{ec::internal, "eventfd failed"};
   std::optional<resolved_security> sec;
   if (cfg.security.curve && (cfg.enable_tcp || !plugins.empty())) {
-    auto resolved = resolve_security(cfg.security, plugins);
-    if (!resolved)
-      return resolved.error();
-    sec = std::move(*resolved);
+    std::vector<const external_plugin_config*> ps;
+    for (auto& p : plugins)
+      ps.push_back(&p);
+    std::vector<setting_problem> problems;
+    sec = resolve_security(cfg.security, ps, problems);
+    for (auto& x : problems)
+      if (!x.warning)
+        return error{x.code, x.message};
     // Before any TCP port: no handshake may find the handler missing.
     auto zap = zap_handler::open(d->ctx);
     if (!zap)

@@ -77,9 +77,13 @@ public:
   /// returns within `app_config::shutdown_grace` plus a few milliseconds,
   /// whatever the plugins do: one stuck in its own code is abandoned and
   /// named in the result (`ec::shutdown_timeout`).
-  /// @returns success, or the first registration error, bind failure,
-  ///          plugin failure (with the plugin's name and its error text), or
-  ///          shutdown timeout.
+  /// Before starting anything it validates the settings (the same rules
+  /// `event-engine check` applies: ports, commands, working directories,
+  /// keys); an error found then, or a bind failure, is returned without
+  /// being logged: the caller reports it.
+  /// @returns success, or the first registration error, invalid setting,
+  ///          bind failure, plugin failure (with the plugin's name and its
+  ///          error text), or shutdown timeout.
   /// @pre not called before on this app (a second call returns
   ///      `ec::already_running`).
   [[nodiscard]] error run();

@@ -67,7 +67,7 @@ struct library_plugin_config {
 
 /// An app described by a TOML file (`event-engine run APP.toml`): engine
 /// settings, named event types, external plugins and plugins from shared
-/// libraries. Every key:
+/// libraries. Every key (docs/configuration.md has each default and why):
 ///
 /// ~~~{.toml}
 /// [engine]
@@ -110,7 +110,7 @@ struct library_plugin_config {
 /// await_first_request = false
 /// delivery = "at_least_once"   # or "at_most_once"
 /// max_delivery_attempts = 3
-/// restart = "transient"        # permanent, temporary (default)
+/// restart = "transient"        # default if the engine starts it, else temporary
 /// backoff_initial_ms = 10
 /// backoff_max_ms = 5000
 /// queue_capacity = 0           # 0 = the engine's
@@ -180,7 +180,8 @@ struct app_description {
   /// @returns where `key` was written (see `positions`), or the file alone.
   source_position position(const std::string& key) const;
 
-  /// @returns the type called `name`, or null.
+  /// @returns the type called `name` (of `types`, else one of the engine's
+  /// own, see `engine_event_types`), or null.
   const event_type* find_type(std::string_view name) const noexcept;
 };
 
@@ -218,20 +219,17 @@ load_config_file(const std::string& path);
 [[nodiscard]] expected<app_description>
 parse_config(std::string_view text, const std::string& base_dir);
 
-/// Checks what depends on the machine and on settings changed after
-/// reading (e.g. ports from the command line): ports used twice or
-/// clashing with the engine's ports, launch commands that are not found,
-/// working directories that do not exist, and (with CURVE) the key files
-/// (`check_keys`). Plugin libraries are checked by the host when it loads
-/// them. @returns the errors (and warnings), empty if none.
+/// Runs the one validation of an app's settings (the rules `app::run`
+/// applies before it starts anything) on what was read, after settings
+/// changed since (e.g. ports from the command line), and attaches each
+/// problem to the position of its key: ranges, ports used twice or clashing
+/// with the engine's ports, launch commands that are not found, working
+/// directories that do not exist, and with CURVE every key file (missing,
+/// unreadable, not a regular file or malformed: errors; a secret key file
+/// others can read, an allow-list folder or file others can write, a
+/// plugin's own key also on the engine's allow-list: warnings). Plugin
+/// libraries are checked by the host when it loads them. @returns the
+/// errors and warnings, empty if none.
 std::vector<diagnostic> check_environment(const app_description& desc);
-
-/// With `[engine.security] curve = true`: reads every key file the app
-/// names (the engine's secret certificate, the allowed clients' folder and
-/// files, each plugin's allowed keys and client key file). @returns an
-/// error per missing, unreadable or malformed file or folder without keys
-/// (at the line that names it), and a warning per secret key file that
-/// other users can read.
-std::vector<diagnostic> check_keys(const app_description& desc);
 
 } // namespace ee

@@ -43,6 +43,10 @@ struct run_options {
   /// `--ready-file PATH`: holds the ready line while the app runs (written
   /// when every plugin is ready, removed at exit; empty: off).
   std::string ready_file;
+  /// `check --load-plugins`: load the plugin libraries (runs their code).
+  bool load_plugins = false;
+  /// `check --types`: print each type's name and prefix.
+  bool types = false;
 };
 
 /// `event-engine run`: runs the app until its plugins finish or a signal.

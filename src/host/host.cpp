@@ -135,6 +135,13 @@ int run_host(int argc, char** argv,
       "report every problem of APP.toml (with file:line:column and the fix), "
       "and whether its libraries, commands and ports are usable here",
       check_opts);
+  check->add_flag("--load-plugins", check_opts.load_plugins,
+                  "load the plugin libraries and build each library plugin "
+                  "once to check it (this runs the libraries' code: only for "
+                  "files you trust); without it they are only located");
+  check->add_flag("--types", check_opts.types,
+                  "print each type of [types]: its name and its prefix in hex "
+                  "and as text");
 
   host::tap_options tap_opts;
   auto tap = cli.add_subcommand(

@@ -324,7 +324,8 @@ TEST(Curve, BadKeysAreClearErrorsWhenTheBridgeOpens) {
   auto cfg = k.config();
   cfg.security.secret_key_file = (k.dir.path / "nope.key_secret").string();
   auto missing = open_error(cfg);
-  EXPECT_TRUE(contains(missing, "security.secret_key_file")) << missing;
+  EXPECT_TRUE(contains(missing, "[engine.security] secret_key_file"))
+      << missing;
   EXPECT_TRUE(contains(missing, "does not exist")) << missing;
   cfg.security.secret_key_file = (k.dir.path / "server.key").string();
   auto public_only = open_error(cfg);
@@ -343,7 +344,7 @@ TEST(Curve, BadKeysAreClearErrorsWhenTheBridgeOpens) {
   cfg = k.config();
   cfg.security.allowed_keys = {"not a key"};
   auto bad_key = open_error(cfg);
-  EXPECT_TRUE(contains(bad_key, "security.allowed_keys[0]")) << bad_key;
+  EXPECT_TRUE(contains(bad_key, "security_config::allowed_keys[0]")) << bad_key;
   auto p = plugin(1, "p");
   p.client_key_file = (k.dir.path / "clients/ok.key").string();
   auto bad_client = open_error(k.config(), {p});

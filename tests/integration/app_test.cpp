@@ -645,7 +645,7 @@ TEST(AppErrors, PortsOutOfRangeOrTwice) {
     auto err = app.run();
     ASSERT_TRUE(err);
     EXPECT_EQ(err.code(), ee::ec::invalid_config);
-    EXPECT_NE(err.message().find("publish port 70000 is out of range"),
+    EXPECT_NE(err.message().find("publish_port is 70000, out of range"),
               std::string::npos);
   }
   {
@@ -654,7 +654,7 @@ TEST(AppErrors, PortsOutOfRangeOrTwice) {
                                         out);
     auto err = app.run();
     ASSERT_TRUE(err);
-    EXPECT_NE(err.message().find("subscribe port -1"), std::string::npos);
+    EXPECT_NE(err.message().find("subscribe_port is -1"), std::string::npos);
   }
   {
     ee::app app{7777, 7777};
@@ -663,7 +663,8 @@ TEST(AppErrors, PortsOutOfRangeOrTwice) {
     auto err = app.run();
     ASSERT_TRUE(err);
     EXPECT_EQ(err.code(), ee::ec::duplicate_port);
-    EXPECT_NE(err.message().find("port 7777 is configured twice"),
+    EXPECT_NE(err.message().find("port 7777 of the engine's subscribe_port is "
+                                 "already used by the engine's publish_port"),
               std::string::npos);
   }
 }

@@ -151,7 +151,7 @@ port = 7000
     assert "7 errors, 0 warnings" in res.stdout
 
 
-def test_check_warns_about_overlapping_prefixes_and_busy_ports(tmp_path):
+def test_check_warns_about_overlapping_prefixes_and_refuses_busy_ports(tmp_path):
     blocker = pysocket.socket(pysocket.AF_INET, pysocket.SOCK_STREAM)
     try:
         blocker.bind(("127.0.0.1", 0))
@@ -164,12 +164,13 @@ def test_check_warns_about_overlapping_prefixes_and_busy_ports(tmp_path):
         res = run_cli("check", str(cfg))
     finally:
         blocker.close()
-    assert res.returncode == 0, res.stdout + res.stderr
+    # A port in use now is an error, as `run` would fail on it now.
+    assert res.returncode == 2, res.stdout + res.stderr
     assert (f"{cfg}:5:1: warning: the prefix of type 'T' (\"T\") starts the prefix "
             "of type 'TypeA'") in res.stderr, res.stderr
-    assert (f"{cfg}:2:16: warning: port {port} (publish_port) is in use on "
-            "127.0.0.1") in res.stderr, res.stderr
-    assert "2 warnings" in res.stdout
+    assert (f"{cfg}:2:16: error: cannot bind the publish port to "
+            f"tcp://127.0.0.1:{port} (Address already in use)") in res.stderr, res.stderr
+    assert "1 error, 1 warning" in res.stdout
 
 
 def test_command_line_ports_are_checked_for_clashes(tmp_path):

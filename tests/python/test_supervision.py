@@ -206,3 +206,27 @@ def test_grandchildren_are_stopped_too(engine, tmp_path):
     while not pid_gone(grandchild) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert pid_gone(grandchild)
+
+
+def test_a_launched_plugin_that_crashes_is_restarted_by_default(engine, tmp_path):
+    """No `restart` in its entry: a launched plugin is `transient`
+    (docs/configuration.md), so one crash does not leave it gone."""
+    marker = tmp_path / "crashed-once"
+    script = write_script(tmp_path, "crash_once.py", f"""\
+        import os, sys
+        from pyevents import Plugin
+        if not os.path.exists({str(marker)!r}):
+            open({str(marker)!r}, "w").close()
+            print("crashing", flush=True)
+            sys.exit(3)
+        with Plugin() as p:
+            print("second run", flush=True)
+            p.quit()
+    """)
+    e = engine({"plugin": [plugin("once", "X", command=[PYTHON, str(script)],
+                                  env={"PYTHONPATH": str(PYTHON_DIR)},
+                                  backoff_initial_ms=5)]})
+    rc = e.wait(30)
+    out = e.output()
+    assert rc == 0, out
+    assert "[once] crashing" in out and "[once] second run" in out, out
