@@ -15,6 +15,7 @@
 #include "actors/stats_snapshot.hpp"
 #include "actors/supervisor.hpp"
 #include "ee/caf.hpp"
+#include "ee/engine_events.hpp"
 #include "ee/log.hpp"
 
 namespace ee {
@@ -400,7 +401,8 @@ private:
     if (done_)
       return;
     if (sup_->barrier_passed())
-      router_.publish_system(event{"ee.stats\n" + to_json(snapshot())});
+      router_.publish_system(
+          event{stats_prefix + ("\n" + to_json(snapshot()))});
     schedule_report();
   }
 

@@ -14,6 +14,7 @@
 #include "bridge/address.hpp"
 #include "bridge/curve_keys.hpp"
 #include "bridge/process.hpp"
+#include "ee/engine_events.hpp"
 #include "ee/names.hpp"
 #include "util/text.hpp"
 #include "util/toml_guard.hpp"
@@ -982,6 +983,9 @@ source_position app_description::position(const std::string& key) const {
 const event_type*
 app_description::find_type(std::string_view name) const noexcept {
   for (auto& t : types)
+    if (t.name() == name)
+      return &t;
+  for (auto& t : engine_event_types())
     if (t.name() == name)
       return &t;
   return nullptr;

@@ -180,7 +180,8 @@ struct app_description {
   /// @returns where `key` was written (see `positions`), or the file alone.
   source_position position(const std::string& key) const;
 
-  /// @returns the type called `name`, or null.
+  /// @returns the type called `name` (of `types`, else one of the engine's
+  /// own, see `engine_event_types`), or null.
   const event_type* find_type(std::string_view name) const noexcept;
 };
 

@@ -133,25 +133,33 @@ void add_log_options(CLI::App& cmd, host::log_options& opts) {
       ->capture_default_str();
 }
 
-// The engine a client subcommand talks to: --host, --port and the app file.
-void add_engine_options(CLI::App& cmd, std::string& host, int& port,
-                        std::string& app, const char* port_text) {
-  cmd.add_option("-H,--host", host, "the engine's host")->capture_default_str();
-  cmd.add_option("-p,--port", port, port_text)
-      ->check(CLI::Range(1, 65535))
-      ->capture_default_str();
-  cmd.add_option("-a,--app,--types", app,
+// The engine a client subcommand talks to: host, port, app file, keys.
+void add_engine_options(CLI::App& cmd, host::engine_target& target,
+                        bool subscribe) {
+  app_config defaults;
+  auto port_text = std::string{"the engine's "} +
+                   (subscribe ? "subscribe" : "publish") +
+                   " port (default: the app file's, else " +
+                   std::to_string(subscribe ? defaults.subscribe_port
+                                            : defaults.publish_port) +
+                   ")";
+  cmd.add_option("-H,--host", target.host,
+                 "the engine's host (default: the app file's bind address, "
+                 "else 127.0.0.1)");
+  cmd.add_option("-p,--port", target.port, port_text)
+      ->check(CLI::Range(1, 65535));
+  cmd.add_option("-a,--app,--types", target.app,
                  "the app's TOML file: its [types] name the events, and its "
                  "[engine] gives the port, bind address and CURVE key "
                  "(--types is the older name)");
+  add_curve_options(cmd, target.curve);
 }
 
 void add_tap(CLI::App& cli, host::tap_options& opts) {
   auto tap = cli.add_subcommand(
       "tap", "print the events of a running engine (its subscribe port) as "
              "they pass: time, type (or prefix), size, text or hex");
-  add_engine_options(*tap, opts.host, opts.port, opts.types,
-                     "the engine's subscribe port");
+  add_engine_options(*tap, opts.engine, true);
   tap->add_option("-n,--count", opts.count, "exit after N events");
   auto json = tap->add_flag("-j,--json", opts.json,
                             "one JSON object per event: time, type, prefix "
@@ -160,10 +168,14 @@ void add_tap(CLI::App& cli, host::tap_options& opts) {
                 "write each event's bytes, unchanged and unseparated (e.g. "
                 "--count 1 --raw > event.bin)")
       ->excludes(json);
-  add_curve_options(*tap, opts.curve);
+  tap->add_option("--timeout", opts.timeout,
+                  "seconds to wait for the engine before giving up")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   tap->add_option("FILTER", opts.filters,
                   "prefixes to receive (default: every event): a type name "
-                  "(with --app), hex:0100, or literal text");
+                  "(of the app file, or the engine's own: ee.stats, "
+                  "ee.lifecycle.failed, ...), hex:0100, or literal text");
 }
 
 void add_pub(CLI::App& cli, host::pub_options& opts) {
@@ -172,8 +184,7 @@ void add_pub(CLI::App& cli, host::pub_options& opts) {
              "event from the arguments or --file, else one per line of "
              "stdin. Waits until the engine's subscription arrives (ZeroMQ's "
              "slow joiner) and until every event is written");
-  add_engine_options(*pub, opts.host, opts.port, opts.types,
-                     "the engine's publish port");
+  add_engine_options(*pub, opts.engine, false);
   pub->add_option("-t,--type", opts.type,
                   "put this type's prefix before each event (needs --app)");
   pub->add_flag("--hex", opts.hex, "the data is hexadecimal");
@@ -183,7 +194,6 @@ void add_pub(CLI::App& cli, host::pub_options& opts) {
                   "the events to be written")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  add_curve_options(*pub, opts.curve);
   pub->add_option("DATA", opts.data, "the event (arguments joined by spaces)");
 }
 

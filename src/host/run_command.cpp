@@ -131,15 +131,6 @@ void print_diagnostics(const std::vector<diagnostic>& diags) {
            d.to_string());
 }
 
-std::optional<std::vector<event_type>> load_types(const std::string& path) {
-  auto report = read_config_file(path);
-  if (!report.ok()) {
-    print_diagnostics(report.diagnostics);
-    return std::nullopt;
-  }
-  return report.description.types;
-}
-
 int check_command(const run_options& opts,
                   const std::function<void(app&)>& customize) {
   prepared_app p;
