@@ -289,15 +289,13 @@ private:
     auto i = n->as_integer();
     if (!i) {
       fail(*n, section + " " + key + " must be an integer (" +
-                   std::to_string(lo) + ".." + std::to_string(hi) + "), not " +
-                   type_name(*n));
+                   util::show_range(lo, hi) + "), not " + type_name(*n));
       return false;
     }
     long long v = i->get();
     if (v < lo || v > hi) {
       fail(*n, section + " " + key + " is " + std::to_string(v) +
-                   ", out of range " + std::to_string(lo) + ".." +
-                   std::to_string(hi));
+                   ", out of range " + util::show_range(lo, hi));
       return false;
     }
     out = static_cast<T>(v);
@@ -359,7 +357,7 @@ private:
     auto guess = util::closest(text, names);
     if (!guess.empty())
       msg += "; did you mean '" + guess + "'?";
-    msg += " Use " + names_of<E>();
+    msg += (guess.empty() ? ". Use " : " Use ") + names_of<E>();
     fail(*t.get(key), msg);
     return false;
   }

@@ -13,6 +13,7 @@
 #include "host/commands.hpp"
 #include "host/metrics.hpp"
 #include "host/plugin_loader.hpp"
+#include "util/text.hpp"
 
 namespace ee::host {
 
@@ -146,17 +147,17 @@ int check_command(const run_options& opts,
   auto errors = count(p.diagnostics, severity::error);
   auto warnings = count(p.diagnostics, severity::warning);
   if (errors > 0) {
-    std::cout << "event-engine: " << opts.config << ": " << errors
-              << (errors == 1 ? " error" : " errors") << ", " << warnings
-              << (warnings == 1 ? " warning" : " warnings") << std::endl;
+    std::cout << "event-engine: " << opts.config << ": "
+              << util::count_of(errors, "error") << ", "
+              << util::count_of(warnings, "warning") << std::endl;
     return exit_usage;
   }
   for (auto& line : p.loader.describe())
     std::cout << "  " << line << '\n';
   std::cout << "event-engine: " << opts.config << " is valid ("
-            << d.plugin_order.size() << " plugins, " << d.types.size()
-            << " types, " << warnings
-            << (warnings == 1 ? " warning" : " warnings") << ")" << std::endl;
+            << util::count_of(d.plugin_order.size(), "plugin") << ", "
+            << util::count_of(d.types.size(), "type") << ", "
+            << util::count_of(warnings, "warning") << ")" << std::endl;
   return exit_ok;
 }
 

@@ -102,7 +102,7 @@ def test_check_accepts_a_valid_file_and_the_older_flag(tmp_path):
     for args in (["check", str(cfg)], [str(cfg), "--check"]):
         res = run_cli(*args)
         assert res.returncode == 0, res.stdout + res.stderr
-        assert "is valid (1 plugins, 1 types, 0 warnings)" in res.stdout
+        assert "is valid (1 plugin, 1 type, 0 warnings)" in res.stdout
 
 
 def test_check_reports_every_error_with_position_and_fix(tmp_path):
@@ -423,3 +423,16 @@ def test_quiet_and_verbose_set_the_log_level(tmp_path):
     levels = {json.loads(l)["level"] for l in verbose.stderr.splitlines()}
     assert "debug" in levels, verbose.stderr
     assert run_cli("run", cfg, "-q", "-v").returncode == 2
+
+
+def test_messages_read_as_sentences(tmp_path):
+    cfg = tmp_path / "words.toml"
+    cfg.write_text('[engine]\npublish_port = 0\nsubscribe_port = 0\n'
+                   'queue_bytes = 0\n[[plugin]]\nname = "p"\nport = 0\n'
+                   'restart = "sometimes"\n')
+    res = run_cli("check", str(cfg))
+    assert res.returncode == 2, res.stderr
+    assert "restart is 'sometimes'. Use " in res.stderr, res.stderr
+    assert "out of range 1..2^40" in res.stderr, res.stderr
+    assert "1099511627776" not in res.stderr, res.stderr
+    assert "2 errors, 0 warnings" in res.stdout, res.stdout
