@@ -560,6 +560,13 @@ caf::behavior engine_state::make_behavior(std::shared_ptr<engine_params> p) {
     for (auto& spec : specs)
       if (spec.kind == plugin_kind::external)
         add_types(spec.type_names, spec.filters);
+    names.clear();
+    filters.clear();
+    for (auto& t : engine_event_types()) {
+      names.push_back(t.name());
+      filters.push_back(t.filter());
+    }
+    add_types(names, filters); // after the app's: its names win
   }
   slots_.resize(n);
   std::vector<child_spec> children;
