@@ -15,6 +15,7 @@
 #include "actors/stats_snapshot.hpp"
 #include "actors/supervisor.hpp"
 #include "ee/caf.hpp"
+#include "ee/engine_events.hpp"
 #include "ee/log.hpp"
 
 namespace ee {
@@ -418,7 +419,8 @@ private:
     if (done_)
       return;
     if (sup_->barrier_passed())
-      router_.publish_system(event{"ee.stats\n" + to_json(snapshot())});
+      router_.publish_system(
+          event{stats_prefix + ("\n" + to_json(snapshot()))});
     schedule_report();
   }
 
@@ -578,6 +580,13 @@ caf::behavior engine_state::make_behavior(std::shared_ptr<engine_params> p) {
     for (auto& spec : specs)
       if (spec.kind == plugin_kind::external)
         add_types(spec.type_names, spec.filters);
+    names.clear();
+    filters.clear();
+    for (auto& t : engine_event_types()) {
+      names.push_back(t.name());
+      filters.push_back(t.filter());
+    }
+    add_types(names, filters); // after the app's: its names win
   }
   slots_.resize(n);
   std::vector<child_spec> children;

@@ -60,30 +60,28 @@ int check_command(const run_options& opts,
 
 /// Options of `tap`.
 struct tap_options {
-  std::string host = "127.0.0.1";
-  int port = 5560;
-  /// An app's TOML file whose [types] name the events.
-  std::string types;
+  /// The engine's subscribe port and the app file whose types name events.
+  engine_target engine;
   /// Stop after this many events (0: never).
   std::size_t count = 0;
   bool json = false;
   bool raw = false;
-  /// Type names (with `types`), `hex:...` or literal prefixes.
+  /// Type names (of the app file or the engine's own), `hex:...` or literal
+  /// prefixes.
   std::vector<std::string> filters;
-  /// CURVE keys (an engine with [engine.security] curve = true).
-  curve_options curve;
+  /// How long to wait for the engine, in seconds.
+  double timeout = 5.0;
 };
 
 /// `event-engine tap`: prints the events of a running engine.
-int tap_command(const tap_options& opts);
+int tap_command(tap_options opts);
 
 /// Options of `pub`.
 struct pub_options {
-  std::string host = "127.0.0.1";
-  int port = 5559;
-  /// A type of `types` whose prefix goes before each event.
+  /// The engine's publish port and the app file that defines `type`.
+  engine_target engine;
+  /// A type of the app file whose prefix goes before each event.
   std::string type;
-  std::string types;
   /// The data is hexadecimal.
   bool hex = false;
   /// One event from this file's bytes.
@@ -92,8 +90,6 @@ struct pub_options {
   std::vector<std::string> data;
   /// How long to wait for the engine (connection and flush), in seconds.
   double timeout = 5.0;
-  /// CURVE keys (an engine with [engine.security] curve = true).
-  curve_options curve;
 };
 
 /// Options of `keygen`.
@@ -116,11 +112,7 @@ int keygen_command(const keygen_options& opts);
 std::optional<diagnostic> exposure_warning(const app_description& d);
 
 /// `event-engine pub`: publishes events into a running engine.
-int pub_command(const pub_options& opts);
-
-/// Reads the [types] of the app file `path` for tap and pub; prints the
-/// file's errors. @returns the types, or nothing after an error.
-std::optional<std::vector<event_type>> load_types(const std::string& path);
+int pub_command(pub_options opts);
 
 /// Prints `diags` to stderr, one per line.
 void print_diagnostics(const std::vector<diagnostic>& diags);

@@ -136,6 +136,8 @@ std::vector<diagnostic> plugin_loader::load(const app_description& desc) {
       auto guess = util::closest(p.factory, names);
       if (!guess.empty())
         msg += "; did you mean '" + guess + "'?";
+      if (guess.empty())
+        msg += '.';
       msg += names.empty() ? " It has none." : " It has: " + util::join(names);
       fail(".factory", msg);
       continue;
@@ -144,7 +146,12 @@ std::vector<diagnostic> plugin_loader::load(const app_description& desc) {
     try {
       first = make(p.config);
     } catch (const std::exception& e) {
-      fail("", "factory '" + p.factory + "' failed: " + e.what());
+      // The plugin's own errors often name it already (plugin_config).
+      std::string what = e.what();
+      auto named = "plugin '" + p.name + "': ";
+      if (what.rfind(named, 0) == 0)
+        what.erase(0, named.size());
+      fail("", "factory '" + p.factory + "' failed: " + what);
       continue;
     } catch (...) {
       fail("", "factory '" + p.factory + "' threw a non-standard exception");

@@ -136,15 +136,6 @@ void print_diagnostics(const std::vector<diagnostic>& diags) {
            d.to_string());
 }
 
-std::optional<std::vector<event_type>> load_types(const std::string& path) {
-  auto report = read_config_file(path);
-  if (!report.ok()) {
-    print_diagnostics(report.diagnostics);
-    return std::nullopt;
-  }
-  return report.description.types;
-}
-
 int check_command(const run_options& opts,
                   const std::function<void(app&)>& customize) {
   prepared_app p;
@@ -158,9 +149,9 @@ int check_command(const run_options& opts,
   auto errors = count(p.diagnostics, severity::error);
   auto warnings = count(p.diagnostics, severity::warning);
   if (errors > 0) {
-    std::cout << "event-engine: " << opts.config << ": " << errors
-              << (errors == 1 ? " error" : " errors") << ", " << warnings
-              << (warnings == 1 ? " warning" : " warnings") << std::endl;
+    std::cout << "event-engine: " << opts.config << ": "
+              << util::count_of(errors, "error") << ", "
+              << util::count_of(warnings, "warning") << std::endl;
     return exit_usage;
   }
   if (opts.types)
@@ -175,9 +166,9 @@ int check_command(const run_options& opts,
     std::cout << "  ports: test-bound on " << d.config.bind_address
               << " just now, all free\n";
   std::cout << "event-engine: " << opts.config << " is valid ("
-            << d.plugin_order.size() << " plugins, " << d.types.size()
-            << " types, " << warnings
-            << (warnings == 1 ? " warning" : " warnings") << ")" << std::endl;
+            << util::count_of(d.plugin_order.size(), "plugin") << ", "
+            << util::count_of(d.types.size(), "type") << ", "
+            << util::count_of(warnings, "warning") << ")" << std::endl;
   return exit_ok;
 }
 

@@ -143,6 +143,21 @@ std::string closest(std::string_view word,
   return best;
 }
 
+std::string count_of(std::size_t n, std::string_view word) {
+  auto out = std::to_string(n) + " " + std::string{word};
+  return n == 1 ? out : out + "s";
+}
+
+std::string show_range(long long lo, long long hi) {
+  auto show = [](long long x) {
+    for (int bit = 20; bit < 63; ++bit)
+      if (x == 1LL << bit)
+        return "2^" + std::to_string(bit);
+    return std::to_string(x);
+  };
+  return show(lo) + ".." + show(hi);
+}
+
 std::string join(const std::vector<std::string>& items,
                  std::string_view separator) {
   std::string out;

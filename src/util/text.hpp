@@ -42,6 +42,14 @@ std::string to_json_text(const nlohmann::ordered_json& value);
 std::string closest(std::string_view word,
                     const std::vector<std::string>& candidates);
 
+/// @returns "N WORD" with WORD in the plural unless N is 1 ("1 plugin",
+/// "2 plugins"; WORD takes an "s").
+std::string count_of(std::size_t n, std::string_view word);
+
+/// @returns the range "LO..HI", a large power of two written as 2^N
+/// ("1..2^40").
+std::string show_range(long long lo, long long hi);
+
 /// @returns the `items` as "a, b, c".
 std::string join(const std::vector<std::string>& items,
                  std::string_view separator = ", ");

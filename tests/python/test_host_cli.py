@@ -105,7 +105,7 @@ def test_check_accepts_a_valid_file_and_the_older_flag(tmp_path):
     for args in (["check", str(cfg)], [str(cfg), "--check"]):
         res = run_cli(*args)
         assert res.returncode == 0, res.stdout + res.stderr
-        assert "is valid (1 plugins, 1 types, 0 warnings)" in res.stdout
+        assert "is valid (1 plugin, 1 type, 0 warnings)" in res.stdout
 
 
 def test_check_reports_every_error_with_position_and_fix(tmp_path):
@@ -412,3 +412,63 @@ def test_log_file_in_a_missing_folder_is_refused(tmp_path):
     assert res.returncode == 2, res.stderr
     assert f"the folder {log.parent} does not exist" in res.stderr, res.stderr
     assert not log.parent.exists()
+
+
+# -- command-line habits ---------------------------------------------------------------
+
+
+def test_help_and_version_subcommands_and_short_flags():
+    version = pyproject_version()
+    for args in (["version"], ["-V"], ["--version"]):
+        res = run_cli(*args)
+        assert res.returncode == 0, (args, res.stderr)
+        assert res.stdout.startswith(f"event-engine {version} "), res.stdout
+    for args in (["help"], ["-h"]):
+        res = run_cli(*args)
+        assert res.returncode == 0, (args, res.stderr)
+        assert re.search(r"^\s+tap\s", res.stdout, re.MULTILINE), res.stdout
+    res = run_cli("help", "pub")
+    assert res.returncode == 0, res.stderr
+    assert "--timeout" in res.stdout and "keygen" not in res.stdout, res.stdout
+
+
+def test_a_mistyped_subcommand_gets_a_suggestion(tmp_path):
+    for args in (["runn", "app.toml"], ["help", "tapp"]):
+        res = run_cli(*args)
+        assert res.returncode == 2, (args, res.stderr)
+        assert "did you mean" in res.stderr, res.stderr
+        assert "cannot read the config file" not in res.stderr, res.stderr
+
+
+def test_check_help_lists_only_what_check_uses():
+    res = run_cli("check", "--help")
+    assert res.returncode == 0, res.stderr
+    assert "--publish-port" in res.stdout, res.stdout
+    for unused in ("--metrics", "--stats", "--log-file", "--log-format", "--log-level"):
+        assert unused not in res.stdout, (unused, res.stdout)
+
+
+def test_quiet_and_verbose_set_the_log_level(tmp_path):
+    cfg = str(quitting_app(tmp_path))
+    quiet = run_cli("run", cfg, "-q")
+    assert quiet.returncode == 0, quiet.stderr
+    assert "plugin says hi" not in quiet.stderr, quiet.stderr
+    assert "event-engine: ready" in quiet.stderr, quiet.stderr
+    verbose = run_cli("run", cfg, "-v", "--log-format", "json")
+    assert verbose.returncode == 0, verbose.stderr
+    levels = {json.loads(l)["level"] for l in verbose.stderr.splitlines()}
+    assert "debug" in levels, verbose.stderr
+    assert run_cli("run", cfg, "-q", "-v").returncode == 2
+
+
+def test_messages_read_as_sentences(tmp_path):
+    cfg = tmp_path / "words.toml"
+    cfg.write_text('[engine]\npublish_port = 0\nsubscribe_port = 0\n'
+                   'queue_bytes = 0\n[[plugin]]\nname = "p"\nport = 0\n'
+                   'restart = "sometimes"\n')
+    res = run_cli("check", str(cfg))
+    assert res.returncode == 2, res.stderr
+    assert "restart is 'sometimes'. Use " in res.stderr, res.stderr
+    assert "out of range 1..2^40" in res.stderr, res.stderr
+    assert "1099511627776" not in res.stderr, res.stderr
+    assert "2 errors, 0 warnings" in res.stdout, res.stdout

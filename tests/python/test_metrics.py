@@ -217,3 +217,19 @@ def test_metrics_port_in_use_is_said_plainly(tmp_path):
     assert r.returncode == 2, r.stderr
     assert f"cannot serve metrics on 127.0.0.1:{port}: the port is in use" in r.stderr
     assert "Civet" not in r.stderr and "context" not in r.stderr, r.stderr
+
+
+def test_the_engines_own_events_count_under_their_names(engine):
+    e = engine(toml_with_types(CONFIG), command="run", args=["--metrics", "0"])
+    port = metrics_port(e)
+
+    def counted() -> str:
+        text = scrape(port)
+        if 'type="ee.stats"' not in text:
+            return ""
+        stats = sample(text, "ee_type_events_published_total", type="ee.stats")
+        return text if stats >= 1 else ""
+
+    text = wait_for(counted)
+    for name in ("ee.lifecycle.failed", "ee.dead_letter"):
+        assert sample(text, "ee_type_events_published_total", type=name) == 0

@@ -142,8 +142,10 @@ factory = "make_logger"
      r"2.5.0\) has no factory 'make_flakey'; did you mean 'make_flaky'\? It has: "
      r"make_flaky, make_echo, make_logger"),
     ('library = "libee_test_plugins.so"\nfactory = "make_needs_key"',
-     r":\d+:8: error: plugin 'p': factory 'make_needs_key' failed: plugin 'p': "
+     r":\d+:8: error: plugin 'p': factory 'make_needs_key' failed: "
      r"config.needed is missing: add needed = <integer>"),
+    ('library = "libee_test_plugins.so"\nfactory = "zzz"',
+     r"has no factory 'zzz'\. It has: make_flaky, make_echo, make_logger"),
     ('library = "libee_test_plugins.so"\nfactory = "make_misnamed"',
      r"factory 'make_misnamed' made a plugin named 'someone_else', not 'p'"),
     ('library = "libee_test_plugins.so"\nfactory = "make_null"',

@@ -46,6 +46,13 @@ TEST(Text, JsonTextIsAlwaysValidJson) {
   EXPECT_EQ(to_json_text({{"b", 1}, {"a", nullptr}}), R"({"b":1,"a":null})");
 }
 
+TEST(Text, CountsAndRangesReadAsWords) {
+  EXPECT_EQ(count_of(1, "plugin"), "1 plugin");
+  EXPECT_EQ(count_of(0, "type"), "0 types");
+  EXPECT_EQ(show_range(0, 65535), "0..65535");
+  EXPECT_EQ(show_range(1, 1LL << 40), "1..2^40");
+}
+
 TEST(Text, ClosestSuggestsLikelyTypos) {
   std::vector<std::string> keys{"publish_port", "subscribe_port", "strategy"};
   EXPECT_EQ(closest("publsh_port", keys), "publish_port");
