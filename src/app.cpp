@@ -250,12 +250,6 @@ error app::impl::validate() const {
   for (auto& x : validate_app(cfg, ps))
     if (!x.warning)
       return error{x.code, x.message};
-  if (cfg.queue_capacity == 0)
-    return error{ec::invalid_config, "queue_capacity must be at least 1"};
-  if (cfg.delivery_window == 0)
-    return error{ec::invalid_config, "delivery_window must be at least 1"};
-  if (cfg.publish_window == 0)
-    return error{ec::invalid_config, "publish_window must be at least 1"};
   if (plugins.empty())
     return error{ec::invalid_config,
                  "no plugins registered: register at least one plugin before "

@@ -47,13 +47,19 @@ public:
              ": give each endpoint its own port, or 0 for any free one");
   }
 
-  void engine(const app_config& cfg, bool any_plugin) {
+  void engine(const app_config& cfg) {
     if (cfg.bind_address.empty())
       fail("engine.bind_address", ec::invalid_config,
            "[engine] bind_address is empty: use \"127.0.0.1\" (the "
            "default), \"*\" or an interface address");
-    if (!cfg.enable_tcp && !any_plugin)
-      return;
+    for (auto [value, key] : {std::pair{cfg.queue_capacity, "queue_capacity"},
+                              std::pair{cfg.delivery_window, "delivery_window"},
+                              std::pair{cfg.publish_window, "publish_window"}})
+      if (value == 0)
+        fail(std::string{"engine."} + key, ec::invalid_config,
+             std::string{"[engine] "} + key + " must be at least 1");
+    if (!cfg.enable_tcp)
+      return; // no raw ports (plugin ports are checked per plugin)
     if (port_in_range(cfg.publish_port, "engine.publish_port",
                       "[engine] publish_port"))
       claim(cfg.publish_port, "the engine's publish_port",
@@ -118,7 +124,7 @@ validate_app(const app_config& cfg,
              const setting_locator& where) {
   std::vector<setting_problem> result;
   validator v{where, result};
-  v.engine(cfg, !plugins.empty());
+  v.engine(cfg);
   for (auto p : plugins)
     v.plugin(*p);
   if (cfg.enable_tcp || !plugins.empty())

@@ -37,10 +37,14 @@ std::string resolve(const std::string& base, const std::string& path);
 /// and carries on, so one pass reports every problem.
 class loader {
 public:
+  /// `file` names the text in diagnostics; relative paths in it are
+  /// resolved against `base_dir`.
   loader(std::string file, std::string base_dir)
       : file_(std::move(file)), base_dir_(std::move(base_dir)) {
     report_.description.file = file_;
   }
+
+  /// Reads `text`. @returns every problem and what could be read.
   config_report run(std::string_view text);
 
 private:
@@ -56,6 +60,7 @@ private:
   void fail(const toml::source_region& src, std::string message);
   void remember(const std::string& key, const toml::node& n);
   config_report finish();
+
   // -- generic readers
   // ---------------------------------------------------------
 
@@ -63,6 +68,7 @@ private:
                     const std::string& section,
                     const std::vector<std::string>& elsewhere = {},
                     const std::string& elsewhere_hint = {});
+
   // Reads an integer in lo..hi into `out`. @returns false if absent or bad.
   template <class T>
   bool integer(const toml::table& t, const char* key, T& out, long long lo,
@@ -94,6 +100,7 @@ private:
               const std::string& section);
   void boolean(const toml::table& t, const char* key, bool& out,
                const std::string& section);
+
   // Reads a value named in names.hpp. @returns false if absent or bad.
   template <class E>
   bool enumeration(const toml::table& t, const char* key, E& out,
@@ -116,25 +123,31 @@ private:
     fail(*t.get(key), msg);
     return false;
   }
+
   // -- [engine]
   // ----------------------------------------------------------------
 
   void engine(const toml::table& t);
+
   // -- [engine.security]
   // ---------------------------------------------------------
 
   void security(const toml::table& t);
+
   // Reads a path relative to the file's folder. @returns false if absent
   // or bad.
   bool path(const toml::table& t, const char* key, std::string& out,
             const std::string& section, const std::string& example);
+
   // allowed_keys = ["clients/a.key", ...]: public certificate files,
   // relative to the file's folder; their positions are remembered as
   // "<where>.allowed_keys.<index>".
   void key_files(const toml::table& t, const std::string& section,
                  const std::string& where, std::vector<std::string>& out);
+
   // Settings that only make sense together.
   void security_checks();
+
   // -- prefixes
   // ------------------------------------------------------------------
 
@@ -142,22 +155,27 @@ private:
   // `[1, 0]`; `what` names the setting in messages.
   std::optional<std::string>
   literal(const toml::node& n, const std::string& what, bool allow_prefix_key);
+
   // TOML stores text as UTF-8: "\u00ff" is the bytes c3 bf, not ff.
   void non_ascii_warning(const toml::node& n, const std::string& what,
                          const std::string& bytes);
+
   // -- [types]
   // -------------------------------------------------------------------
 
   void types(const toml::table& t);
+
   // A type's prefix that starts another's: its subscribers get both. One
   // warning per such pair, at most `max_type_warnings` (then one that counts
   // the rest): a file of many types with one prefix would otherwise get a
   // warning per pair, quadratic in time and memory.
   void type_warnings();
+
   // -- subscriptions ---------------------------------------------------------
 
   std::vector<event_type> subscriptions(const toml::table& t,
                                         const std::string& section);
+
   // -- [[plugin]]
   // ----------------------------------------------------------------
 
@@ -175,6 +193,7 @@ private:
   std::string file_;
   std::string base_dir_;
   bool has_types_ = false;
+
   // Types of [types] whose prefix is wrong (already reported).
   std::vector<std::string> bad_types_;
   config_report report_;

@@ -257,9 +257,10 @@ int run_host(int argc, char** argv,
   add_log_options(*run, run_opts.log);
   host::run_options check_opts;
   auto check = cli.add_subcommand(
-      "check", "report every problem of APP.toml (with file:line:column and "
-               "the fix), and whether its libraries, commands and ports are "
-               "usable here");
+      "check", "report every problem of APP.toml that run would find before "
+               "starting (with file:line:column and the fix): settings, "
+               "commands, keys, and its ports, test-bound now; exit 2 on "
+               "errors, as run");
   add_app_options(*check, check_opts);
   check->add_flag("--load-plugins", check_opts.load_plugins,
                   "load the plugin libraries and build each library plugin "

@@ -636,6 +636,24 @@ TEST(AppErrors, RunTwiceAndNoPlugins) {
   EXPECT_NE(err2.message().find("no plugins registered"), std::string::npos);
 }
 
+TEST(AppErrors, ZeroQueuesAndWindowsAreRefused) {
+  auto out = std::make_shared<collector>();
+  for (auto field :
+       {&ee::app_config::queue_capacity, &ee::app_config::delivery_window,
+        &ee::app_config::publish_window}) {
+    auto cfg = local_config();
+    cfg.*field = 0;
+    ee::app app{cfg};
+    app.emplace_plugin<receiver_plugin>("p", std::vector<std::string>{}, 0u,
+                                        out);
+    auto err = app.run();
+    ASSERT_TRUE(err);
+    EXPECT_EQ(err.code(), ee::ec::invalid_config);
+    EXPECT_NE(err.message().find("must be at least 1"), std::string::npos)
+        << err.message();
+  }
+}
+
 TEST(AppErrors, PortsOutOfRangeOrTwice) {
   auto out = std::make_shared<collector>();
   {

@@ -563,7 +563,7 @@ TEST(ConfigFile, AcceptsNonAsciiWhereTomlAllowsIt) {
 
 namespace {
 
-// A folder with key files for check_keys, removed at the end.
+// A folder with key files for the key checks of check_environment, removed at the end.
 struct key_folder {
   std::string path;
   key_folder() {
@@ -755,4 +755,15 @@ TEST(ConfigFile, ATypeWithABadPrefixIsReportedOnce) {
   ASSERT_EQ(e.size(), 2u) << ::testing::PrintToString(e);
   EXPECT_TRUE(has(e[0], "2:13: error: [types] A: hex")) << e[0];
   EXPECT_TRUE(has(e[1], "3:5: error: [types] B has an empty prefix")) << e[1];
+}
+
+TEST(ConfigFile, WithoutTcpTheEnginePortsAreNotClaimed) {
+  // enable_tcp = false opens no raw port, so a plugin may use 5559 (as
+  // app::run agrees: the one validation decides both).
+  auto r = report("[engine]\nenable_tcp = false\n"
+                  "[[plugin]]\nname = \"p\"\nport = 5559\n");
+  ASSERT_TRUE(r.ok()) << r.errors();
+  auto env = to_strings(ee::check_environment(r.description));
+  for (auto& x : env)
+    EXPECT_FALSE(has(x, "already used")) << x;
 }
