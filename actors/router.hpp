@@ -11,7 +11,7 @@
 
 #include "actors/ring.hpp"
 #include "actors/subscription_table.hpp"
-#include "bridge/seam.hpp"
+#include "src/core/shared_types.hpp"
 #include "ee/event.hpp"
 #include "ee/stats.hpp"
 #include "ee/supervision.hpp"
