@@ -79,6 +79,8 @@ struct slot {
   caf::actor host;
   std::shared_ptr<blocking_port> port;
   std::uint32_t incarnation = 0;
+  // Its publisher in the router.
+  pub_id pub = no_id;
   // Set by the host's failure report, before it ends.
   std::optional<std::string> failure;
 };
@@ -121,10 +123,11 @@ public:
         params_->bridge->grant(raw_publish_port, c);
       return;
     }
-    auto& s = slots_[pub];
+    auto id = slot_of_pub_[pub];
+    auto& s = slots_[id];
     switch (s.kind) {
     case plugin_kind::external:
-      params_->bridge->grant(pub, c);
+      params_->bridge->grant(id, c);
       break;
     case plugin_kind::blocking:
       if (s.port)
@@ -142,7 +145,8 @@ public:
   }
 
   void cycle(pub_id pub, sub_id sub) override {
-    auto& pub_name = pub == raw_pub_ ? raw_name_ : slots_[pub].spec->name;
+    auto& pub_name =
+        pub == raw_pub_ ? raw_name_ : slots_[slot_of_pub_[pub]].spec->name;
     auto& sub_name = slots_[sub].spec->name;
     // Counted always (dropped_cycle); logged and published when it starts
     // and then at most every 10 s per pair, not for every event.
@@ -210,9 +214,9 @@ public:
                  std::chrono::milliseconds delay, std::uint64_t gen) override {
     auto k = static_cast<int>(kind);
     if (delay.count() <= 0)
-      self_->send(self_, timer_atom::value, k, id, gen);
+      self_->send(self_, sup_timer_atom::value, k, id, gen);
     else
-      self_->delayed_send(self_, delay, timer_atom::value, k, id, gen);
+      self_->delayed_send(self_, delay, sup_timer_atom::value, k, id, gen);
   }
 
   void lifecycle(const char* prefix, child_id id,
@@ -261,7 +265,7 @@ private:
     take_raw_released();
     slots_[id].outbox->take(drained_);
     for (auto& ev : drained_)
-      router_.publish(id, std::move(ev));
+      router_.publish(slots_[id].pub, std::move(ev));
     drained_.clear();
   }
 
@@ -337,13 +341,13 @@ private:
 
   void on_publish(endpoint_id from, event_batch& events) {
     take_raw_released();
-    pub_id pub = from;
-    if (from == raw_publish_port) {
-      pub = raw_pub_;
+    pub_id pub = raw_pub_;
+    if (from == raw_publish_port)
       raw_published_ += events.size();
-    } else if (from >= slots_.size()) {
+    else if (from < slots_.size())
+      pub = slots_[from].pub;
+    else
       return;
-    }
     for (auto& ev : events)
       router_.publish(pub, std::move(ev));
   }
@@ -456,6 +460,8 @@ private:
   std::unordered_map<caf::actor_addr, std::pair<slot_id, std::uint32_t>>
       by_addr_;
   pub_id raw_pub_ = no_id;
+  // The plugin of each publisher (`no_id`: the raw publish port).
+  std::vector<slot_id> slot_of_pub_;
   const std::string raw_name_ = "the raw publish port";
   std::uint64_t raw_published_ = 0;
   std::vector<event> drained_;
@@ -589,8 +595,11 @@ caf::behavior engine_state::make_behavior(std::shared_ptr<engine_params> p) {
     children.push_back(std::move(c));
   }
   credit window{cfg.publish_window, cfg.publish_window_bytes};
-  for (slot_id id = 0; id < n; ++id)
-    router_.add_publisher(specs[id].name, window, id);
+  for (slot_id id = 0; id < n; ++id) {
+    slots_[id].pub = router_.add_publisher(specs[id].name, window, id);
+    slot_of_pub_.resize(slots_[id].pub + 1, no_id);
+    slot_of_pub_[slots_[id].pub] = id;
+  }
   raw_pub_ = router_.add_publisher(raw_name_, window);
   // Events published before the barrier wait for it; external plugins'
   // subscriptions are in place from the start (their queues fill at once).
@@ -699,7 +708,7 @@ caf::behavior engine_state::make_behavior(std::shared_ptr<engine_params> p) {
       [st](raw_sub_atom, std::string& filter, bool subscribed) {
         st().router_.raw_subscribe(filter, subscribed);
       },
-      [st](timer_atom, int kind, slot_id id, std::uint64_t gen) {
+      [st](sup_timer_atom, int kind, slot_id id, std::uint64_t gen) {
         st().sup_->timer(static_cast<supervisor_timer>(kind), id, gen,
                          clock_type::now());
         st().flush();
