@@ -11,9 +11,7 @@ blocking_port::blocking_port(std::string name, std::string uuid,
                              std::shared_ptr<publish_queue> outbox,
                              credit window, std::unique_ptr<blocking_link> link)
     : name_(std::move(name)), uuid_(std::move(uuid)),
-      outbox_(std::move(outbox)), link_(std::move(link)),
-      credit_events_(static_cast<std::int64_t>(window.events)),
-      credit_bytes_(static_cast<std::int64_t>(window.bytes)) {
+      outbox_(std::move(outbox)), link_(std::move(link)), credit_(window) {
   // nop
 }
 
@@ -42,8 +40,7 @@ void blocking_port::deliver(event_batch&& events) {
 void blocking_port::grant(credit c) {
   {
     std::lock_guard<std::mutex> guard{mtx_};
-    credit_events_ += static_cast<std::int64_t>(c.events);
-    credit_bytes_ += static_cast<std::int64_t>(c.bytes);
+    credit_.grant(c);
   }
   cv_.notify_all();
 }
@@ -86,13 +83,12 @@ void blocking_port::publish(event ev) {
   if (stop_)
     stop_inside_publish(guard);
   // Flow control: wait while the engine holds this publisher back.
-  while (credit_events_ <= 0 || credit_bytes_ <= 0) {
+  while (!credit_.available()) {
     cv_.wait(guard);
     if (stop_)
       stop_inside_publish(guard);
   }
-  --credit_events_;
-  credit_bytes_ -= static_cast<std::int64_t>(ev.size());
+  credit_.spend(ev.size());
   if (outbox_->push(std::move(ev)) && link_)
     link_->drain();
 }
