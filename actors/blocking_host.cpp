@@ -2,6 +2,7 @@
 
 #include "actors/exception_text.hpp"
 #include "ee/log.hpp"
+#include "src/core/type_lists.hpp"
 
 namespace ee {
 
@@ -184,16 +185,11 @@ void blocking_port::run_plugin(std::unique_ptr<plugin_base> instance) {
   bool abnormal = false;
   std::string reason;
   try {
-    std::vector<std::string> filters;
-    std::vector<std::string> names;
-    for (auto& t : plugin->subscriptions()) {
-      filters.push_back(t.filter());
-      names.push_back(t.name());
-    }
+    auto subs = split_types(plugin->subscriptions());
     {
       std::lock_guard<std::mutex> guard{mtx_};
       if (link_)
-        link_->ready(std::move(filters), std::move(names));
+        link_->ready(std::move(subs.filters), std::move(subs.names));
     }
   } catch (...) {
     reason = "subscriptions: " + describe_current_exception();

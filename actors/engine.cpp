@@ -16,6 +16,7 @@
 #include "actors/supervisor.hpp"
 #include "ee/caf.hpp"
 #include "ee/log.hpp"
+#include "src/core/type_lists.hpp"
 
 namespace ee {
 
@@ -515,19 +516,15 @@ spawn_result engine_state::spawn(child_id id, std::uint32_t inc) {
   // An event-based plugin's subscriptions go in place right here, and its
   // host is spawned lazily: it first runs when the barrier's ok (or a stop)
   // arrives. One message per plugin to start, none to get ready.
-  std::vector<std::string> filters;
-  std::vector<std::string> names;
+  type_lists subs;
   try {
-    for (auto& t : instance->subscriptions()) {
-      filters.push_back(t.filter());
-      names.push_back(t.name());
-    }
+    subs = split_types(instance->subscriptions());
   } catch (...) {
     return {spawn_result::failed,
             "subscriptions: " + describe_current_exception()};
   }
-  add_types(names, filters);
-  router_.subscribe(id, filters);
+  add_types(subs.names, subs.filters);
+  router_.subscribe(id, subs.filters);
   auto hp = std::make_shared<host_params>();
   hp->slot = id;
   hp->incarnation = inc;
@@ -554,17 +551,11 @@ caf::behavior engine_state::make_behavior(std::shared_ptr<engine_params> p) {
   auto& specs = params_->plugins;
   auto n = specs.size();
   router_.raw_budget(cfg.raw_subscriber_bytes);
-  {
-    std::vector<std::string> names, filters;
-    for (auto& t : cfg.event_types) {
-      names.push_back(t.name());
-      filters.push_back(t.filter());
-    }
-    add_types(names, filters);
-    for (auto& spec : specs)
-      if (spec.kind == plugin_kind::external)
-        add_types(spec.type_names, spec.filters);
-  }
+  auto named = split_types(cfg.event_types);
+  add_types(named.names, named.filters);
+  for (auto& spec : specs)
+    if (spec.kind == plugin_kind::external)
+      add_types(spec.type_names, spec.filters);
   slots_.resize(n);
   std::vector<child_spec> children;
   children.reserve(n);
