@@ -11,10 +11,10 @@
 
 #include "actors/ring.hpp"
 #include "actors/subscription_table.hpp"
-#include "bridge/seam.hpp"
 #include "ee/event.hpp"
 #include "ee/stats.hpp"
 #include "ee/supervision.hpp"
+#include "src/core/shared_types.hpp"
 
 namespace ee {
 
@@ -276,6 +276,10 @@ public:
   const publisher_counters& counters_of_publisher(pub_id pub) const {
     return pubs_[pub].counters;
   }
+
+  /// @returns the publisher whose subscriber side is `sub` (see
+  /// `add_publisher`), or `no_id`.
+  pub_id publisher_of(sub_id sub) const { return subs_[sub].self; }
 
   const std::string& name(sub_id sub) const { return subs_[sub].name; }
 

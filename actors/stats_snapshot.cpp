@@ -33,7 +33,8 @@ engine_stats make_stats(const router& r, const supervisor* sup,
     subscriber_stats x;
     x.kind = id < kinds.size() ? kinds[id] : std::string{};
     copy_queue(x, r.counters(id));
-    copy_publish(x, r.counters_of_publisher(id));
+    if (auto pub = r.publisher_of(id); pub != no_id)
+      copy_publish(x, r.counters_of_publisher(pub));
     if (sup && id < sup->size()) {
       x.failures = sup->failures(id);
       x.restarts = sup->restarts(id);

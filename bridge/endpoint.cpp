@@ -96,8 +96,7 @@ void endpoint::deliver(event_batch&& events) {
 }
 
 void endpoint::grant(credit c) {
-  credit_events_ += static_cast<std::int64_t>(c.events);
-  credit_bytes_ += static_cast<std::int64_t>(c.bytes);
+  credit_.grant(c);
   release_held();
 }
 
@@ -234,7 +233,7 @@ void endpoint::handle(frames& msg, clock_type::time_point now) {
     return; // no reply, as in the original
   case wire::request_kind::publish: {
     auto size = body->size();
-    if (held_.empty() && has_credit()) {
+    if (held_.empty() && credit_.available()) {
       publish_now(envelope, std::move(*body));
     } else if (held_.size() < cfg_.held_max &&
                (held_.empty() || held_bytes_ + size <= cfg_.held_max_bytes)) {
@@ -409,24 +408,17 @@ void endpoint::flush(engine_link& engine) {
 // -- publishing
 // ----------------------------------------------------------------
 
-bool endpoint::has_credit() const noexcept {
-  // An event larger than the remaining bytes still goes: a publisher
-  // overshoots its byte window by at most one event.
-  return credit_events_ > 0 && credit_bytes_ > 0;
-}
-
 void endpoint::publish_now(frames& envelope, event ev) {
   // Reply first: the client's next request overlaps the hand-off.
   reply(envelope, wire::published_reply);
-  --credit_events_;
-  credit_bytes_ -= static_cast<std::int64_t>(ev.size());
+  credit_.spend(ev.size());
   ++counters_.published;
   ++counters_.round_trips;
   published_.push_back(std::move(ev));
 }
 
 void endpoint::release_held() {
-  while (!held_.empty() && has_credit()) {
+  while (!held_.empty() && credit_.available()) {
     auto h = std::move(held_.front());
     held_.pop_front();
     held_bytes_ -= h.ev.size();

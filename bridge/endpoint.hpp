@@ -15,6 +15,7 @@
 #include "bridge/connection_tracker.hpp"
 #include "bridge/refusal_log.hpp"
 #include "bridge/seam.hpp"
+#include "src/core/publish_credit.hpp"
 #include "ee/error.hpp"
 #include "ee/expected.hpp"
 #include "ee/external_plugin.hpp"
@@ -182,7 +183,6 @@ private:
   void give_back(std::vector<entry>& back);
   void publish_now(frames& envelope, event ev);
   void release_held();
-  bool has_credit() const noexcept;
   bool reply(const frames& envelope, std::string_view body);
   bool reply(const frames& envelope, zmq::message_t body);
   void schedule_probe(flight& f, clock_type::time_point now);
@@ -200,8 +200,7 @@ private:
       waiting_by_id_;
   std::deque<held_publish> held_;
   std::size_t held_bytes_ = 0;
-  std::int64_t credit_events_ = 0;
-  std::int64_t credit_bytes_ = 0;
+  publish_credit credit_;
   bool quit_ = false;
   bool quit_pending_ = false;
   bool first_request_seen_ = false;

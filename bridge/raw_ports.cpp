@@ -107,12 +107,11 @@ void raw_ports::drain_monitor(zmq::socket_t& mon, const std::string& what) {
 }
 
 void raw_ports::grant(credit c) {
-  credit_events_ += static_cast<std::int64_t>(c.events);
-  credit_bytes_ += static_cast<std::int64_t>(c.bytes);
+  credit_.grant(c);
 }
 
 bool raw_ports::read_sub() {
-  for (int i = 0; i < read_budget && has_credit(); ++i) {
+  for (int i = 0; i < read_budget && credit_.available(); ++i) {
     std::vector<zmq::message_t> frames;
     if (!zmq::recv_multipart(sub_, std::back_inserter(frames),
                              zmq::recv_flags::dontwait))
@@ -133,12 +132,11 @@ bool raw_ports::read_sub() {
                                       std::to_string(max_message_size_) + ")");
       continue;
     }
-    --credit_events_;
-    credit_bytes_ -= static_cast<std::int64_t>(frames[0].size());
+    credit_.spend(frames[0].size());
     ++published_count_;
     published_.emplace_back(frames[0].to_string());
   }
-  return has_credit();
+  return credit_.available();
 }
 
 void raw_ports::read_xpub(engine_link& engine) {

@@ -9,6 +9,7 @@
 
 #include "bridge/refusal_log.hpp"
 #include "bridge/seam.hpp"
+#include "src/core/publish_credit.hpp"
 #include "ee/app_config.hpp"
 #include "ee/expected.hpp"
 
@@ -46,7 +47,7 @@ public:
   /// @returns the SUB socket if it should be polled (it has credit: without
   /// it TCP pushes back on raw PUB clients), else null.
   zmq::socket_t* sub_to_poll() noexcept {
-    return has_credit() ? &sub_ : nullptr;
+    return credit_.available() ? &sub_ : nullptr;
   }
 
   /// @returns the XPUB socket.
@@ -89,9 +90,6 @@ private:
   raw_ports(zmq::context_t& ctx, std::atomic<std::uint64_t>& released,
             std::size_t max_message_size);
 
-  bool has_credit() const noexcept {
-    return credit_events_ > 0 && credit_bytes_ > 0;
-  }
 
   void drain_monitor(zmq::socket_t& mon, const std::string& what);
 
@@ -104,8 +102,7 @@ private:
   std::size_t max_message_size_;
   int publish_port_ = -1;
   int subscribe_port_ = -1;
-  std::int64_t credit_events_ = 0;
-  std::int64_t credit_bytes_ = 0;
+  publish_credit credit_;
   event_batch published_;
   std::atomic<std::uint64_t> rejected_{0};
   std::atomic<std::uint64_t> published_count_{0};

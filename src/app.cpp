@@ -23,6 +23,7 @@
 #include "actors/stats_snapshot.hpp"
 #include "app_validation.hpp"
 #include "bridge/bridge.hpp"
+#include "src/core/type_lists.hpp"
 #include "ee/log.hpp"
 
 namespace ee {
@@ -231,10 +232,9 @@ app& app::register_external_plugin(external_plugin_config cfg) {
   spec.kind = plugin_kind::external;
   spec.name = cfg.name;
   spec.options = cfg.options;
-  for (auto& t : cfg.subscriptions) {
-    spec.filters.push_back(t.filter());
-    spec.type_names.push_back(t.name());
-  }
+  auto subs = split_types(cfg.subscriptions);
+  spec.filters = std::move(subs.filters);
+  spec.type_names = std::move(subs.names);
   spec.await_first_request = cfg.await_first_request;
   spec.has_command = !cfg.command.empty();
   impl_->plugins.push_back(std::move(spec));
