@@ -73,6 +73,10 @@ constexpr auto spin_period = std::chrono::microseconds{50};
 constexpr auto child_tick = std::chrono::milliseconds{50};
 constexpr auto idle_tick = std::chrono::milliseconds{500};
 
+// Longest sleep in poll while CURVE handshakes are pending: how often their
+// received bytes are checked (docs/security.md, "Connections").
+constexpr auto handshake_tick = std::chrono::milliseconds{1};
+
 // Grace from SIGTERM to SIGKILL when a process is stopped for a relaunch.
 constexpr auto relaunch_grace = std::chrono::milliseconds{200};
 
@@ -252,6 +256,8 @@ struct bridge::impl {
   // With CURVE: the ZAP handler, bound before every TCP port and closed
   // after them (the destructor resets it last).
   std::unique_ptr<zap_handler> zap;
+  // With CURVE: the pending handshakes on every port.
+  std::unique_ptr<handshake_book> handshakes;
   std::unique_ptr<raw_ports> raw;
   std::vector<std::unique_ptr<endpoint>> endpoints;
   std::unordered_map<endpoint_id, endpoint*> by_id;
@@ -306,6 +312,7 @@ struct bridge::impl {
   void handle(launch_cmd& cmd, clock_type::time_point now);
   void handle(retire_cmd& cmd, clock_type::time_point now);
   void flush();
+  std::size_t check_handshakes();
 };
 
 void bridge::impl::handle_commands(clock_type::time_point now) {
@@ -366,9 +373,19 @@ void bridge::impl::flush() {
     ep->flush(*engine);
 }
 
+std::size_t bridge::impl::check_handshakes() {
+  if (!handshakes)
+    return 0;
+  std::size_t pending = raw ? raw->check_handshakes() : 0;
+  for (auto& ep : endpoints)
+    pending += ep->check_handshakes();
+  return pending;
+}
+
 void bridge::impl::run() {
   auto last_activity = clock_type::time_point{};
   auto next_timer = clock_type::time_point::max();
+  std::size_t pending_handshakes = 0;
   bool serving = true;
   std::vector<zmq::pollitem_t> items;
   std::vector<std::pair<int, endpoint_id>> child_fds;
@@ -418,6 +435,8 @@ void bridge::impl::run() {
     auto timeout = std::chrono::milliseconds{0};
     if (!hot) {
       timeout = kids->any_running() ? child_tick : idle_tick;
+      if (pending_handshakes > 0)
+        timeout = handshake_tick;
       if (next_timer != clock_type::time_point::max()) {
         auto until =
             std::chrono::ceil<std::chrono::milliseconds>(next_timer - now);
@@ -479,6 +498,8 @@ void bridge::impl::run() {
           endpoints[i]->read(now);
       }
     }
+    if (serving)
+      pending_handshakes = check_handshakes();
     for (std::size_t i = 0; i < child_fds.size(); ++i)
       if (items[fd_base + i].revents & (ZMQ_POLLIN | ZMQ_POLLERR))
         kids->forward(child_fds[i].second, child_fds[i].first);
@@ -530,11 +551,12 @@ bridge::open(const app_config& cfg, std::vector<bridge_plugin> plugins) {
     if (!zap)
       return zap.error();
     d->zap = std::move(*zap);
+    d->handshakes = std::make_unique<handshake_book>(handshake_book::limits{});
   }
   auto secret = sec ? sec->secret : std::string{};
   if (cfg.enable_tcp) {
-    auto rp =
-        raw_ports::open(d->ctx, cfg, d->raw_released, secret, &d->refusals);
+    auto rp = raw_ports::open(d->ctx, cfg, d->raw_released, secret,
+                              &d->refusals, d->handshakes.get());
     if (!rp)
       return rp.error();
     d->raw = std::move(*rp);
@@ -566,6 +588,7 @@ bridge::open(const app_config& cfg, std::vector<bridge_plugin> plugins) {
     ec.held_max_bytes = cfg.publish_window_bytes;
     ec.curve_secret = secret;
     ec.refusals = &d->refusals;
+    ec.handshakes = d->handshakes.get();
     auto ep = endpoint::open(d->ctx, std::move(ec));
     if (!ep)
       return ep.error();
@@ -717,6 +740,8 @@ bridge_stats bridge::stats() const {
     result.auth_refused = impl_->zap->refused();
   }
   result.refused_connections = impl_->refusals.total();
+  if (impl_->raw)
+    result.refused_subscribers = impl_->raw->refused_subscribers();
   for (auto& ep : impl_->endpoints) {
     auto& c = ep->counters();
     endpoint_stats s;

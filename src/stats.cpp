@@ -98,7 +98,8 @@ std::string to_json(const engine_stats& st) {
                       {"raw_routed", st.raw_routed},
                       {"raw_dropped", st.raw_dropped},
                       {"raw_published", st.raw_published},
-                      {"refused_connections", st.refused_connections}});
+                      {"refused_connections", st.refused_connections},
+                      {"refused_subscribers", st.refused_subscribers}});
   append_map(out, "plugins", st.plugins);
   append_map(out, "types", st.types);
   out += '}';

@@ -114,6 +114,9 @@ struct engine_stats {
   /// key is not allowed on the port, plain-text clients and clients with a
   /// wrong server key (see docs/security.md).
   std::uint64_t refused_connections = 0;
+  /// Raw SUB clients disconnected because their subscriptions went beyond
+  /// a limit (`app_config::max_subscriptions` and its siblings).
+  std::uint64_t refused_subscribers = 0;
   /// Per plugin, by name.
   std::map<std::string, subscriber_stats> plugins;
   /// Per event type, by name (`"(other)"`: events of no named type).

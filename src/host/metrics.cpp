@@ -76,6 +76,9 @@ std::vector<MetricFamily> collect(const engine_stats& st) {
   out.counter("ee_refused_connections_total",
               "Connections refused by CurveZMQ authentication",
               st.refused_connections);
+  out.counter("ee_refused_subscribers_total",
+              "Raw SUB clients disconnected for exceeding a subscription limit",
+              st.refused_subscribers);
   out.counter("ee_raw_events_published_total",
               "Events published by raw PUB clients", st.raw_published);
   out.counter("ee_raw_events_routed_total", "Events handed to raw SUB clients",
