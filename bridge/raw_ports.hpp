@@ -56,6 +56,9 @@ public:
     return has_credit() ? &sub_ : nullptr;
   }
 
+  /// @returns the SUB socket.
+  zmq::socket_t& sub() noexcept { return sub_; }
+
   /// @returns the XPUB socket.
   zmq::socket_t& xpub() noexcept { return xpub_; }
 
