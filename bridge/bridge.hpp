@@ -64,6 +64,8 @@ struct bridge_stats {
   /// plain-text clients on CURVE ports, wrong server keys, ...), each
   /// logged unless beyond the log's rate limit.
   std::uint64_t refused_connections = 0;
+  /// Raw SUB clients disconnected for exceeding a subscription limit.
+  std::uint64_t refused_subscribers = 0;
   /// One entry per external plugin, in registration order.
   std::vector<endpoint_stats> endpoints;
 };

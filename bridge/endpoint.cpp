@@ -76,6 +76,7 @@ expected<std::unique_ptr<endpoint>> endpoint::open(zmq::context_t& ctx,
           "the command port of external plugin '" + ep->cfg_.name + "'"))
     return err;
   ep->port_ = address::bound_port(ep->router_);
+  ep->watch_ = connection_watch{ep->port_, ep->cfg_.handshakes};
   return ep;
 }
 
@@ -143,8 +144,10 @@ void endpoint::drain_monitor() {
   while (auto ev = next_monitor_event(monitor_)) {
     if (ev->id == ZMQ_EVENT_ACCEPTED) {
       tracker_.accepted(ev->value);
+      refuse(watch_.accepted(ev->value));
     } else if (ev->id == ZMQ_EVENT_DISCONNECTED) {
       tracker_.disconnected(ev->value);
+      watch_.closed(ev->value);
     } else if (cfg_.refusals != nullptr) {
       auto line =
           describe_handshake_failure(ev->id, ev->value,
@@ -155,6 +158,21 @@ void endpoint::drain_monitor() {
         cfg_.refusals->refused(line, clock_type::now());
     }
   }
+}
+
+void endpoint::refuse(const std::string& line) {
+  if (!line.empty() && cfg_.refusals != nullptr)
+    cfg_.refusals->refused(line + " on the port " + std::to_string(port_) +
+                               " of plugin '" + cfg_.name + "'",
+                           clock_type::now());
+}
+
+std::size_t endpoint::check_handshakes() {
+  if (watch_.pending() == 0)
+    return 0;
+  for (auto& line : watch_.check_handshakes())
+    refuse(line);
+  return watch_.pending();
 }
 
 bool endpoint::read(clock_type::time_point now) {
@@ -319,7 +337,6 @@ void endpoint::serve(clock_type::time_point now) {
       continue;
     }
     ++e.attempts;
-    settle(w.identity); // (never set: its request settled it already)
     auto& f = in_flight_[w.identity];
     f.e = std::move(e);
     queue_.pop_front();
@@ -433,10 +450,8 @@ bool endpoint::reply(const frames& envelope, std::string_view body) {
 bool endpoint::reply(const frames& envelope, zmq::message_t body) {
   frames out;
   out.reserve(envelope.size() + 1);
-  for (auto& f : envelope) {
-    out.emplace_back();
-    out.back().copy(const_cast<zmq::message_t&>(f));
-  }
+  for (auto& f : envelope)
+    out.emplace_back(f.data(), f.size()); // identities: a few bytes
   out.push_back(std::move(body));
   try {
     return zmq::send_multipart(router_, out, zmq::send_flags::dontwait)

@@ -29,4 +29,20 @@ inline int receive_hwm(std::size_t window_bytes, std::size_t max_message_size) {
   return static_cast<int>(std::clamp<std::size_t>(n, 1, 1000));
 }
 
+/// ZMQ_HANDSHAKE_IVL of a CURVE port, in milliseconds: a client that holds
+/// a connection in its handshake longer is dropped (libzmq's default: 30 s).
+/// A CURVE handshake takes two round trips and a ZAP request.
+inline constexpr int handshake_timeout_ms = 2000;
+
+/// ZMQ_MAXMSGSIZE of the subscribe port: subscriptions are small, and a
+/// huge one would cost libzmq about 32 bytes of trie per filter byte.
+inline constexpr std::int64_t max_subscription_size = 64 * 1024;
+
+/// ZMQ_RCVHWM of the subscribe port per connection: subscriptions libzmq
+/// reads ahead (each at most `max_subscription_size`). One: libzmq applies
+/// a subscription to its trie when the bridge's thread takes it from the
+/// pipe, and takes on as long as the pipe refills; with one message per
+/// pipe that stops after about one, and the bridge checks the limits.
+inline constexpr int subscription_hwm = 1;
+
 } // namespace ee

@@ -355,6 +355,7 @@ error app::impl::run_engine() {
       }
       st.raw_dropped += bs.raw_dropped; // plus ZeroMQ's own drops
       st.refused_connections = bs.refused_connections;
+      st.refused_subscribers = bs.refused_subscribers;
     };
   }
   auto engine = spawn_engine(*sys, params);

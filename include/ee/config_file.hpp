@@ -82,6 +82,9 @@ struct library_plugin_config {
 /// publish_window = 1000
 /// publish_window_bytes = 67108864
 /// raw_subscriber_bytes = 67108864
+/// max_subscriptions = 10000    # raw SUB clients' distinct filters in total
+/// max_subscription_bytes = 1048576  # their bytes in total
+/// max_subscriber_bytes = 1048576    # subscription bytes per connection
 /// strategy = "one_for_one"     # one_for_all, rest_for_one
 /// max_restarts = 5
 /// restart_period_ms = 10000

@@ -41,7 +41,10 @@
     "Events published by raw PUB clients on the publish port")                 \
   X(refused_connections, counter, "ee_refused_connections_total", "",          \
     "TCP connections refused in their handshake (CURVE: keys not allowed, "    \
-    "plain-text clients, wrong server keys; see docs/security.md)")
+    "plain-text clients, wrong server keys; see docs/security.md)")           \
+  X(refused_subscribers, counter, "ee_refused_subscribers_total", "",          \
+    "Raw SUB clients disconnected for going beyond a subscription limit "      \
+    "(max_subscriptions and its siblings)")
 
 /// One plugin's queue, kept by the router. For every plugin, at every
 /// snapshot: `routed == handled + dead_letters + dropped + queued`.

@@ -21,6 +21,9 @@ const std::vector<std::string> engine_keys{"publish_port",
                                            "publish_window",
                                            "publish_window_bytes",
                                            "raw_subscriber_bytes",
+                                           "max_subscriptions",
+                                           "max_subscription_bytes",
+                                           "max_subscriber_bytes",
                                            "strategy",
                                            "max_restarts",
                                            "restart_period_ms",
@@ -238,6 +241,10 @@ void loader::engine(const toml::table& t) {
   integer(t, "publish_window", c.publish_window, 1, 1LL << 30, s);
   integer(t, "publish_window_bytes", c.publish_window_bytes, 1, max_size, s);
   integer(t, "raw_subscriber_bytes", c.raw_subscriber_bytes, 1, max_size, s);
+  integer(t, "max_subscriptions", c.max_subscriptions, 1, 1LL << 30, s);
+  integer(t, "max_subscription_bytes", c.max_subscription_bytes, 1, max_size,
+          s);
+  integer(t, "max_subscriber_bytes", c.max_subscriber_bytes, 1, max_size, s);
   enumeration(t, "strategy", c.strategy, s);
   integer(t, "max_restarts", c.max_restarts, 0, 1000000, s);
   milliseconds(t, "restart_period_ms", c.restart_period, 1, s);

@@ -150,3 +150,41 @@ TEST(RawPorts, RawPublishersAreReadOnlyWithCredit) {
             engine.published_events[raw_publish_port].size());
   b->shutdown(std::chrono::steady_clock::now() + 1s);
 }
+
+TEST(RawPorts, SubscriptionsBeyondTheTotalLimitCostTheLargestSubscriber) {
+  auto cfg = test_config();
+  cfg.max_subscriptions = 5;
+  fake_engine engine;
+  auto opened = bridge::open(cfg, {});
+  ASSERT_TRUE(opened) << opened.error().to_string();
+  auto& b = *opened;
+  engine.link = b.get();
+  b->start(engine, credit{1000, 64 << 20});
+  zmq::context_t ctx{1};
+  zmq::socket_t flood{ctx, zmq::socket_type::xsub};
+  flood.set(zmq::sockopt::linger, 0);
+  flood.set(zmq::sockopt::reconnect_ivl, -1); // cut once, gone for good
+  flood.connect("tcp://127.0.0.1:" + std::to_string(b->subscribe_port()));
+  for (int i = 0; i < 10; ++i) {
+    auto sub = "\1F" + std::to_string(i);
+    flood.send(zmq::buffer(sub));
+  }
+  // Five reach the engine; the sixth disconnects the flooder, which
+  // releases its five.
+  ASSERT_TRUE(engine.wait_for([&] {
+    int subscribed = 0, released = 0;
+    for (auto& [filter, on] : engine.raw_subs)
+      (on ? subscribed : released) += 1;
+    return subscribed == 5 && released == 5;
+  })) << engine.raw_subs.size();
+  EXPECT_EQ(b->stats().refused_subscribers, 1u);
+  // A well-behaved subscriber gets in afterwards.
+  zmq::socket_t sub{ctx, zmq::socket_type::sub};
+  sub.set(zmq::sockopt::linger, 0);
+  sub.set(zmq::sockopt::subscribe, "G");
+  sub.connect("tcp://127.0.0.1:" + std::to_string(b->subscribe_port()));
+  EXPECT_TRUE(engine.wait_for([&] {
+    return engine.raw_subs.back() == std::pair<std::string, bool>{"G", true};
+  }));
+  b->shutdown(std::chrono::steady_clock::now() + 1s);
+}

@@ -6,6 +6,8 @@ bytes. Real engine processes, real sockets; every wait is bounded."""
 from __future__ import annotations
 
 import os
+import socket as pysocket
+import struct
 import threading
 import time
 from collections import Counter
@@ -310,3 +312,71 @@ def test_the_publish_port_holds_bounded_bytes_for_a_plugin_that_never_reads(
     finally:
         for p in pubs:
             p.close(linger=0)
+
+
+# -- subscriptions bounded (issue 19.2) --------------------------------------------
+
+
+def zmtp_sub(port: int) -> "pysocket.socket":
+    """A raw TCP connection that speaks ZMTP 3.0 (NULL) as a SUB socket, so
+    the test itself keeps no subscription trie."""
+    s = pysocket.create_connection(("127.0.0.1", port))
+    greeting = (b"\xff" + b"\x00" * 8 + b"\x7f" + b"\x03\x00" +
+                b"NULL".ljust(20, b"\x00") + b"\x00" + b"\x00" * 31)
+    ready = b"\x05READY" + b"\x0bSocket-Type" + struct.pack(">I", 3) + b"SUB"
+    s.sendall(greeting + b"\x04" + bytes([len(ready)]) + ready)
+    # The engine's greeting and READY (64 + 28 bytes): the handshake is done
+    # before the first subscription.
+    s.settimeout(WAIT_S)
+    got = b""
+    while len(got) < 92:
+        more = s.recv(92 - len(got))
+        assert more, "the engine closed the connection in its handshake"
+        got += more
+    return s
+
+
+def subscriptions(count: int, size: int, seed: str) -> bytes:
+    """``count`` distinct subscription frames of ``size`` filter bytes."""
+    out = []
+    for i in range(count):
+        body = b"\x01" + f"{seed}{i:08d}".encode().ljust(size, b"s")
+        out.append(b"\x02" + struct.pack(">Q", len(body)) + body)
+    return b"".join(out)
+
+
+def send_until_closed(s: "pysocket.socket", data: bytes) -> bool:
+    """Sends ``data``; returns False if the engine closed the connection."""
+    try:
+        s.sendall(data)
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(os.environ.get("EE_SANITIZED") == "1",
+                    reason="RSS says nothing under AddressSanitizer")
+def test_a_subscription_flood_costs_a_bounded_amount_and_is_given_back(engine):
+    e = engine({"plugin": [plugin("sink", "Nothing")]})
+    before = vm_kib(e.pid, "VmRSS")
+    flood = zmtp_sub(e.subscribe_port)
+    # 50,000 distinct 1 KiB subscriptions: 1.6 GiB of libzmq's trie before
+    # the limits; with the defaults (1 MiB per connection) about 32 MiB.
+    for chunk in range(50):
+        if not send_until_closed(flood, subscriptions(1000, 1024, f"c{chunk}-")):
+            break
+    peak = growth_settles_below(e.pid, before, 200)
+    assert peak < 64, f"the engine grew by {peak} MiB"
+    flood.settimeout(WAIT_S)
+    try:
+        while flood.recv(65536):  # the engine's greeting, then its hang-up
+            pass
+    except ConnectionResetError:
+        pass
+    flood.close()
+    e.wait_for_output(r"disconnected a subscriber on the subscribe port "
+                      r"\d+ that sent more than 1048576 bytes")
+    # What it held is given back.
+    growth_settles_below(e.pid, before, 200)
+    after = (vm_kib(e.pid, "VmRSS") - before) // 1024
+    assert after < 16, f"the engine kept {after} MiB after the disconnect"
