@@ -27,6 +27,8 @@ struct bridge_plugin {
   std::map<std::string, std::string> env;
   /// Working directory of the process (empty: the engine's).
   std::string working_dir;
+  /// The log level of its stderr lines.
+  log_level stderr_level = log_level::warning;
   /// When an event sent to a client counts as handled.
   delivery_mode delivery = delivery_mode::at_least_once;
   /// In `at_least_once` mode: sends of one event before it is a dead letter.
@@ -131,6 +133,10 @@ public:
 
   /// @returns a snapshot of the counters. Thread-safe.
   bridge_stats stats() const;
+
+  /// @returns the names of the plugins whose processes had to be killed
+  /// (SIGKILL) after the grace. Call after `shutdown`.
+  std::vector<std::string> killed() const;
 
   // -- bridge_link (thread-safe, never blocks)
   // ---------------------------------

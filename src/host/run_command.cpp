@@ -139,6 +139,21 @@ std::optional<std::vector<event_type>> load_types(const std::string& path) {
   return report.description.types;
 }
 
+exit_code exit_code_of(const error& err) {
+  switch (err.code()) {
+  case ec::none:
+    return exit_ok;
+  case ec::shutdown_timeout:
+    return exit_killed;
+  case ec::plugin_failed:
+  case ec::launch_failed:
+  case ec::restart_limit:
+    return exit_plugin_failed;
+  default:
+    return exit_failed;
+  }
+}
+
 int check_command(const run_options& opts,
                   const std::function<void(app&)>& customize) {
   prepared_app p;
@@ -231,7 +246,7 @@ int run_command(const run_options& opts,
     }
     if (err) {
       std::cerr << "event-engine: " << err.to_string() << '\n';
-      rc = exit_failed;
+      rc = exit_code_of(err);
     } else {
       std::cout << "event-engine: all plugins finished" << std::endl;
     }

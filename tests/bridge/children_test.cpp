@@ -172,12 +172,15 @@ TEST(Children, ShutdownReturnsByItsDeadline) {
 
 TEST(Children, OutputReadTogetherWithEofIsSplitIntoLines) {
   // Several lines and the end of the pipe arrive in one read.
+  auto k = keeper::start(1s);
+  ASSERT_TRUE(k);
   process proc;
   ASSERT_FALSE(
-      proc.launch({"/bin/sh", "-c", "printf 'one\\ntwo\\nthree'"}, {}, ""));
+      proc.launch(*k, {"/bin/sh", "-c", "printf 'one\\ntwo\\nthree'"}, {}, ""));
   bool normal = false;
+  int sig = 0;
   std::string text;
-  for (int i = 0; i < 5000 && !proc.poll_exit(normal, text); ++i)
+  for (int i = 0; i < 5000 && !proc.poll_exit(normal, sig, text); ++i)
     std::this_thread::sleep_for(1ms); // (the pipe then holds all and EOF)
   std::vector<std::string> lines;
   for (int i = 0; i < 10 && proc.stdout_fd() >= 0; ++i)

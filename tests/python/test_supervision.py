@@ -77,7 +77,7 @@ def test_failing_process_escalates_with_a_clear_error(engine, tmp_path):
     })
     rc = e.wait(30)
     out = e.output()
-    assert rc == 1, out
+    assert rc == 3, out   # a plugin failed for good
     assert "restart_limit" in out, out
     assert "plugin 'crashy'" in out and "exited with code 3" in out, out
     assert len(re.findall(r"\[crashy\] about to fail", out)) == 3, out
