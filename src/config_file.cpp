@@ -45,6 +45,7 @@ const std::vector<std::string> engine_keys{"publish_port",
                                            "scheduler_threads",
                                            "stats_interval_ms",
                                            "log_level",
+                                           "inherit_env",
                                            "security"};
 
 const std::vector<std::string> security_keys{
@@ -62,7 +63,8 @@ const std::vector<std::string> external_only_keys{"port",
                                                   "delivery",
                                                   "max_delivery_attempts",
                                                   "allowed_keys",
-                                                  "client_key_file"};
+                                                  "client_key_file",
+                                                  "stderr_level"};
 const std::vector<std::string> library_only_keys{"library", "factory",
                                                  "config"};
 
@@ -399,6 +401,18 @@ private:
     auto lvl = log_level::info;
     if (enumeration(t, "log_level", lvl, s))
       report_.description.log_level = name_of(lvl);
+    if (auto n = t.get("inherit_env")) {
+      auto arr = n->as_array();
+      if (arr && std::all_of(arr->begin(), arr->end(),
+                             [](auto& x) { return x.is_string(); })) {
+        c.inherit_env.clear();
+        for (auto& x : *arr)
+          c.inherit_env.push_back(*x.value<std::string>());
+      } else {
+        fail(*n, "[engine] inherit_env must be an array of variable names, "
+                 "e.g. [\"PATH\", \"LC_*\"]");
+      }
+    }
     if (auto node = t.get("security")) {
       if (auto st = node->as_table())
         security(*st);
@@ -840,6 +854,7 @@ private:
     enumeration(t, "delivery", p.delivery, section);
     integer(t, "max_delivery_attempts", p.max_delivery_attempts, 1, 1000000,
             section);
+    enumeration(t, "stderr_level", p.stderr_level, section);
     key_files(t, section, "plugin." + name, p.allowed_key_files);
     path(t, "client_key_file", p.client_key_file, section,
          "this plugin's secret certificate, e.g. \"clients/" + name +
