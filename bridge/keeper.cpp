@@ -18,30 +18,24 @@ namespace {
 
 namespace kw = keeper_wire;
 
-// The engine's ends of the keepers' sockets, for kill_all_now (a signal
-// handler): slots of -1 are free.
+// The engine's ends of the keepers' sockets, plus one (0: a free slot:
+// constant-initialized, so a signal handler never sees garbage), for
+// kill_all_now.
 constexpr int max_keepers = 32;
 std::atomic<int> keeper_fds[max_keepers];
 
-struct fds_init {
-  fds_init() {
-    for (auto& fd : keeper_fds)
-      fd = -1;
-  }
-} fds_init_instance;
-
 void register_fd(int fd) {
   for (auto& slot : keeper_fds) {
-    int expected = -1;
-    if (slot.compare_exchange_strong(expected, fd))
+    int expected = 0;
+    if (slot.compare_exchange_strong(expected, fd + 1))
       return;
   }
 }
 
 void unregister_fd(int fd) {
   for (auto& slot : keeper_fds) {
-    int expected = fd;
-    if (slot.compare_exchange_strong(expected, -1))
+    int expected = fd + 1;
+    if (slot.compare_exchange_strong(expected, 0))
       return;
   }
 }
@@ -211,7 +205,7 @@ void keeper::finish(std::chrono::milliseconds grace) noexcept {
 void keeper::kill_all_now() noexcept {
   kw::header h{kw::kill_now, 0, 0, 0};
   for (auto& slot : keeper_fds) {
-    int fd = slot.load();
+    int fd = slot.load() - 1;
     if (fd >= 0)
       (void)!::send(fd, &h, sizeof(h), MSG_NOSIGNAL);
   }

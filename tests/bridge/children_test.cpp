@@ -5,7 +5,10 @@
 #include "bridge/children.hpp"
 
 #include <csignal>
+#include <fstream>
+#include <sstream>
 #include <thread>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -187,4 +190,68 @@ TEST(Children, OutputReadTogetherWithEofIsSplitIntoLines) {
     proc.drain(proc.stdout_fd(),
                [&](const std::string& l) { lines.push_back(l); });
   EXPECT_EQ(lines, (std::vector<std::string>{"one", "two", "three"}));
+}
+
+namespace {
+
+// @returns the parent pid of `pid` (from /proc), or -1.
+pid_t parent_of(pid_t pid) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string text{std::istreambuf_iterator<char>{in}, {}};
+  auto end = text.rfind(')');
+  if (end == std::string::npos)
+    return -1;
+  std::istringstream rest{text.substr(end + 1)};
+  char state = 0;
+  pid_t ppid = -1;
+  rest >> state >> ppid;
+  return ppid;
+}
+
+pid_t launched_pid(log_capture& logs) {
+  for (auto& l : logs.lines())
+    if (auto at = l.find("launched pid "); at != std::string::npos)
+      return std::stoi(l.substr(at + 13));
+  return 0;
+}
+
+} // namespace
+
+TEST(Children, AKilledKeeperIsReportedAndItsPluginsStopped) {
+  log_capture logs;
+  fake_engine engine;
+  auto opened = bridge::open(test_config(), {child(1, "stubborn", stubborn)});
+  ASSERT_TRUE(opened);
+  auto b = std::move(*opened);
+  engine.link = b.get();
+  b->start(engine, credit{10, 1 << 20});
+  b->launch(1);
+  ASSERT_TRUE(logs.wait_for("[stubborn] stubborn ready"));
+  auto pid = launched_pid(logs);
+  ASSERT_GT(pid, 0);
+  auto keeper_pid = parent_of(pid);
+  ASSERT_GT(keeper_pid, 0);
+  ASSERT_NE(keeper_pid, ::getpid()) << "plugins are the keeper's children";
+  ASSERT_EQ(::kill(keeper_pid, SIGKILL), 0);
+  ASSERT_TRUE(logs.wait_for("process keeper"));
+  ASSERT_TRUE(engine.wait_for([&] { return !engine.exits.empty(); }));
+  EXPECT_FALSE(engine.exits[0].normal);
+  EXPECT_NE(engine.exits[0].text.find("keeper"), std::string::npos)
+      << engine.exits[0].text;
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (::kill(pid, 0) == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(5ms); // reaped by init
+  EXPECT_NE(::kill(pid, 0), 0) << "the plugin outlived its keeper";
+  // A new launch starts a new keeper.
+  b->launch(1);
+  auto relaunched = [&] {
+    int n = 0;
+    for (auto& l : logs.lines())
+      n += l.find("[stubborn] stubborn ready") != std::string::npos ? 1 : 0;
+    return n == 2;
+  };
+  while (!relaunched() && std::chrono::steady_clock::now() < deadline + 10s)
+    std::this_thread::sleep_for(5ms);
+  EXPECT_TRUE(relaunched());
+  b->shutdown(std::chrono::steady_clock::now() + 300ms);
 }
