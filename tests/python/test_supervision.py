@@ -143,7 +143,8 @@ def test_sigterm_stops_launched_processes(engine, tmp_path):
 
 def test_children_die_with_the_engine(engine, tmp_path):
     """Even when the engine is SIGKILLed (no chance to clean up), its launched
-    processes go too (PR_SET_PDEATHSIG)."""
+    processes go too (the process keeper; test_process_ownership.py counts
+    whole trees)."""
     script = write_script(tmp_path, "orphan.py", """\
         import time
         while True:
