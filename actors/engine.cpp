@@ -227,7 +227,12 @@ public:
     router_.set_open(true);
   }
 
-  bool drained(child_id id) const override { return router_.drained(id); }
+  bool drained(child_id id) const override {
+    // Without the bridge nothing drains an external plugin's queue.
+    if (bridge_failure_ && slots_[id].kind == plugin_kind::external)
+      return true;
+    return router_.drained(id);
+  }
 
   void done(const error& result) override {
     // External plugins' events still with the bridge are lost with it.
@@ -236,7 +241,7 @@ public:
         router_.abandon_in_flight(id);
     done_ = true;
     if (params_->on_done)
-      params_->on_done(result, snapshot());
+      params_->on_done(bridge_failure_ ? *bridge_failure_ : result, snapshot());
     self_->quit();
   }
 
@@ -346,6 +351,19 @@ private:
     }
     for (auto& ev : events)
       router_.publish(pub, std::move(ev));
+  }
+
+  // The bridge cannot be restarted without losing every connection's state
+  // (in-flight events, held publishes, subscriptions): the app stops, with
+  // this error as its result (docs/design.md, "When the bridge fails").
+  void on_bridge_failed(std::string& what) {
+    if (bridge_failure_ || done_)
+      return;
+    bridge_failure_ =
+        error{ec::internal, what + "; the app stopped: no external "
+                                   "plugin or raw client is served"};
+    ee::log(log_level::error, "engine: " + bridge_failure_->message());
+    sup_->request_stop(clock_type::now());
   }
 
   void on_settle(endpoint_id id, settlement& s) {
@@ -463,6 +481,8 @@ private:
   bool tick_scheduled_ = false;
   bool report_scheduled_ = false;
   bool done_ = false;
+  // Set when the bridge's thread failed: the app's result.
+  std::optional<error> bridge_failure_;
   std::vector<std::pair<std::string, std::string>> types_;
 };
 
@@ -703,6 +723,10 @@ caf::behavior engine_state::make_behavior(std::shared_ptr<engine_params> p) {
       },
       [st](raw_sub_atom, std::string& filter, bool subscribed) {
         st().router_.raw_subscribe(filter, subscribed);
+      },
+      [st](bridge_failed_atom, std::string& what) {
+        st().on_bridge_failed(what);
+        st().flush();
       },
       [st](timer_atom, int kind, slot_id id, std::uint64_t gen) {
         st().sup_->timer(static_cast<supervisor_timer>(kind), id, gen,

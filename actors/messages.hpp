@@ -121,6 +121,9 @@ using exited_atom = caf::atom_constant<caf::atom("exited")>;
 /// `(raw_sub_atom, filter, subscribed)`: raw TCP subscribers.
 using raw_sub_atom = caf::atom_constant<caf::atom("rawsub")>;
 
+/// `(bridge_failed_atom, what)`: the bridge's thread ended on an error.
+using bridge_failed_atom = caf::atom_constant<caf::atom("brfailed")>;
+
 // -- anyone -> engine
 // -------------------------------------------------------------
 

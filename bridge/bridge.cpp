@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <filesystem>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <sys/eventfd.h>
 #include <thread>
 #include <unistd.h>
@@ -73,6 +75,10 @@ constexpr auto idle_tick = std::chrono::milliseconds{500};
 
 // Grace from SIGTERM to SIGKILL when a process is stopped for a relaunch.
 constexpr auto relaunch_grace = std::chrono::milliseconds{200};
+
+// Fault injection for tests, compiled in and off unless set: the bridge's
+// thread fails this many milliseconds after `start`.
+constexpr const char* fault_variable = "EE_TEST_BRIDGE_FAULT_MS";
 
 // -- CURVE keys
 // ----------------------------------------------------------------
@@ -251,6 +257,8 @@ struct bridge::impl {
   std::unordered_map<endpoint_id, endpoint*> by_id;
   std::unique_ptr<children> kids;
   int wake_fd = -1;
+  // For tests: when the thread fails on purpose (fault_variable).
+  clock_type::time_point fault_at = clock_type::time_point::max();
 
   engine_link* engine = nullptr;
   std::thread thread;
@@ -405,6 +413,7 @@ void bridge::impl::run() {
     for (auto& [fd, id] : child_fds)
       items.push_back({nullptr, fd, ZMQ_POLLIN, 0});
     auto now = clock_type::now();
+    next_timer = std::min(next_timer, fault_at);
     bool hot = now - last_activity < spin_period;
     auto timeout = std::chrono::milliseconds{0};
     if (!hot) {
@@ -419,13 +428,13 @@ void bridge::impl::run() {
     try {
       ready = zmq::poll(items.data(), items.size(), timeout);
     } catch (const zmq::error_t& e) {
-      if (e.num() != EINTR) {
-        ee::log(log_level::error,
-                std::string{"bridge: poll failed: "} + e.what());
-        break;
-      }
+      if (e.num() != EINTR)
+        throw std::runtime_error{std::string{"poll failed: "} + e.what()};
     }
     now = clock_type::now();
+    if (now >= fault_at)
+      throw std::runtime_error{"a fault injected by " +
+                               std::string{fault_variable}};
     if (ready > 0)
       last_activity = now;
     else if (hot)
@@ -634,18 +643,28 @@ void bridge::start(engine_link& engine, credit initial_per_publisher) {
   if (impl_->thread.joinable() || impl_->engine != nullptr)
     return;
   impl_->engine = &engine;
+  if (const char* ms = std::getenv(fault_variable); ms != nullptr)
+    impl_->fault_at = clock_type::now() +
+                      std::chrono::milliseconds{std::strtoll(ms, nullptr, 10)};
   if (impl_->raw)
     impl_->raw->grant(initial_per_publisher);
   for (auto& ep : impl_->endpoints)
     ep->grant(initial_per_publisher);
   impl_->thread = std::thread{[d = impl_.get()] {
+    std::string what;
     try {
       d->run();
+      return;
     } catch (const std::exception& e) {
-      ee::log(log_level::error,
-              std::string{"bridge: I/O thread failed: "} + e.what());
-      d->kids->kill_all();
+      what = e.what();
+    } catch (...) {
+      what = "unknown exception";
     }
+    // Nothing serves the ports any more: no process may wait for them.
+    d->kids->kill_all();
+    what = "the bridge (ZeroMQ I/O thread) failed: " + what;
+    ee::log(log_level::error, what);
+    d->engine->failed(std::move(what));
   }};
 }
 

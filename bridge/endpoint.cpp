@@ -10,6 +10,7 @@
 #include "bridge/event_message.hpp"
 #include "bridge/monitor_event.hpp"
 #include "bridge/protocol.hpp"
+#include "bridge/socket_limits.hpp"
 #include "bridge/zap_handler.hpp"
 #include "ee/log.hpp"
 
@@ -46,10 +47,10 @@ expected<std::unique_ptr<endpoint>> endpoint::open(zmq::context_t& ctx,
     auto& r = ep->router_;
     r.set(zmq::sockopt::linger, 0);
     r.set(zmq::sockopt::router_mandatory, 1);
-    // A hard cap far above the configured maximum: larger frames make
-    // libzmq drop the connection instead of allocating them.
-    r.set(zmq::sockopt::maxmsgsize,
-          static_cast<std::int64_t>(ep->cfg_.max_message_size) * 2 + (1 << 20));
+    r.set(zmq::sockopt::maxmsgsize, frame_limit(ep->cfg_.max_message_size));
+    // Read while serving; after that (shutdown) this much may wait.
+    r.set(zmq::sockopt::rcvhwm,
+          receive_hwm(ep->cfg_.held_max_bytes, ep->cfg_.max_message_size));
     if (!ep->cfg_.curve_secret.empty())
       make_curve_server(r, ep->cfg_.curve_secret,
                         zap_domain_plugin(ep->cfg_.id));
@@ -450,7 +451,8 @@ bool endpoint::reply(const frames& envelope, zmq::message_t body) {
         .has_value();
   } catch (const zmq::error_t& e) {
     if (e.num() != EHOSTUNREACH)
-      ee::log(log_level::warning, cfg_.name, std::string{"reply failed: "} + e.what());
+      ee::log(log_level::warning, cfg_.name,
+              std::string{"reply failed: "} + e.what());
     return false;
   }
 }

@@ -7,6 +7,7 @@
 #include "bridge/address.hpp"
 #include "bridge/event_message.hpp"
 #include "bridge/monitor_event.hpp"
+#include "bridge/socket_limits.hpp"
 #include "bridge/zap_handler.hpp"
 #include "ee/log.hpp"
 
@@ -62,9 +63,10 @@ raw_ports::open(zmq::context_t& ctx, const app_config& cfg,
       rp->xpub_mon_ = monitor(ctx, rp->xpub_, rp.get(), "xpub");
     }
     rp->sub_.set(zmq::sockopt::linger, 0);
-    rp->sub_.set(zmq::sockopt::maxmsgsize,
-                 static_cast<std::int64_t>(cfg.max_message_size) * 2 +
-                     (1 << 20));
+    rp->sub_.set(zmq::sockopt::maxmsgsize, frame_limit(cfg.max_message_size));
+    // Not read without credit: TCP pushes back once this much waits.
+    rp->sub_.set(zmq::sockopt::rcvhwm,
+                 receive_hwm(cfg.publish_window_bytes, cfg.max_message_size));
     rp->sub_.set(zmq::sockopt::subscribe, "");
     rp->xpub_.set(zmq::sockopt::linger, 0);
     rp->xpub_.set(zmq::sockopt::xpub_nodrop, 1);

@@ -109,6 +109,10 @@ public:
 
   /// A raw SUB client subscribed to (or unsubscribed from) `filter`.
   virtual void raw_subscription(std::string filter, bool subscribed) = 0;
+
+  /// The bridge's thread ended on an error (`what` says which): no port is
+  /// served any more and every launched process was killed. The last call.
+  virtual void failed(std::string what) = 0;
 };
 
 } // namespace ee

@@ -112,19 +112,15 @@ std::string show_prefix(const std::string& bytes) {
   if (bytes.empty())
     return "\"\" (every event)";
   if (util::is_printable(bytes))
-    return util::json_string(bytes);
+    return util::to_json_text(bytes);
   return "hex " + util::to_hex(bytes);
 }
 
 std::string env_types_json(const std::vector<event_type>& types) {
-  std::string json = "{";
-  for (auto& t : types) {
-    if (json.size() > 1)
-      json += ",";
-    json += util::json_string(t.name()) + ":" +
-            util::json_string(util::to_hex(t.filter()));
-  }
-  return json + "}";
+  auto json = nlohmann::ordered_json::object();
+  for (auto& t : types)
+    json[t.name()] = util::to_hex(t.filter());
+  return util::to_json_text(json);
 }
 
 std::vector<std::string> plugin_search_path(const std::string& base_dir) {
@@ -738,7 +734,7 @@ private:
         else
           msg += ".";
         msg += " For a literal prefix write { prefix = " +
-               util::json_string(text) + " }";
+               util::to_json_text(text) + " }";
         fail(x, msg);
         continue;
       }

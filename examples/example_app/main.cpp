@@ -2,11 +2,14 @@
 // plugins written as actors and one external Python plugin that speaks the
 // pyevents protocol on TCP port 6000.
 //
-//   example_app [--no-launch] [--publish-port N] [--subscribe-port N]
-//               [--plugin-port N] [--python PATH] [--script PATH]
+//   example_app [--no-launch] [--bind-address ADDR] [--publish-port N]
+//               [--subscribe-port N] [--plugin-port N] [--python PATH]
+//               [--script PATH]
 //
 // By default the app launches the Python plugin itself; with --no-launch it
-// waits for any pyevents plugin to connect to the plugin port.
+// waits for any pyevents plugin to connect to the plugin port. The ports
+// listen on the loopback unless --bind-address says otherwise (the
+// two-container example, containers/compose.yaml, binds 0.0.0.0).
 
 #include <cstdint>
 #include <iostream>
@@ -89,6 +92,10 @@ int main(int argc, char** argv) {
       "--no-launch", [&](std::int64_t) { launch = false; },
       "do not launch the Python plugin: wait for any pyevents plugin "
       "to connect to the plugin port");
+  cli.add_option("--bind-address", cfg.bind_address,
+                 "where the ports listen (\"*\" or 0.0.0.0: every "
+                 "interface, without CURVE open to all who reach it)")
+      ->capture_default_str();
   cli.add_option("--publish-port", cfg.publish_port, "0 = any free port")
       ->check(CLI::Range(0, 65535))
       ->capture_default_str();

@@ -73,6 +73,9 @@ struct run_options {
   /// `--stats [FORMAT]`: print the counters at exit (text, json or
   /// prometheus; empty: off).
   std::string stats;
+  /// `--ready-file PATH`: holds the ready line while the app runs (written
+  /// when every plugin is ready, removed at exit; empty: off).
+  std::string ready_file;
 };
 
 /// `event-engine run`: runs the app until its plugins finish or a signal.

@@ -1,5 +1,7 @@
 #include "host/logging.hpp"
 
+#include <cstdio>
+#include <filesystem>
 #include <memory>
 
 #include <spdlog/logger.h>
@@ -28,12 +30,44 @@ spdlog::level::level_enum to_spdlog(log_level lvl) {
   }
 }
 
-// Only the host installs and removes it, on its main thread.
+// Only the host installs and removes them, on its main thread.
 std::shared_ptr<spdlog::logger> logger;
+bool json_format = false;
+bool to_file = false;
+
+// The message (%v of the logger's pattern): the plugin and the text.
+std::string message(std::string_view plugin, std::string_view text) {
+  if (json_format) {
+    nlohmann::ordered_json fields;
+    fields["plugin"] =
+        plugin.empty() ? nullptr : nlohmann::ordered_json(std::string{plugin});
+    fields["message"] = std::string{text};
+    // The fields without their braces: the pattern writes time and level.
+    auto obj = util::to_json_text(fields);
+    return obj.substr(1, obj.size() - 2);
+  }
+  std::string out;
+  if (!plugin.empty())
+    out.append("[").append(plugin).append("] ");
+  return out.append(text);
+}
+
+// spdlog would create the missing folders of a log file's path.
+error missing_folder(const std::string& file) {
+  auto dir = std::filesystem::path{file}.parent_path();
+  std::error_code code;
+  if (dir.empty() || std::filesystem::is_directory(dir, code))
+    return {};
+  return error{ec::invalid_config, "cannot open the log file '" + file +
+                                       "': the folder " + dir.string() +
+                                       " does not exist; create it first"};
+}
 
 } // namespace
 
 error install_log_sink(const log_options& opts) {
+  if (auto err = missing_folder(opts.file))
+    return err;
   spdlog::sink_ptr sink;
   try {
     if (opts.file.empty())
@@ -46,6 +80,8 @@ error install_log_sink(const log_options& opts) {
                  "cannot open the log file '" + opts.file + "': " + e.what()};
   }
   bool json = opts.format == "json";
+  json_format = json;
+  to_file = !opts.file.empty();
   auto lg = std::make_shared<spdlog::logger>("event-engine", std::move(sink));
   // The message (%v) is built below: the plugin and the text.
   lg->set_pattern(
@@ -54,24 +90,23 @@ error install_log_sink(const log_options& opts) {
   lg->set_level(spdlog::level::trace); // ee::log filters by level
   lg->flush_on(spdlog::level::trace);  // lines are visible at once
   logger = lg;
-  set_log_record_sink([lg, json](const log_record& rec) {
-    std::string msg;
-    if (json) {
-      msg = "\"plugin\":";
-      msg += rec.plugin.empty() ? std::string{"null"}
-                                : util::json_string(rec.plugin);
-      msg += ",\"message\":" + util::json_string(rec.text);
-    } else {
-      if (!rec.plugin.empty()) {
-        msg += '[';
-        msg += rec.plugin;
-        msg += "] ";
-      }
-      msg += rec.text;
-    }
+  set_log_record_sink([lg](const log_record& rec) {
+    auto msg = message(rec.plugin, rec.text);
     lg->log(to_spdlog(rec.level), spdlog::string_view_t{msg});
   });
   return {};
+}
+
+void report(log_level lvl, const std::string& line) {
+  if (!logger || !json_format || to_file) {
+    auto text = line + '\n';
+    std::fwrite(text.data(), 1, text.size(), stderr); // one write per line
+    std::fflush(stderr);
+  }
+  if (logger && (json_format || to_file)) {
+    auto msg = message({}, line);
+    logger->log(to_spdlog(lvl), spdlog::string_view_t{msg});
+  }
 }
 
 void remove_log_sink() {
@@ -79,6 +114,7 @@ void remove_log_sink() {
   if (logger)
     logger->flush();
   logger.reset();
+  json_format = to_file = false;
 }
 
 } // namespace ee::host

@@ -4,10 +4,14 @@
 #include <sstream>
 #include <vector>
 
-#include <prometheus/collectable.h>
-#include <prometheus/exposer.h>
+#include <chrono>
+#include <cstring>
+
+#include <civetweb.h>
 #include <prometheus/metric_family.h>
 #include <prometheus/text_serializer.h>
+
+#include "ee/version.hpp"
 
 namespace ee::host {
 
@@ -16,6 +20,12 @@ namespace {
 using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
+
+// When the process started (static initialization), in Unix seconds.
+const double process_start =
+    std::chrono::duration<double>(
+        std::chrono::system_clock::now().time_since_epoch())
+        .count();
 
 /// Builds metric families, one call per sample.
 class families {
@@ -205,24 +215,55 @@ expected<std::pair<std::string, bool>> listen_address(const std::string& in) {
   return std::make_pair(host + ":" + port, loopback);
 }
 
+// What every exporter serves besides its own metrics: the build and the
+// start of the process.
+std::vector<MetricFamily> process_families() {
+  families out;
+  out.gauge("ee_build_info", "The event-engine build (always 1)", 1,
+            {{"version", EE_VERSION}});
+  out.gauge("process_start_time_seconds",
+            "Start time of the process since the Unix epoch, in seconds",
+            process_start);
+  return out.take();
+}
+
+// The civetweb options: enough workers that idle connections leave room
+// for scrapes, and a short timeout that frees the worker of an idle one.
+constexpr const char* worker_threads = "8";
+constexpr const char* request_timeout_ms = "5000";
+
 } // namespace
 
 struct metrics_endpoint::impl {
-  class collectable final : public prometheus::Collectable {
-  public:
-    explicit collectable(const app& a) : app_(a) {
-      // nop
-    }
-    std::vector<MetricFamily> Collect() const override {
-      return collect(app_.stats());
-    }
+  explicit impl(const app& a) : app_(a) {
+    // nop
+  }
 
-  private:
-    const app& app_;
-  };
+  ~impl() {
+    if (ctx_)
+      mg_stop(ctx_); // waits for the workers before the app goes
+  }
 
-  std::shared_ptr<collectable> source;
-  std::unique_ptr<prometheus::Exposer> exposer;
+  // A GET (or HEAD) of /metrics: the page built from the app's counters.
+  static int serve(mg_connection* conn, void* self) {
+    auto req = mg_get_request_info(conn);
+    bool head = std::strcmp(req->request_method, "HEAD") == 0;
+    if (!head && std::strcmp(req->request_method, "GET") != 0) {
+      mg_send_http_error(conn, 405, "only GET and HEAD are served");
+      return 405;
+    }
+    auto& app = static_cast<impl*>(self)->app_;
+    auto body = to_prometheus(app.stats()) +
+                prometheus::TextSerializer{}.Serialize(process_families());
+    mg_send_http_ok(conn, "text/plain; version=0.0.4; charset=utf-8",
+                    static_cast<long long>(body.size()));
+    if (!head)
+      mg_write(conn, body.data(), body.size());
+    return 200;
+  }
+
+  const app& app_;
+  mg_context* ctx_ = nullptr;
 };
 
 expected<std::unique_ptr<metrics_endpoint>>
@@ -231,28 +272,32 @@ metrics_endpoint::open(std::string address, const app& a) {
   if (!where)
     return where.error();
   auto result = std::unique_ptr<metrics_endpoint>{new metrics_endpoint};
-  result->impl_ = std::make_unique<impl>();
-  try {
-    result->impl_->exposer =
-        std::make_unique<prometheus::Exposer>(where->first, 1);
-  } catch (const std::exception& e) {
+  result->impl_ = std::make_unique<impl>(a);
+  const char* options[] = {"listening_ports",
+                           where->first.c_str(),
+                           "num_threads",
+                           worker_threads,
+                           "request_timeout_ms",
+                           request_timeout_ms,
+                           "enable_keep_alive",
+                           "no",
+                           nullptr};
+  mg_callbacks callbacks{};
+  auto ctx = mg_start(&callbacks, nullptr, options);
+  if (!ctx)
     return error{ec::bind_failed,
-                 "cannot serve metrics on " + where->first + " (" + e.what() +
-                     "): the port is in use or the address is not this "
+                 "cannot serve metrics on " + where->first +
+                     ": the port is in use or the address is not this "
                      "machine's; pick another (--metrics 0 picks a free port)"};
-  }
-  result->impl_->source = std::make_shared<impl::collectable>(a);
-  result->impl_->exposer->RegisterCollectable(result->impl_->source);
-  auto ports = result->impl_->exposer->GetListeningPorts();
-  result->port_ = ports.empty() ? -1 : ports.front();
+  result->impl_->ctx_ = ctx;
+  mg_set_request_handler(ctx, "/metrics$", impl::serve, result->impl_.get());
+  mg_server_port port{};
+  result->port_ = mg_get_server_ports(ctx, 1, &port) == 1 ? port.port : -1;
   result->loopback_ = where->second;
   return result;
 }
 
-metrics_endpoint::~metrics_endpoint() {
-  if (impl_ && impl_->exposer)
-    impl_->exposer.reset(); // stops the server before the source goes
-}
+metrics_endpoint::~metrics_endpoint() = default;
 
 std::string to_prometheus(const engine_stats& st) {
   return prometheus::TextSerializer{}.Serialize(collect(st));

@@ -2,6 +2,9 @@
 #include <arpa/inet.h>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <iostream>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -122,12 +125,41 @@ std::string ready_line(const app& a, const app_description& d,
   return line;
 }
 
+// The --ready-file: written once the app started, removed at exit. A file
+// that cannot be written is logged, not fatal: the health check reading it
+// then reports the engine as not ready.
+class ready_file {
+public:
+  explicit ready_file(std::string path) : path_(std::move(path)) {
+    if (!path_.empty())
+      std::remove(path_.c_str()); // a previous run's
+  }
+
+  ~ready_file() {
+    if (!path_.empty())
+      std::remove(path_.c_str());
+  }
+
+  void write(const std::string& line) {
+    if (path_.empty())
+      return;
+    std::ofstream out{path_, std::ios::trunc};
+    if (!(out << line << '\n' << std::flush))
+      ee::log(log_level::error, "cannot write the ready file " + path_ + ": " +
+                                    std::strerror(errno));
+  }
+
+private:
+  std::string path_;
+};
+
 } // namespace
 
 void print_diagnostics(const std::vector<diagnostic>& diags) {
   for (auto& d : diags)
-    std::cerr << d.to_string() << '\n';
-  std::cerr.flush();
+    report(d.severity == severity::error ? log_level::error
+                                         : log_level::warning,
+           d.to_string());
 }
 
 std::optional<std::vector<event_type>> load_types(const std::string& path) {
@@ -185,6 +217,7 @@ int check_command(const run_options& opts,
 
 int run_command(const run_options& opts,
                 const std::function<void(app&)>& customize) {
+  ready_file ready{opts.ready_file};
   prepared_app p;
   read(opts, p);
   auto& d = p.report.description;
@@ -216,22 +249,26 @@ int run_command(const run_options& opts,
     if (!opts.metrics.empty()) {
       auto m = metrics_endpoint::open(opts.metrics, a);
       if (!m) {
-        std::cerr << "event-engine: " << m.error().message() << '\n';
+        report(log_level::error, "event-engine: " + m.error().message());
         return exit_usage;
       }
       metrics = std::move(*m);
       if (!metrics->loopback())
-        ee::log(log_level::warning,
-                "metrics are served to every host that reaches port " +
-                  std::to_string(metrics->port()) +
-                  " (plugin names, event types and counters, without "
-                  "authentication): keep it on loopback or behind a firewall");
+        ee::log(
+            log_level::warning,
+            "metrics are served to every host that reaches port " +
+                std::to_string(metrics->port()) +
+                " (plugin names, event types and counters, without "
+                "authentication): keep it on loopback or behind a firewall");
     }
     // wait_started() also returns when run() fails before starting (bind or
     // launch errors), so the announcer never holds up the exit.
     std::thread announcer{[&] {
-      if (a.wait_started(std::chrono::seconds{30}))
-        std::cout << ready_line(a, d, metrics.get()) << std::endl;
+      if (a.wait_started(std::chrono::seconds{30})) {
+        auto line = ready_line(a, d, metrics.get());
+        report(log_level::info, line);
+        ready.write(line);
+      }
     }};
     auto err = a.run();
     announcer.join();
@@ -245,10 +282,10 @@ int run_command(const run_options& opts,
         std::cout << to_table(st) << std::flush;
     }
     if (err) {
-      std::cerr << "event-engine: " << err.to_string() << '\n';
+      report(log_level::error, "event-engine: " + err.to_string());
       rc = exit_code_of(err);
     } else {
-      std::cout << "event-engine: all plugins finished" << std::endl;
+      report(log_level::info, "event-engine: all plugins finished");
     }
   } // the app (and its plugins) are gone before the sink
   return rc;

@@ -51,13 +51,16 @@ void print_event(const tap_options& opts, std::string_view bytes,
   bool text = util::is_printable(data);
   std::string line;
   if (opts.json) {
-    line = "{\"time\":\"" + timestamp(true) + "\",\"type\":" +
-           (type ? util::json_string(type->name()) : std::string{"null"}) +
-           ",\"prefix\":\"" + util::to_hex(prefix) +
-           "\",\"size\":" + std::to_string(bytes.size()) + "," +
-           (text ? "\"text\":" + util::json_string(data)
-                 : "\"hex\":\"" + util::to_hex(data) + "\"") +
-           "}";
+    nlohmann::ordered_json obj{
+        {"time", timestamp(true)},
+        {"type", type ? nlohmann::ordered_json(type->name()) : nullptr},
+        {"prefix", util::to_hex(prefix)},
+        {"size", bytes.size()}};
+    if (text)
+      obj["text"] = std::string{data};
+    else
+      obj["hex"] = util::to_hex(data);
+    line = util::to_json_text(obj);
   } else {
     line = timestamp(false) + "  " +
            (type      ? type->name()

@@ -15,6 +15,7 @@
 #include "bridge/bridge.hpp"
 #include "bridge/protocol.hpp"
 #include "fake_engine.hpp"
+#include "tests/support/eventually.hpp"
 
 using namespace ee;
 using namespace ee::test;
@@ -129,15 +130,13 @@ TEST(Children, ARelaunchDoesNotBlockTheLoop) {
   ASSERT_TRUE(logs.wait_for("killed by signal 9"));
   // The new process starts once the old one is reaped; the old one's exit
   // is not reported (the engine asked for it).
-  auto deadline = std::chrono::steady_clock::now() + 10s;
   auto launched = [&] {
     int n = 0;
     for (auto& l : logs.lines())
       n += l.find("launched pid") != std::string::npos ? 1 : 0;
     return n;
   };
-  while (launched() < 2 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(5ms);
+  EXPECT_TRUE(ee::test::eventually([&] { return launched() >= 2; }, 10s));
   EXPECT_EQ(launched(), 2);
   {
     std::lock_guard<std::mutex> guard{engine.mtx};
@@ -183,8 +182,9 @@ TEST(Children, OutputReadTogetherWithEofIsSplitIntoLines) {
   bool normal = false;
   int sig = 0;
   std::string text;
-  for (int i = 0; i < 5000 && !proc.poll_exit(normal, sig, text); ++i)
-    std::this_thread::sleep_for(1ms); // (the pipe then holds all and EOF)
+  // (Once it exited, the pipe holds all its output and EOF.)
+  ASSERT_TRUE(ee::test::eventually(
+      [&] { return proc.poll_exit(normal, sig, text); }, 5s));
   std::vector<std::string> lines;
   for (int i = 0; i < 10 && proc.stdout_fd() >= 0; ++i)
     proc.drain(proc.stdout_fd(),
@@ -238,20 +238,16 @@ TEST(Children, AKilledKeeperIsReportedAndItsPluginsStopped) {
   EXPECT_FALSE(engine.exits[0].normal);
   EXPECT_NE(engine.exits[0].text.find("keeper"), std::string::npos)
       << engine.exits[0].text;
-  auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (::kill(pid, 0) == 0 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(5ms); // reaped by init
-  EXPECT_NE(::kill(pid, 0), 0) << "the plugin outlived its keeper";
+  // Reaped by whoever adopted it.
+  EXPECT_TRUE(ee::test::eventually([&] { return ::kill(pid, 0) != 0; }))
+      << "the plugin outlived its keeper";
   // A new launch starts a new keeper.
   b->launch(1);
-  auto relaunched = [&] {
+  EXPECT_TRUE(ee::test::eventually([&] {
     int n = 0;
     for (auto& l : logs.lines())
       n += l.find("[stubborn] stubborn ready") != std::string::npos ? 1 : 0;
     return n == 2;
-  };
-  while (!relaunched() && std::chrono::steady_clock::now() < deadline + 10s)
-    std::this_thread::sleep_for(5ms);
-  EXPECT_TRUE(relaunched());
+  }));
   b->shutdown(std::chrono::steady_clock::now() + 300ms);
 }

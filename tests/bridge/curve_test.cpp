@@ -13,6 +13,7 @@
 #include "bridge/refusal_log.hpp"
 #include "curve_util.hpp"
 #include "fake_engine.hpp"
+#include "tests/support/eventually.hpp"
 
 using namespace ee;
 using namespace ee::test;
@@ -76,13 +77,7 @@ struct fixture {
   // Waits until the counters say so (bounded).
   template <class Pred>
   bool wait_stats(Pred pred) {
-    auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (pred(b->stats()))
-        return true;
-      std::this_thread::sleep_for(2ms);
-    }
-    return false;
+    return ee::test::eventually([&] { return pred(b->stats()); }, 10s);
   }
 };
 

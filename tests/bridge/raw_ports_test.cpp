@@ -10,6 +10,7 @@
 
 #include "bridge/bridge.hpp"
 #include "fake_engine.hpp"
+#include "tests/support/eventually.hpp"
 
 using namespace ee;
 using namespace ee::test;
@@ -35,14 +36,13 @@ struct raw_fixture {
 
   // Waits until `take_raw_released` added up to `bytes`.
   bool wait_released(std::uint64_t bytes) {
-    auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      released += b->take_raw_released();
-      if (released >= bytes)
-        return released == bytes;
-      std::this_thread::sleep_for(1ms);
-    }
-    return false;
+    bool reached = ee::test::eventually(
+        [&] {
+          released += b->take_raw_released();
+          return released >= bytes;
+        },
+        10s);
+    return reached && released == bytes;
   }
 };
 
@@ -100,12 +100,12 @@ TEST(RawPorts, ASlowSubscriberMakesDropsThatAreCountedAndReleased) {
     f.b->deliver_raw(std::move(batch));
     // (Handled in order; wait until this batch is through.)
     f.b->deliver_raw({});
-    std::this_thread::sleep_for(20ms);
+    // A short wait for the first drop, else one more batch.
+    (void)ee::test::eventually(
+        [&] { return f.b->stats().raw_dropped > 0; }, 20ms);
   }
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (f.b->stats().raw_dropped == 0 &&
-         std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(5ms);
+  (void)ee::test::eventually([&] { return f.b->stats().raw_dropped > 0; },
+                             10s);
   EXPECT_GT(f.b->stats().raw_dropped, 0u);
   // Closing the subscriber releases what ZeroMQ still held for it.
   sub.close();

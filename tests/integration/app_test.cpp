@@ -13,10 +13,12 @@
 
 #include "examples/common/example_events.hpp"
 #include "tests/integration/test_util.hpp"
+#include "tests/support/eventually.hpp"
 
 using namespace std::chrono_literals;
 using namespace example;
 using ee::test::collector;
+using ee::test::eventually;
 using ee::test::run_bounded;
 
 namespace {
@@ -68,6 +70,9 @@ public:
   std::string name() const override { return name_; }
 
   std::vector<ee::event_type> subscriptions() const override {
+    // A plugin slow to subscribe is the case under test: the barrier must
+    // hold the others however long it takes, and the public API has no
+    // signal of "the others are waiting" that a gate could open on.
     if (slow_.count() > 0)
       std::this_thread::sleep_for(slow_);
     std::vector<ee::event_type> result;
@@ -308,6 +313,7 @@ public:
   }
   std::string name() const override { return "slow_blocking"; }
   std::vector<ee::event_type> subscriptions() const override {
+    // Slow to subscribe on purpose (see receiver_plugin::subscriptions).
     std::this_thread::sleep_for(300ms);
     return {ee::event_type{"Boot"}};
   }
@@ -492,9 +498,7 @@ TEST(App, StopEndsPluginsThatNeverStopThemselves) {
   app.emplace_plugin<idle_plugin>().emplace_plugin<idle_blocking>();
   auto fut = std::async(std::launch::async, [&] { return app.run(); });
   // on_stop runs only for a plugin that started: wait for that, not a while.
-  for (int i = 0; i < 20000 && !idle_plugin::started; ++i)
-    std::this_thread::sleep_for(1ms);
-  ASSERT_TRUE(idle_plugin::started);
+  ASSERT_TRUE(eventually([] { return idle_plugin::started.load(); }));
   app.stop();
   ASSERT_EQ(fut.wait_for(20s), std::future_status::ready);
   auto err = fut.get();

@@ -7,8 +7,11 @@ codes, named types for launched plugins (EE_TYPES) and the spdlog sink
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import socket as pysocket
+import time
 
 import pytest
 
@@ -188,6 +191,38 @@ def test_run_refuses_a_bad_file_with_every_error_and_exit_2(engine):
     assert "event-engine: ready" not in out
 
 
+def test_ready_file_holds_the_ready_line_while_running(engine, tmp_path):
+    ready = tmp_path / "ready"
+    ready.write_text("a previous run's\n")
+    e = engine({"plugin": [plugin("p", "A")]}, command="run",
+               wait_ready=False, args=("--ready-file", str(ready)))
+    e.wait_ready()
+    line = e.wait_for_output(r"event-engine: ready[^\n]*").group(0)
+    deadline = time.monotonic() + 10
+    while ready.read_text() != line + "\n" and time.monotonic() < deadline:
+        time.sleep(0.01)  # written just after the line is printed
+    assert ready.read_text() == line + "\n"
+    e.signal(signal.SIGTERM)
+    assert e.wait() == 0, e.output()
+    assert not ready.exists()
+
+
+def test_ready_file_from_the_environment_and_absent_on_bad_input(engine,
+                                                                 tmp_path):
+    ready = tmp_path / "ready"
+    ready.write_text("a previous run's\n")
+    env = dict(os.environ, EE_READY_FILE=str(ready))
+    e = engine('[[plugin]]\nname = "p"\nport = 0\nsubscriptions = [1]\n',
+               command="run", wait_ready=False, env=env)
+    assert e.wait(10) == 2, e.output()
+    assert not ready.exists()
+    e = engine({"plugin": [plugin("p", "A")]}, command="run", env=env)
+    deadline = time.monotonic() + 10
+    while not ready.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert ready.read_text().startswith("event-engine: ready")
+
+
 def test_a_file_without_plugins_is_an_error(tmp_path):
     cfg = tmp_path / "empty.toml"
     cfg.write_text("[engine]\npublish_port = 0\n")
@@ -312,3 +347,67 @@ def test_log_file_rotates(engine, tmp_path):
     combined = "".join((tmp_path / name).read_text() for name in files)
     assert "last line" in combined
     assert "line 0000" not in combined  # rotated away: bounded on disk
+
+
+# -- machine-readable output -----------------------------------------------------------
+
+
+def quitting_app(tmp_path, *, bad: bool = False):
+    """An app file of one launched plugin that quits at once (``bad``: a file
+    with an unknown key)."""
+    from conftest import to_toml, with_free_ports
+    script = write_script(tmp_path, "quits.py", """\
+        from pyevents import Plugin
+        print("plugin says hi", flush=True)
+        with Plugin() as p:
+            pass
+    """)
+    cfg = tmp_path / "app.toml"
+    text = to_toml(with_free_ports({"plugin": [launched("q", script, "X")]}))
+    if bad:
+        text = text.replace("[engine]", "[engine]\npublsh_port = 1", 1)
+    cfg.write_text(text)
+    return cfg
+
+
+def test_stats_json_alone_on_stdout(tmp_path):
+    res = run_cli("run", str(quitting_app(tmp_path)), "--stats", "json")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)  # nothing else on stdout
+    assert doc["plugins"]["q"]["kind"] == "external", doc
+    assert "event-engine: ready" in res.stderr, res.stderr
+    assert "event-engine: all plugins finished" in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("bad", [False, True])
+def test_json_log_format_makes_every_stderr_line_json(tmp_path, bad):
+    res = run_cli("run", str(quitting_app(tmp_path, bad=bad)),
+                  "--log-format", "json")
+    assert res.returncode == (2 if bad else 0), res.stderr
+    records = [json.loads(line) for line in res.stderr.splitlines()]
+    messages = [r["message"] for r in records]
+    if bad:
+        assert any("unknown key 'publsh_port'" in m for m in messages), messages
+        assert any(r["level"] == "error" for r in records), records
+    else:
+        assert any(m.startswith("event-engine: ready ") for m in messages)
+        assert "event-engine: all plugins finished" in messages, messages
+        assert any(m.endswith("plugin says hi") for m in messages), messages
+
+
+def test_log_file_records_ready_and_the_end(tmp_path):
+    log = tmp_path / "run.log"
+    res = run_cli("run", str(quitting_app(tmp_path)), "--log-file", str(log))
+    assert res.returncode == 0, res.stderr
+    text = log.read_text()
+    assert "event-engine: ready " in text, text
+    assert "event-engine: all plugins finished" in text, text
+    assert "event-engine: ready " in res.stderr, res.stderr
+
+
+def test_log_file_in_a_missing_folder_is_refused(tmp_path):
+    log = tmp_path / "missing" / "x.log"
+    res = run_cli("run", str(quitting_app(tmp_path)), "--log-file", str(log))
+    assert res.returncode == 2, res.stderr
+    assert f"the folder {log.parent} does not exist" in res.stderr, res.stderr
+    assert not log.parent.exists()

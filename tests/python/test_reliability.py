@@ -21,11 +21,14 @@ zmq = pytest.importorskip("zmq")
 
 def feed(zsock, engine_proc, events: List[bytes]) -> None:
     """Publishes ``events`` from a raw PUB client that never drops."""
-    pub = zsock.context.socket(zmq.PUB)
+    pub = zsock.context.socket(zmq.XPUB)
     pub.setsockopt(zmq.LINGER, 2000)
+    pub.setsockopt(zmq.RCVTIMEO, 20000)
     pub.setsockopt(zmq.SNDHWM, 0)
     pub.connect(engine_proc.endpoint(engine_proc.publish_port))
-    time.sleep(0.2)  # PUB/SUB: let the connection come up before sending
+    # PUB/SUB: sending waits for the engine's subscription (a PUB drops
+    # what no subscriber asked for).
+    assert pub.recv() == b"\x01"
     for ev in events:
         pub.send(ev)
     pub.close()
@@ -183,7 +186,6 @@ def test_one_plugin_that_stops_reading_holds_back_only_its_own_publishers(engine
         publish_ok(other, b"Other%d" % i)
     assert time.monotonic() - start < WAIT_S
     pub = zsock.pub(e.publish_port)
-    time.sleep(0.2)
     pub.send(b"OtherRaw")
     got = []
     deadline = time.monotonic() + WAIT_S
@@ -237,3 +239,74 @@ def test_a_raw_subscriber_that_never_reads_costs_bounded_memory(engine, zsock):
     # publisher's window, ZeroMQ's and the allocator's own slack) for the
     # subscriber that never reads. (Before the byte budget: +300 MiB.)
     assert after - before < 32, f"RSS grew by {after - before:.0f} MiB"
+
+
+# -- memory behind the publish port, bounded in bytes (issue 14.3) --------------
+
+
+def vm_kib(pid: int, key: str) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def growth_settles_below(pid: int, before_kib: int, bound_mib: int,
+                         timeout_s: float = 60.0) -> int:
+    """Waits until the engine's RSS stops growing (unchanged within 1 MiB
+    for a second) or exceeds ``before_kib`` by ``bound_mib``; returns the
+    peak growth (VmHWM) in MiB."""
+    deadline = time.monotonic() + timeout_s
+    last, stable = vm_kib(pid, "VmRSS"), 0
+    while time.monotonic() < deadline and stable < 10:
+        time.sleep(0.1)  # sampling interval of a measurement, not a wait
+        now = vm_kib(pid, "VmRSS")
+        if now - before_kib > bound_mib * 1024:
+            break
+        stable = stable + 1 if abs(now - last) < 1024 else 0
+        last = now
+    return (vm_kib(pid, "VmHWM") - before_kib) // 1024
+
+
+def blocked_publishers(e, count: int, events: int, size: int) -> List[object]:
+    """``count`` raw PUB clients (SNDHWM 0: they never drop), each sending
+    ``events`` events of ``size`` bytes for a plugin that never reads."""
+    ctx = zmq.Context.instance()
+    pubs = []
+    for _ in range(count):
+        pub = ctx.socket(zmq.PUB)
+        pub.setsockopt(zmq.LINGER, 0)
+        pub.setsockopt(zmq.SNDHWM, 0)
+        pub.connect(e.endpoint(e.publish_port))
+        pubs.append(pub)
+    time.sleep(0.3)  # PUB/SUB: let the connections come up before sending
+    payload = b"Big" + b"x" * size
+    for pub in pubs:
+        for _ in range(events):
+            pub.send(payload, copy=False)
+    return pubs
+
+
+@pytest.mark.skipif(os.environ.get("EE_SANITIZED") == "1",
+                    reason="RSS says nothing under AddressSanitizer")
+@pytest.mark.parametrize("publishers,events", [(1, 300), (10, 30)])
+def test_the_publish_port_holds_bounded_bytes_for_a_plugin_that_never_reads(
+        engine, publishers, events):
+    budget = 4 * 1024 * 1024
+    e = engine({"engine": {"publish_window_bytes": budget, "queue_bytes": budget,
+                           "max_message_size": 2 * 1024 * 1024},
+                "plugin": [plugin("sink", "Big")]})
+    before = vm_kib(e.pid, "VmRSS")
+    pubs = blocked_publishers(e, publishers, events, 1 << 20)
+    try:
+        # 300 MiB are on their way; the engine keeps its budgets (4 MiB
+        # window, 4 MiB queue) and per connection RCVHWM (2 = window /
+        # max_message_size) events plus one being read. Before the bound:
+        # +300 MiB (libzmq's default RCVHWM of 1,000 messages).
+        peak = growth_settles_below(e.pid, before, 100)
+        bound = 8 + 6 * publishers + 16
+        assert peak < bound, f"the engine grew by {peak} MiB (bound {bound})"
+    finally:
+        for p in pubs:
+            p.close(linger=0)
