@@ -182,8 +182,7 @@ void children::exited(child& c, bool normal, int sig, const std::string& text,
   auto what = "process " + text;
   if (c.killed && c.retired) {
     level = log_level::error;
-    what += ": it did not stop within " + std::to_string(grace_.count()) +
-            " ms of SIGTERM";
+    what += ": it did not stop within the grace";
     killed_.push_back(c.cfg.name);
   } else if (c.killed) {
     level = log_level::warning;
