@@ -137,6 +137,7 @@ expected<children::child_config> open_endpoint(bridge::impl& d,
       cc.env["EE_CURVE_CLIENT_KEY_FILE"] = pk.client_key_file;
   }
   cc.working_dir = std::move(bp.working_dir);
+  cc.stderr_level = bp.stderr_level;
   d.by_id[bp.id] = ep->get();
   d.endpoints.push_back(std::move(*ep));
   return cc;
@@ -234,7 +235,8 @@ bridge::open(const app_config& cfg, std::vector<bridge_plugin> plugins) {
   log_exposure(*d, keys, plugins);
   d->kids = std::make_unique<children>(
       std::move(child_cfgs), cfg.shutdown_grace,
-      std::min(cfg.shutdown_grace, std::chrono::milliseconds{relaunch_grace}));
+      std::min(cfg.shutdown_grace, std::chrono::milliseconds{relaunch_grace}),
+      cfg.inherit_env);
   return std::unique_ptr<bridge>{new bridge(std::move(d))};
 }
 
@@ -304,6 +306,10 @@ std::map<std::string, int> bridge::plugin_ports() const {
   for (auto& ep : impl_->endpoints)
     result[ep->name()] = ep->port();
   return result;
+}
+
+std::vector<std::string> bridge::killed() const {
+  return impl_->kids->killed();
 }
 
 bridge_stats bridge::stats() const {

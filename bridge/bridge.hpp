@@ -117,6 +117,10 @@ public:
   /// @returns a snapshot of the counters. Thread-safe.
   bridge_stats stats() const;
 
+  /// @returns the names of the plugins whose processes had to be killed
+  /// (SIGKILL) after the grace. Call after `shutdown`.
+  std::vector<std::string> killed() const;
+
   // -- bridge_link (thread-safe, never blocks)
   // ---------------------------------
 

@@ -23,6 +23,8 @@
 #include "actors/stats_snapshot.hpp"
 #include "app_validation.hpp"
 #include "bridge/bridge.hpp"
+#include "bridge/keeper.hpp"
+#include "bridge/process.hpp"
 #include "src/core/type_lists.hpp"
 #include "ee/log.hpp"
 
@@ -42,9 +44,26 @@ void leak(std::unique_ptr<T> p) {
   (void)p.release();
 }
 
+// @returns `result`, failed if processes had to be killed: an app whose
+// plugins did not stop within the grace did not end well.
+error with_killed(error result, const std::vector<std::string>& killed) {
+  if (killed.empty())
+    return result;
+  std::string names;
+  for (auto& name : killed)
+    names += (names.empty() ? "'" : ", '") + name + "'";
+  auto text = "killed (SIGKILL) the process of " + names +
+              ": it did not stop within the shutdown grace";
+  if (!result)
+    return error{ec::shutdown_timeout, text};
+  return error{result.code(), result.message() + "; " + text};
+}
+
 extern "C" void ee_on_signal(int) {
-  if (signal_count.fetch_add(1) >= 1)
-    _exit(130);
+  if (signal_count.fetch_add(1) >= 1) {
+    keeper::kill_all_now(); // "now": every plugin's tree gets SIGKILL
+    _exit(interrupted_exit_code);
+  }
 }
 
 } // namespace
@@ -421,8 +440,10 @@ error app::impl::run_engine() {
   auto deadline = now + cfg.shutdown_grace;
   if (stop_time)
     deadline = std::max(now, *stop_time + cfg.shutdown_grace);
-  if (br)
+  if (br) {
     br->shutdown(deadline);
+    result = with_killed(std::move(result), br->killed());
+  }
   params->threads->join_all();
   link.reset();
   engine = nullptr;

@@ -13,6 +13,10 @@
 
 namespace ee {
 
+/// The exit status of a process whose app was stopped by a second signal
+/// (`stop_on_signals`): 128 + SIGINT, as shells report an interrupt.
+constexpr int interrupted_exit_code = 130;
+
 /// The application: owns the runtime (actor system, engine, bridge). Register
 /// plugins, then `run()`. Not copyable, not movable.
 ///
@@ -118,8 +122,10 @@ public:
   /// throws, whatever the app is doing meanwhile.
   engine_stats stats() const;
 
-  /// Installs SIGINT/SIGTERM handlers that call `stop()` on this app (a second
-  /// signal exits the process at once). Call before `run()`.
+  /// Installs SIGINT/SIGTERM handlers that call `stop()` on this app. A
+  /// second signal means "now": every launched process tree gets SIGKILL
+  /// and the process exits at once with `interrupted_exit_code`. Call
+  /// before `run()`.
   void stop_on_signals();
 
 private:

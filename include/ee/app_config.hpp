@@ -115,6 +115,14 @@ struct app_config {
   /// `ee.stats\n<JSON>` (see `to_json`), which reaches subscriptions that
   /// name it (`"ee.stats"`), internal or external.
   std::chrono::milliseconds stats_interval{0};
+  /// The engine's environment variables that launched processes get (a
+  /// trailing `*` matches any suffix). Nothing else of the engine's
+  /// environment reaches them, and never a name starting with `EE_`: a
+  /// process gets its own `env` and the EE_* variables the engine sets for
+  /// it (README, "Launched processes").
+  std::vector<std::string> inherit_env{"PATH",  "HOME", "USER",   "LOGNAME",
+                                       "SHELL", "LANG", "LC_*",   "LANGUAGE",
+                                       "TZ",    "TERM", "TMPDIR", "PYTHONPATH"};
   /// CurveZMQ on the TCP ports (off by default). Binding to an address
   /// that is not a loopback address without it logs a warning that names
   /// what anyone on the network could do on which port.

@@ -91,6 +91,8 @@ struct library_plugin_config {
 /// shutdown_grace_ms = 3000
 /// scheduler_threads = 0        # 0 = number of cores
 /// log_level = "info"           # debug, warning, error, off
+/// inherit_env = ["PATH", "LC_*"]  # what launched processes get of the
+///                              # engine's environment (app_config.hpp)
 ///
 /// [engine.security]            # CurveZMQ on every TCP port (docs/security.md)
 /// curve = true                 # default false: plain text
@@ -109,7 +111,8 @@ struct library_plugin_config {
 /// subscriptions = ["TypeA", "Reading", { prefix = "Log" }]
 /// command = ["/usr/bin/python3", "py_plugin.py"]  # optional: launch it
 /// working_dir = "."            # relative to the file; default: its folder
-/// env = { GREETING = "hello" }
+/// env = { GREETING = "hello" }  # its environment: this, EE_*, inherit_env
+/// stderr_level = "warning"     # the log level of its stderr (stdout: info)
 /// await_first_request = false
 /// delivery = "at_least_once"   # or "at_most_once"
 /// max_delivery_attempts = 3

@@ -31,6 +31,7 @@ const std::vector<std::string> engine_keys{"publish_port",
                                            "scheduler_threads",
                                            "stats_interval_ms",
                                            "log_level",
+                                           "inherit_env",
                                            "security"};
 
 const std::vector<std::string> security_keys{
@@ -254,6 +255,7 @@ void loader::engine(const toml::table& t) {
   auto lvl = log_level::info;
   if (enumeration(t, "log_level", lvl, s))
     report_.description.log_level = name_of(lvl);
+  inherit_env(t, c);
   if (auto node = t.get("security")) {
     if (auto st = node->as_table())
       security(*st);
@@ -261,6 +263,22 @@ void loader::engine(const toml::table& t) {
       fail(*node, "[engine] security must be a table: write "
                   "[engine.security] above its settings");
   }
+}
+
+void loader::inherit_env(const toml::table& t, app_config& c) {
+  auto n = t.get("inherit_env");
+  if (!n)
+    return;
+  auto arr = n->as_array();
+  if (arr && std::all_of(arr->begin(), arr->end(),
+                         [](auto& x) { return x.is_string(); })) {
+    c.inherit_env.clear();
+    for (auto& x : *arr)
+      c.inherit_env.push_back(*x.value<std::string>());
+    return;
+  }
+  fail(*n, "[engine] inherit_env must be an array of variable names, e.g. "
+           "[\"PATH\", \"LC_*\"]");
 }
 
 void loader::security(const toml::table& t) {

@@ -129,6 +129,9 @@ private:
 
   void engine(const toml::table& t);
 
+  // [engine] inherit_env: an array of variable names (or NAME* patterns).
+  void inherit_env(const toml::table& t, app_config& c);
+
   // -- [engine.security]
   // ---------------------------------------------------------
 

@@ -26,7 +26,8 @@ const std::vector<std::string> external_only_keys{"port",
                                                   "delivery",
                                                   "max_delivery_attempts",
                                                   "allowed_keys",
-                                                  "client_key_file"};
+                                                  "client_key_file",
+                                                  "stderr_level"};
 const std::vector<std::string> library_only_keys{"library", "factory",
                                                  "config"};
 
@@ -166,6 +167,7 @@ void loader::external_plugin(const toml::table& t, const std::string& section,
   enumeration(t, "delivery", p.delivery, section);
   integer(t, "max_delivery_attempts", p.max_delivery_attempts, 1, 1000000,
           section);
+  enumeration(t, "stderr_level", p.stderr_level, section);
   key_files(t, section, "plugin." + name, p.allowed_key_files);
   path(t, "client_key_file", p.client_key_file, section,
        "this plugin's secret certificate, e.g. \"clients/" + name +

@@ -14,15 +14,48 @@
 
 namespace ee::host {
 
-/// Exit codes of every subcommand.
+/// Exit codes of every subcommand; `exit_codes` describes them and the
+/// README's table ("Exit codes") is checked against it by a test.
 enum exit_code : int {
   /// Success.
   exit_ok = 0,
-  /// The app (or the connection to an engine) failed.
+  /// The app could not start or failed (a port, the connection to an
+  /// engine).
   exit_failed = 1,
   /// Bad usage or configuration.
   exit_usage = 2,
+  /// A plugin failed for good (restart limit, launch failure).
+  exit_plugin_failed = 3,
+  /// A plugin was killed (SIGKILL) or abandoned at shutdown: it did not
+  /// stop within the shutdown grace.
+  exit_killed = 4,
+  /// A second SIGINT/SIGTERM: every launched process tree was killed.
+  exit_interrupted = interrupted_exit_code,
 };
+
+/// One row of the exit code table.
+struct exit_code_doc {
+  exit_code code;
+  const char* meaning;
+};
+
+/// Every exit code with what it means, as the README lists them.
+inline constexpr exit_code_doc exit_codes[] = {
+    {exit_ok, "success: every plugin finished (or the app was stopped) and "
+              "every process stopped within the grace"},
+    {exit_failed, "the app could not start or failed (a port in use, the "
+                  "connection to an engine)"},
+    {exit_usage, "bad usage or configuration"},
+    {exit_plugin_failed, "a plugin failed for good (its restart limit, a "
+                         "launch failure)"},
+    {exit_killed, "a plugin's process was killed (SIGKILL) or a plugin was "
+                  "abandoned at shutdown: it did not stop within the grace"},
+    {exit_interrupted, "a second SIGINT or SIGTERM: every launched process "
+                       "tree was killed at once"},
+};
+
+/// @returns the exit code of `run` for the result of `app::run()`.
+exit_code exit_code_of(const error& err);
 
 /// Options of `run` and `check`.
 struct run_options {

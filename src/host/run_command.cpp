@@ -136,6 +136,21 @@ void print_diagnostics(const std::vector<diagnostic>& diags) {
            d.to_string());
 }
 
+exit_code exit_code_of(const error& err) {
+  switch (err.code()) {
+  case ec::none:
+    return exit_ok;
+  case ec::shutdown_timeout:
+    return exit_killed;
+  case ec::plugin_failed:
+  case ec::launch_failed:
+  case ec::restart_limit:
+    return exit_plugin_failed;
+  default:
+    return exit_failed;
+  }
+}
+
 int check_command(const run_options& opts,
                   const std::function<void(app&)>& customize) {
   prepared_app p;
@@ -240,7 +255,7 @@ int run_command(const run_options& opts,
     }
     if (err) {
       report(log_level::error, "event-engine: " + err.to_string());
-      rc = exit_failed;
+      rc = exit_code_of(err);
     } else {
       report(log_level::info, "event-engine: all plugins finished");
     }

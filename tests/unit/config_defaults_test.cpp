@@ -40,6 +40,13 @@ std::string in_quotes(std::string_view text) {
   return "`\"" + std::string{text} + "\"`";
 }
 
+std::string quoted_list(const std::vector<std::string>& xs) {
+  std::string out = "`[";
+  for (auto& x : xs)
+    out += (out.size() > 2 ? ", \"" : "\"") + x + "\"";
+  return out + "]`";
+}
+
 std::string number(long long n) {
   return "`" + std::to_string(n) + "`";
 }
@@ -100,6 +107,7 @@ TEST(ConfigDefaults, EveryEngineDefaultIsDocumented) {
       {"scheduler_threads", number(c.scheduler_threads)},
       {"stats_interval_ms", number(c.stats_interval.count())},
       {"log_level", in_quotes(ee::name_of(ee::log_level::info))},
+      {"inherit_env", quoted_list(c.inherit_env)},
   };
   for (auto& [key, value] : code)
     EXPECT_EQ(doc[key], value) << "[engine] " << key;
@@ -142,6 +150,8 @@ TEST(ConfigDefaults, EveryPluginDefaultIsDocumented) {
   EXPECT_EQ(common["overflow"], in_quotes(ee::name_of(o.overflow)));
   EXPECT_EQ(external["await_first_request"], flag(by_hand.await_first_request));
   EXPECT_EQ(external["delivery"], in_quotes(ee::name_of(by_hand.delivery)));
+  EXPECT_EQ(external["stderr_level"],
+            in_quotes(ee::name_of(by_hand.stderr_level)));
   EXPECT_EQ(external["max_delivery_attempts"],
             number(by_hand.max_delivery_attempts));
   EXPECT_EQ(by_hand.working_dir, "/base");

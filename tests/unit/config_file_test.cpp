@@ -767,3 +767,31 @@ TEST(ConfigFile, WithoutTcpTheEnginePortsAreNotClaimed) {
   for (auto& x : env)
     EXPECT_FALSE(has(x, "already used")) << x;
 }
+
+TEST(ConfigFile, ReadsWhatLaunchedProcessesGet) {
+  auto d = parse("[engine]\n"
+                 "inherit_env = [\"PATH\", \"LC_*\"]\n"
+                 "[[plugin]]\n"
+                 "name = \"p\"\n"
+                 "port = 0\n"
+                 "subscriptions = [\"X\"]\n"
+                 "stderr_level = \"error\"\n");
+  ASSERT_TRUE(d) << d.error().to_string();
+  EXPECT_EQ(d->config.inherit_env, (std::vector<std::string>{"PATH", "LC_*"}));
+  ASSERT_EQ(d->plugins.size(), 1u);
+  EXPECT_EQ(d->plugins[0].stderr_level, ee::log_level::error);
+  // The defaults: app_config's list, stderr at warning.
+  auto dflt = parse("[[plugin]]\nname = \"p\"\nport = 0\nsubscriptions = "
+                    "[\"X\"]\n");
+  ASSERT_TRUE(dflt);
+  EXPECT_EQ(dflt->config.inherit_env, ee::app_config{}.inherit_env);
+  EXPECT_EQ(dflt->plugins[0].stderr_level, ee::log_level::warning);
+  EXPECT_NE(only_error("[engine]\ninherit_env = \"PATH\"\n")
+                .find("app.toml:2:15: error: [engine] inherit_env must be an "
+                      "array of variable names"),
+            std::string::npos);
+  EXPECT_NE(only_error("[[plugin]]\nname = \"p\"\nport = 0\nsubscriptions = "
+                       "[\"X\"]\nstderr_level = \"loud\"\n")
+                .find("stderr_level is 'loud'"),
+            std::string::npos);
+}
