@@ -78,7 +78,14 @@ from typing import Deque, Optional, Union
 
 import zmq
 
-from .security import ClientKeysLike, CurveKeys, HandshakeGuard, KeyLike, curve_keys
+from .security import (
+    ClientKeysLike,
+    ConnectionLost,
+    CurveKeys,
+    HandshakeGuard,
+    KeyLike,
+    curve_keys,
+)
 
 __all__ = [
     "get_plugin_socket",
@@ -119,7 +126,7 @@ class _SocketState:
     and :class:`pyevents.Plugin`. Guarded by the thread that owns the socket
     (ZeroMQ sockets must not be shared between threads anyway)."""
 
-    __slots__ = ("awaiting_event", "stash", "relaxed", "guard")
+    __slots__ = ("awaiting_event", "stash", "relaxed", "guard", "sent_at")
 
     def __init__(self) -> None:
         #: A next_msg request was sent and its reply not yet received.
@@ -130,6 +137,8 @@ class _SocketState:
         self.relaxed: bool = False
         #: Watches the socket's handshakes (sockets with keys, and Plugin's).
         self.guard: Optional[HandshakeGuard] = None
+        #: The guard's disconnect count when the next_msg request was sent.
+        self.sent_at: int = 0
 
 
 class _GuardedSocket:
@@ -220,17 +229,42 @@ def _receive_event(socket: zmq.Socket, flags: int = 0) -> bytes:
     """Return the next event: a stashed one, else the reply to the
     outstanding next_msg request, sending that request first if there is
     none. Raises :class:`zmq.error.Again` on timeout, leaving the request
-    outstanding."""
+    outstanding. On a watched socket, a request whose connection closed
+    before the reply (the engine was stopped or restarted) is sent again,
+    so the plugin goes on when the engine is back."""
     state = _state(socket)
     if state.stash:
         return state.stash.popleft()
-    if not state.awaiting_event:
-        socket.send(NEXT_MSG_COMMAND, flags)
-        state.awaiting_event = True
-        _log.debug("next_msg requested")
-    data: bytes = _recv(socket, flags)
+    while True:
+        if not state.awaiting_event:
+            if state.guard is not None:
+                state.guard.check()  # count the disconnects so far
+                state.sent_at = state.guard.disconnects
+            socket.send(NEXT_MSG_COMMAND, flags)
+            state.awaiting_event = True
+            _log.debug("next_msg requested")
+        if state.guard is None:
+            data: bytes = socket.recv(flags)
+            break
+        try:
+            data = state.guard.recv(socket, flags, sent_at=state.sent_at)
+            break
+        except ConnectionLost:
+            _log.info("connection to the engine lost: asking again")
+            _relax(socket, state)
+            state.awaiting_event = False
     state.awaiting_event = False
     return data
+
+
+def _relax(socket: zmq.Socket, state: _SocketState) -> None:
+    """Lets the REQ socket send again before a reply came, discarding the
+    abandoned request's late reply (correlation ids). Set only when needed,
+    so the usual exchanges carry no extra frame."""
+    if not state.relaxed:
+        socket.setsockopt(zmq.REQ_RELAXED, 1)
+        socket.setsockopt(zmq.REQ_CORRELATE, 1)
+        state.relaxed = True
 
 
 def _keep_late_event(socket: zmq.Socket) -> None:
@@ -242,13 +276,7 @@ def _keep_late_event(socket: zmq.Socket) -> None:
     try:
         state.stash.append(_recv(socket, zmq.NOBLOCK))
     except zmq.Again:
-        # The request will be abandoned: let the REQ socket send again, and
-        # discard the abandoned request's late reply (correlation ids). Set
-        # only now, so the usual exchanges carry no extra frame.
-        if not state.relaxed:
-            socket.setsockopt(zmq.REQ_RELAXED, 1)
-            socket.setsockopt(zmq.REQ_CORRELATE, 1)
-            state.relaxed = True
+        _relax(socket, state)  # the request will be abandoned
         return
     state.awaiting_event = False
     _log.debug("kept an event that arrived after a next_msg timeout")
