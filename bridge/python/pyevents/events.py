@@ -250,7 +250,11 @@ def _receive_event(socket: zmq.Socket, flags: int = 0) -> bytes:
             data = state.guard.recv(socket, flags, sent_at=state.sent_at)
             break
         except ConnectionLost:
+            # A fresh connection (and name lookup) for the new request: the
+            # old one may still hold what was queued for the lost engine.
             _log.info("connection to the engine lost: asking again")
+            socket.disconnect(state.guard.endpoint)
+            socket.connect(state.guard.endpoint)
             _relax(socket, state)
             state.awaiting_event = False
     state.awaiting_event = False
