@@ -51,7 +51,13 @@ see in any sequence of calls that worked with the original:
   :func:`get_next_msg` has just timed out on it;
 * sockets made by :func:`get_plugin_socket` set a bounded ``ZMQ_LINGER`` (:data:`DEFAULT_LINGER_MS`), so closing a
   socket or terminating the context cannot hang when the engine is gone, yet
-  a final quit command still gets flushed to a live engine;
+  a final quit command still gets flushed to a live engine, and a bounded
+  ``ZMQ_CONNECT_TIMEOUT`` (:data:`CONNECT_TIMEOUT_MS`), so a restarted
+  engine is reached within seconds;
+* a socket that watches its connection (:class:`pyevents.Plugin`, or one
+  with CURVE keys) sends an outstanding ``next_msg`` again on a fresh
+  connection when the old one closed before the reply (the engine was
+  stopped, killed or restarted), so the plugin goes on with the new engine;
 * :func:`publish_msg` also accepts ``str`` (encoded as UTF-8);
 * diagnostics go to the ``"pyevents"`` logger instead of ``print``;
 * :func:`get_plugin_socket` takes keyword-only ``server_key`` and
@@ -97,6 +103,7 @@ __all__ = [
     "PUBLISHED_REPLY",
     "BAD_MSG_REPLY_PREFIX",
     "DEFAULT_LINGER_MS",
+    "CONNECT_TIMEOUT_MS",
 ]
 
 # -- wire protocol (SPEC section 4; byte-exact) ------------------------------
@@ -112,6 +119,12 @@ BAD_MSG_REPLY_PREFIX: bytes = b"event-engine: bad msg"
 
 #: LINGER (ms) of sockets made by :func:`get_plugin_socket`.
 DEFAULT_LINGER_MS: int = 1000
+
+#: ZMQ_CONNECT_TIMEOUT (ms) of sockets made by :func:`get_plugin_socket`: a
+#: connection attempt made while the engine was away is given up and made
+#: again after this long, instead of waiting for the kernel's SYN
+#: retransmissions (which back off to minutes) once the engine is back.
+CONNECT_TIMEOUT_MS: int = 2000
 
 _log = logging.getLogger("pyevents")
 
@@ -208,6 +221,7 @@ def _connect_plugin_socket(
     socket = context.socket(zmq.REQ)
     try:
         socket.setsockopt(zmq.LINGER, DEFAULT_LINGER_MS)
+        socket.setsockopt(zmq.CONNECT_TIMEOUT, CONNECT_TIMEOUT_MS)
         if ":" in str(host):  # an IPv6 address, e.g. "[::1]"
             socket.setsockopt(zmq.IPV6, 1)
         endpoint = f"tcp://{host}:{port}"
