@@ -34,21 +34,29 @@ url=$(mirror | head -n 1 || true)
 root=$(mktemp -d /var/tmp/ee-debian.XXXXXX)
 trap 'rm -rf "$root"' EXIT
 echo "base: debootstrap $suite from $url"
-debootstrap --variant=minbase --include=ca-certificates "$suite" "$root" \
+include=()
+[[ $url == https:* ]] && include=(--include=ca-certificates)
+debootstrap --variant=minbase "${include[@]}" "$suite" "$root" \
   "$url" >"$root.log" 2>&1 || { tail -n 30 "$root.log" >&2; exit 1; }
 rm -f "$root.log"
-# Like debian:bookworm-slim: packages installed later leave out their docs.
+# Like debian:bookworm-slim: no documentation (but the copyright files) or
+# translations, now and in the packages installed later.
 cat >"$root/etc/dpkg/dpkg.cfg.d/excludes" <<'END'
 path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
 path-exclude /usr/share/man/*
 path-exclude /usr/share/info/*
 path-exclude /usr/share/locale/*
 path-include /usr/share/locale/locale.alias
 END
-# The same updates suite as the host; no documentation, like the slim image.
+# The updates suite too, as the host has.
 echo "deb $url $suite-updates main" >>"$root/etc/apt/sources.list"
-rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* \
-  "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/info/*
+rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/cache/apt/*.bin \
+  "$root"/var/lib/apt/lists/* "$root"/usr/share/man/* \
+  "$root"/usr/share/info/* "$root"/var/log/*.log
+find "$root"/usr/share/doc -type f ! -name copyright -delete
+find "$root"/usr/share/locale -mindepth 1 -maxdepth 1 ! -name locale.alias \
+  -exec rm -rf {} +
 tar -C "$root" -c . \
-  | podman import --change 'CMD ["bash"]' - "$image" >/dev/null
+  | podman import --quiet --change 'CMD ["bash"]' - "$image" >/dev/null
 echo "base: imported $image"

@@ -168,6 +168,11 @@ class Plugin:
     :meth:`quit` abandon an outstanding ``next_msg`` (a reply that already
     arrived is kept for the next :meth:`next_msg`); the engine then drops
     the abandoned request when it sees the new one.
+
+    A plugin outlives its engine: when the connection a ``next_msg`` request
+    went out on closes before the reply (the engine was stopped, killed or
+    restarted), the request is sent again, and ZeroMQ delivers it when the
+    engine is back (events the old engine still held are lost with it).
     """
 
     def __init__(

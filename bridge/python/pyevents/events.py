@@ -51,7 +51,13 @@ see in any sequence of calls that worked with the original:
   :func:`get_next_msg` has just timed out on it;
 * sockets made by :func:`get_plugin_socket` set a bounded ``ZMQ_LINGER`` (:data:`DEFAULT_LINGER_MS`), so closing a
   socket or terminating the context cannot hang when the engine is gone, yet
-  a final quit command still gets flushed to a live engine;
+  a final quit command still gets flushed to a live engine, and a bounded
+  ``ZMQ_CONNECT_TIMEOUT`` (:data:`CONNECT_TIMEOUT_MS`), so a restarted
+  engine is reached within seconds;
+* a socket that watches its connection (:class:`pyevents.Plugin`, or one
+  with CURVE keys) sends an outstanding ``next_msg`` again on a fresh
+  connection when the old one closed before the reply (the engine was
+  stopped, killed or restarted), so the plugin goes on with the new engine;
 * :func:`publish_msg` also accepts ``str`` (encoded as UTF-8);
 * diagnostics go to the ``"pyevents"`` logger instead of ``print``;
 * :func:`get_plugin_socket` takes keyword-only ``server_key`` and
@@ -78,7 +84,14 @@ from typing import Deque, Optional, Union
 
 import zmq
 
-from .security import ClientKeysLike, CurveKeys, HandshakeGuard, KeyLike, curve_keys
+from .security import (
+    ClientKeysLike,
+    ConnectionLost,
+    CurveKeys,
+    HandshakeGuard,
+    KeyLike,
+    curve_keys,
+)
 
 __all__ = [
     "get_plugin_socket",
@@ -90,6 +103,7 @@ __all__ = [
     "PUBLISHED_REPLY",
     "BAD_MSG_REPLY_PREFIX",
     "DEFAULT_LINGER_MS",
+    "CONNECT_TIMEOUT_MS",
 ]
 
 # -- wire protocol (SPEC section 4; byte-exact) ------------------------------
@@ -106,6 +120,12 @@ BAD_MSG_REPLY_PREFIX: bytes = b"event-engine: bad msg"
 #: LINGER (ms) of sockets made by :func:`get_plugin_socket`.
 DEFAULT_LINGER_MS: int = 1000
 
+#: ZMQ_CONNECT_TIMEOUT (ms) of sockets made by :func:`get_plugin_socket`: a
+#: connection attempt made while the engine was away is given up and made
+#: again after this long, instead of waiting for the kernel's SYN
+#: retransmissions (which back off to minutes) once the engine is back.
+CONNECT_TIMEOUT_MS: int = 2000
+
 _log = logging.getLogger("pyevents")
 
 Payload = Union[bytes, bytearray, memoryview, str]
@@ -119,7 +139,7 @@ class _SocketState:
     and :class:`pyevents.Plugin`. Guarded by the thread that owns the socket
     (ZeroMQ sockets must not be shared between threads anyway)."""
 
-    __slots__ = ("awaiting_event", "stash", "relaxed", "guard")
+    __slots__ = ("awaiting_event", "stash", "relaxed", "guard", "sent_at")
 
     def __init__(self) -> None:
         #: A next_msg request was sent and its reply not yet received.
@@ -130,6 +150,8 @@ class _SocketState:
         self.relaxed: bool = False
         #: Watches the socket's handshakes (sockets with keys, and Plugin's).
         self.guard: Optional[HandshakeGuard] = None
+        #: The guard's disconnect count when the next_msg request was sent.
+        self.sent_at: int = 0
 
 
 class _GuardedSocket:
@@ -199,6 +221,7 @@ def _connect_plugin_socket(
     socket = context.socket(zmq.REQ)
     try:
         socket.setsockopt(zmq.LINGER, DEFAULT_LINGER_MS)
+        socket.setsockopt(zmq.CONNECT_TIMEOUT, CONNECT_TIMEOUT_MS)
         if ":" in str(host):  # an IPv6 address, e.g. "[::1]"
             socket.setsockopt(zmq.IPV6, 1)
         endpoint = f"tcp://{host}:{port}"
@@ -220,17 +243,46 @@ def _receive_event(socket: zmq.Socket, flags: int = 0) -> bytes:
     """Return the next event: a stashed one, else the reply to the
     outstanding next_msg request, sending that request first if there is
     none. Raises :class:`zmq.error.Again` on timeout, leaving the request
-    outstanding."""
+    outstanding. On a watched socket, a request whose connection closed
+    before the reply (the engine was stopped or restarted) is sent again,
+    so the plugin goes on when the engine is back."""
     state = _state(socket)
     if state.stash:
         return state.stash.popleft()
-    if not state.awaiting_event:
-        socket.send(NEXT_MSG_COMMAND, flags)
-        state.awaiting_event = True
-        _log.debug("next_msg requested")
-    data: bytes = _recv(socket, flags)
+    while True:
+        if not state.awaiting_event:
+            if state.guard is not None:
+                state.guard.check()  # count the disconnects so far
+                state.sent_at = state.guard.disconnects
+            socket.send(NEXT_MSG_COMMAND, flags)
+            state.awaiting_event = True
+            _log.debug("next_msg requested")
+        if state.guard is None:
+            data: bytes = socket.recv(flags)
+            break
+        try:
+            data = state.guard.recv(socket, flags, sent_at=state.sent_at)
+            break
+        except ConnectionLost:
+            # A fresh connection (and name lookup) for the new request: the
+            # old one may still hold what was queued for the lost engine.
+            _log.info("connection to the engine lost: asking again")
+            socket.disconnect(state.guard.endpoint)
+            socket.connect(state.guard.endpoint)
+            _relax(socket, state)
+            state.awaiting_event = False
     state.awaiting_event = False
     return data
+
+
+def _relax(socket: zmq.Socket, state: _SocketState) -> None:
+    """Lets the REQ socket send again before a reply came, discarding the
+    abandoned request's late reply (correlation ids). Set only when needed,
+    so the usual exchanges carry no extra frame."""
+    if not state.relaxed:
+        socket.setsockopt(zmq.REQ_RELAXED, 1)
+        socket.setsockopt(zmq.REQ_CORRELATE, 1)
+        state.relaxed = True
 
 
 def _keep_late_event(socket: zmq.Socket) -> None:
@@ -242,13 +294,7 @@ def _keep_late_event(socket: zmq.Socket) -> None:
     try:
         state.stash.append(_recv(socket, zmq.NOBLOCK))
     except zmq.Again:
-        # The request will be abandoned: let the REQ socket send again, and
-        # discard the abandoned request's late reply (correlation ids). Set
-        # only now, so the usual exchanges carry no extra frame.
-        if not state.relaxed:
-            socket.setsockopt(zmq.REQ_RELAXED, 1)
-            socket.setsockopt(zmq.REQ_CORRELATE, 1)
-            state.relaxed = True
+        _relax(socket, state)  # the request will be abandoned
         return
     state.awaiting_event = False
     _log.debug("kept an event that arrived after a next_msg timeout")

@@ -258,7 +258,14 @@ _HANDSHAKE_EVENTS = (
     | zmq.EVENT_HANDSHAKE_FAILED_AUTH
     | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
     | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+    | zmq.EVENT_DISCONNECTED
 )
+
+
+class ConnectionLost(Exception):
+    """Raised by :meth:`HandshakeGuard.recv` when the connection a request
+    went out on closed before its reply came: the reply never will (the
+    engine stopped or was restarted); the caller asks again."""
 
 _monitor_ids = itertools.count()
 
@@ -281,6 +288,9 @@ class HandshakeGuard:
         self.monitor.connect(addr)
         self.succeeded = False
         self.failures = 0
+        #: Connections that closed so far (the engine stopped, restarted or
+        #: hung up).
+        self.disconnects = 0
         self.error: Optional[AuthenticationError] = None
 
     def close(self) -> None:
@@ -305,7 +315,9 @@ class HandshakeGuard:
             raise self.error
 
     def _on_event(self, event: int, value: int) -> None:
-        if event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+        if event == zmq.EVENT_DISCONNECTED:
+            self.disconnects += 1
+        elif event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
             self.succeeded = True
             self.failures = 0
             self.error = None
@@ -386,11 +398,14 @@ class HandshakeGuard:
 
     # -- receiving --
 
-    def recv(self, socket: zmq.Socket, flags: int = 0) -> bytes:
+    def recv(self, socket: zmq.Socket, flags: int = 0,
+             sent_at: Optional[int] = None) -> bytes:
         """``socket.recv(flags)`` that honours RCVTIMEO (raising
         :class:`zmq.Again`) but raises :class:`AuthenticationError` as soon as
         the handshake failed for good, or at the timeout after failed
-        handshakes."""
+        handshakes. With ``sent_at`` (:attr:`disconnects` when the request
+        was sent) it raises :class:`ConnectionLost` once a connection closed
+        since then without the reply."""
         if self.error is not None:
             self.check()  # raises, unless a handshake succeeded since
         if flags & zmq.NOBLOCK:
@@ -412,6 +427,8 @@ class HandshakeGuard:
                     return socket.recv(zmq.NOBLOCK)
                 except zmq.Again:
                     pass  # a stale reply that REQ_CORRELATE discarded
+            if sent_at is not None and self.disconnects > sent_at:
+                raise ConnectionLost()
             if deadline is not None:
                 left = deadline - time.monotonic()
                 if left <= 0:
