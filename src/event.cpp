@@ -17,6 +17,7 @@
 
 #include "ee/event.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -44,7 +45,7 @@ constexpr std::uint32_t no_class = UINT32_MAX;
 constexpr std::size_t header_size = sizeof(event_block);
 constexpr std::size_t min_shift = 6;   // the smallest class: 64 B blocks
 constexpr std::size_t class_count = 7; // 64 B .. 4 KiB
-constexpr std::size_t class_budget = 256 * 1024;
+constexpr std::size_t class_budget = 4 * 1024 * 1024;
 
 constexpr std::size_t class_bytes(std::size_t cls) {
   return std::size_t{1} << (cls + min_shift);
@@ -53,8 +54,7 @@ constexpr std::size_t class_bytes(std::size_t cls) {
 constexpr std::size_t max_pooled = class_bytes(class_count - 1);
 
 constexpr std::size_t class_cap(std::size_t cls) {
-  return class_budget / class_bytes(cls) < 16 ? 16
-                                              : class_budget / class_bytes(cls);
+  return std::min<std::size_t>(class_budget / class_bytes(cls), 32768);
 }
 
 std::uint32_t class_of(std::size_t total) {
