@@ -7,8 +7,10 @@
 // thread has a cache: per size class (blocks of 64 B .. 4 KiB) a free list it
 // alone uses, and a lock-free stack on which other threads return its blocks.
 // A thread that runs out of blocks of a class takes the whole stack with one
-// exchange. Both lists are capped (`class_budget` bytes each per class);
-// beyond a cap, and for larger events, blocks go to plain malloc/free. The
+// exchange. Both lists are capped (`class_budget` bytes, at most 32,768
+// blocks, each per class: enough for a full subscriber queue of events in
+// flight); beyond a cap, and for larger events, blocks go to plain
+// malloc/free. A thread thus keeps at most what it once had in flight. The
 // cache of a finished thread frees what it holds and waits, still receiving
 // its returns (capped), for the next new thread to adopt it.
 //
