@@ -10,7 +10,9 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -22,12 +24,82 @@ namespace ee::bench {
 
 namespace {
 
-/// A bounded single-producer single-consumer ring of events.
+/// Where one thread sleeps until another has made progress: the sleeper
+/// spins briefly, then flags that it sleeps and waits on a condition
+/// variable; the other side locks and notifies only if that flag is set (a
+/// fence on each side orders the flag against the ring's indices).
+class waiter {
+public:
+  template <class F, class G>
+  void until(F&& f, G&& before_sleep) {
+    for (int i = 0; i < 256; ++i)
+      if (f())
+        return;
+    before_sleep();
+    std::unique_lock<std::mutex> guard{mtx_};
+    while (true) {
+      sleeping_.store(true, std::memory_order_relaxed);
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      if (f())
+        break;
+      // The timeout only bounds a wake-up lost to a bug; none is expected.
+      cv_.wait_for(guard, std::chrono::milliseconds{10});
+    }
+    sleeping_.store(false, std::memory_order_relaxed);
+  }
+
+  void wake() {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (sleeping_.load(std::memory_order_relaxed)) {
+      std::lock_guard<std::mutex> guard{mtx_};
+      cv_.notify_one();
+    }
+  }
+
+private:
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  std::atomic<bool> sleeping_{false};
+};
+
+/// A bounded single-producer single-consumer ring of events whose ends
+/// block: `push` while full, `pop` while empty. Each end wakes the other
+/// once per `batch` items, and whenever it is about to sleep itself (then
+/// `before_sleep` also runs: a stage wakes its next stage too); `flush`
+/// wakes the consumer at the end.
 class spsc_ring {
 public:
   static constexpr std::size_t capacity = 1024;
+  static constexpr std::size_t batch = 64;
 
-  /// Producer only. @returns false if the ring is full.
+  /// Producer only.
+  template <class G>
+  void push(ee::event& ev, G&& before_sleep) {
+    not_full_.until([&] { return try_push(ev); },
+                    [&] {
+                      flush();
+                      before_sleep();
+                    });
+    if (++pushed_ % batch == 0)
+      not_empty_.wake();
+  }
+
+  /// Producer only: wakes a sleeping consumer.
+  void flush() { not_empty_.wake(); }
+
+  /// Consumer only.
+  template <class G>
+  void pop(ee::event& out, G&& before_sleep) {
+    not_empty_.until([&] { return try_pop(out); },
+                     [&] {
+                       not_full_.wake();
+                       before_sleep();
+                     });
+    if (++popped_ % batch == 0)
+      not_full_.wake();
+  }
+
+private:
   bool try_push(ee::event& ev) {
     auto t = tail_.load(std::memory_order_relaxed);
     if (t - head_seen_ == capacity) {
@@ -40,7 +112,6 @@ public:
     return true;
   }
 
-  /// Consumer only. @returns false if the ring is empty.
   bool try_pop(ee::event& out) {
     auto h = head_.load(std::memory_order_relaxed);
     if (h == tail_seen_) {
@@ -53,25 +124,16 @@ public:
     return true;
   }
 
-private:
   std::array<ee::event, capacity> slots_;
   alignas(64) std::atomic<std::size_t> head_{0};
   alignas(64) std::size_t tail_seen_ = 0; // the consumer's
+  std::size_t popped_ = 0;
   alignas(64) std::atomic<std::size_t> tail_{0};
   alignas(64) std::size_t head_seen_ = 0; // the producer's
+  std::size_t pushed_ = 0;
+  alignas(64) waiter not_empty_;
+  alignas(64) waiter not_full_;
 };
-
-// Spins briefly, then yields, then naps: three threads share two cores (and
-// the machine's other load), so a waiting stage must give its core to the
-// one it waits for. A ring holds far more events than pass in one nap.
-template <class F>
-void until(F&& f) {
-  for (unsigned i = 0; !f(); ++i)
-    if (i >= 256)
-      std::this_thread::sleep_for(std::chrono::microseconds{20});
-    else if (i >= 64)
-      std::this_thread::yield();
-}
 
 } // namespace
 
@@ -85,18 +147,19 @@ int child_floor_pipeline(std::uint64_t n) {
     ee::event in;
     std::size_t len = 0;
     for (std::uint64_t i = 0; i < n; ++i) {
-      until([&] { return to_operator.try_pop(in); });
+      to_operator.pop(in, [&] { to_accumulator.flush(); });
       len = in.size() - initial_type.size();
       in = ee::event{};
       auto out = ee::event::concat(operator_type, std::to_string(len));
-      until([&] { return to_accumulator.try_push(out); });
+      to_accumulator.push(out, [] {});
     }
+    to_accumulator.flush();
   }};
   std::thread acc{[&] {
     ee::event in;
     std::uint64_t total = 0;
     for (std::uint64_t i = 0; i < n; ++i) {
-      until([&] { return to_accumulator.try_pop(in); });
+      to_accumulator.pop(in, [] {});
       std::uint64_t v = 0;
       for (char c : in.after(operator_type.size()))
         v = v * 10 + static_cast<std::uint64_t>(c - '0');
@@ -114,9 +177,10 @@ int child_floor_pipeline(std::uint64_t n) {
     buf.resize(initial_type.size());
     buf.append(size, 'X');
     ee::event ev{std::string_view{buf}};
-    until([&] { return to_operator.try_push(ev); });
+    to_operator.push(ev, [] {});
     size = next_size(size);
   }
+  to_operator.flush();
   op.join();
   acc.join();
   return print_pipeline_child(s, start_kb, 0, false);
