@@ -105,7 +105,7 @@ TEST(Event, BlockFreedElsewhereReturnsToItsThread) {
 // Events cross threads both ways, outlive the thread that made them, and
 // keep their bytes; threads that end hand their caches to new threads.
 TEST(Event, SurvivesThreadsMakingAndFreeingEachOthersEvents) {
-  constexpr int per_thread = 20000;
+  constexpr int per_thread = 5000;
   std::vector<ee::event> kept;
   for (int round = 0; round < 3; ++round) {
     std::vector<std::vector<ee::event>> made(4);
