@@ -406,10 +406,10 @@ void section_a(const settings& cfg) {
     auto [to_raw, to_floor] = report_count(n, eng[n], raw[n], floor[n]);
     if (!with_baselines(n))
       continue;
-    auto of = " (" + count_name(n) + " events, worst of " +
+    auto of = " (" + count_name(n) + " ev, worst of " +
               std::to_string(cfg.repeat) + ")";
-    ratio_target("pipeline >= 3x raw libzmq" + of, to_raw, 3.0);
-    ratio_target("pipeline >= 0.5x the floor" + of, to_floor, 0.5);
+    ratio_target("pipeline >= 3x raw" + of, to_raw, 3.0);
+    ratio_target("pipeline >= 0.5x floor" + of, to_floor, 0.5);
   }
   for (std::uint64_t n : {std::uint64_t{1000000}, std::uint64_t{10000000}}) {
     auto i = eng.find(n);
