@@ -13,13 +13,14 @@
 //
 // Every figure is printed in a table with its ratio to the baseline, and as
 // one machine-readable line `RESULT name=value unit ratio=x` (plot.py reads
-// them). Sections a and b run `--repeat` interleaved rounds (engine and
+// them). Sections a to d run `--repeat` interleaved rounds (engine and
 // baseline alternate): each figure is the min / median / max of its rounds
-// and a target passes only if its worst round does. Every engine run happens in a child process (this program
-// re-executed with `--child ...`): each has its own peak-RSS high-water mark
-// (VmHWM is process-wide), and a hung or crashed engine is killed and
-// reported instead of stopping the benchmark. Raw baselines run in the parent
-// except the pipeline's, which also needs its own VmHWM.
+// and a target passes only if its worst round does. Every engine run happens in
+// a child process (this program re-executed with `--child ...`): each has its
+// own peak-RSS high-water mark (VmHWM is process-wide), and a hung or crashed
+// engine is killed and reported instead of stopping the benchmark. Raw
+// baselines run in the parent except the pipeline's, which also needs its own
+// VmHWM.
 //
 // Diagnostic environment knobs for the engine children (docs/performance.md):
 // EE_BENCH_SCHED_THREADS, EE_BENCH_PUBLISH_WINDOW, EE_BENCH_DELIVERY_WINDOW,
@@ -95,7 +96,7 @@ void usage() {
          "  --tcp-events N    events for the TCP SUB client (1e6)\n"
          "  --plugins LIST    idle actor plugins at the barrier (1e3,1e5)\n"
          "  --restarts N      crashes for the restart latency (20)\n"
-         "  --repeat N        interleaved rounds of sections a and b (5); "
+         "  --repeat N        interleaved rounds of sections a-d (5); "
          "targets\n"
          "                    judge the worst round\n"
          "  --quick           small figures for a smoke run\n"
