@@ -201,8 +201,15 @@ event_block* pooled_block(event_cache* c, std::size_t total) {
   if (c->local[cls] == nullptr)
     c->reclaim(cls);
   auto* b = c->local[cls];
-  if (b == nullptr)
-    return new_block(class_bytes(cls), cls, c);
+  if (b == nullptr) {
+    b = new_block(class_bytes(cls), cls, c);
+    // An address beyond 48 bits (tagged pointers) cannot go on a stack.
+    if ((reinterpret_cast<std::uintptr_t>(b) & ~ptr_mask) != 0) {
+      b->cls = no_class;
+      b->owner = nullptr;
+    }
+    return b;
+  }
   c->local[cls] = b->next_free;
   --c->local_count[cls];
   return b;
