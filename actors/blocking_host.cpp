@@ -2,6 +2,7 @@
 
 #include "actors/exception_text.hpp"
 #include "ee/log.hpp"
+#include "src/core/type_lists.hpp"
 
 namespace ee {
 
@@ -11,9 +12,7 @@ blocking_port::blocking_port(std::string name, std::string uuid,
                              std::shared_ptr<publish_queue> outbox,
                              credit window, std::unique_ptr<blocking_link> link)
     : name_(std::move(name)), uuid_(std::move(uuid)),
-      outbox_(std::move(outbox)), link_(std::move(link)),
-      credit_events_(static_cast<std::int64_t>(window.events)),
-      credit_bytes_(static_cast<std::int64_t>(window.bytes)) {
+      outbox_(std::move(outbox)), link_(std::move(link)), credit_(window) {
   // nop
 }
 
@@ -42,8 +41,7 @@ void blocking_port::deliver(event_batch&& events) {
 void blocking_port::grant(credit c) {
   {
     std::lock_guard<std::mutex> guard{mtx_};
-    credit_events_ += static_cast<std::int64_t>(c.events);
-    credit_bytes_ += static_cast<std::int64_t>(c.bytes);
+    credit_.grant(c);
   }
   cv_.notify_all();
 }
@@ -86,13 +84,12 @@ void blocking_port::publish(event ev) {
   if (stop_)
     stop_inside_publish(guard);
   // Flow control: wait while the engine holds this publisher back.
-  while (credit_events_ <= 0 || credit_bytes_ <= 0) {
+  while (!credit_.available()) {
     cv_.wait(guard);
     if (stop_)
       stop_inside_publish(guard);
   }
-  --credit_events_;
-  credit_bytes_ -= static_cast<std::int64_t>(ev.size());
+  credit_.spend(ev.size());
   if (outbox_->push(std::move(ev)) && link_)
     link_->drain();
 }
@@ -188,16 +185,11 @@ void blocking_port::run_plugin(std::unique_ptr<plugin_base> instance) {
   bool abnormal = false;
   std::string reason;
   try {
-    std::vector<std::string> filters;
-    std::vector<std::string> names;
-    for (auto& t : plugin->subscriptions()) {
-      filters.push_back(t.filter());
-      names.push_back(t.name());
-    }
+    auto subs = split_types(plugin->subscriptions());
     {
       std::lock_guard<std::mutex> guard{mtx_};
       if (link_)
-        link_->ready(std::move(filters), std::move(names));
+        link_->ready(std::move(subs.filters), std::move(subs.names));
     }
   } catch (...) {
     reason = "subscriptions: " + describe_current_exception();

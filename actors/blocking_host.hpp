@@ -14,6 +14,7 @@
 #include "actors/publish_queue.hpp"
 #include "bridge/seam.hpp"
 #include "ee/plugin.hpp"
+#include "src/core/publish_credit.hpp"
 
 namespace ee {
 
@@ -111,8 +112,7 @@ private:
   std::deque<event> inbox_;
   // Events `recv` returned and the engine has not been told about.
   std::uint64_t returned_ = 0;
-  std::int64_t credit_events_;
-  std::int64_t credit_bytes_;
+  publish_credit credit_;
   bool ok_ = false;
   bool stop_ = false;
   bool abandoned_ = false;

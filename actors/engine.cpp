@@ -1,4 +1,5 @@
 #include "actors/engine.hpp"
+#include "actors/engine_state.hpp"
 
 #include <chrono>
 #include <map>
@@ -16,6 +17,7 @@
 #include "actors/supervisor.hpp"
 #include "ee/caf.hpp"
 #include "ee/log.hpp"
+#include "src/core/type_lists.hpp"
 
 namespace ee {
 
@@ -28,22 +30,6 @@ plugin_kind kind_of(const plugin_base& instance) {
 }
 
 namespace {
-
-using clock_type = std::chrono::steady_clock;
-
-const char* kind_name(plugin_kind k) {
-  switch (k) {
-  case plugin_kind::actor:
-    return "actor";
-  case plugin_kind::blocking:
-    return "blocking";
-  case plugin_kind::raw_caf:
-    return "caf";
-  case plugin_kind::external:
-    return "external";
-  }
-  return "actor";
-}
 
 std::string make_uuid() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -60,411 +46,7 @@ std::string make_uuid() {
   return buf;
 }
 
-// -- the engine actor
-// ---------------------------------------------------------------
-
-class engine_state;
-
-using engine_actor = caf::stateful_actor<engine_state>;
-
-/// One plugin as the engine runs it.
-struct slot {
-  plugin_spec* spec = nullptr;
-  plugin_kind kind = plugin_kind::actor;
-  std::string uuid;
-  // What the plugin publishes goes through here (see publish_queue); it
-  // survives restarts.
-  std::shared_ptr<publish_queue> outbox = std::make_shared<publish_queue>();
-  // The running incarnation's host: an actor, or a blocking thread's port.
-  caf::actor host;
-  std::shared_ptr<blocking_port> port;
-  std::uint32_t incarnation = 0;
-  // Set by the host's failure report, before it ends.
-  std::optional<std::string> failure;
-};
-
-/// The engine: translates messages into calls of the router (routing, flow
-/// control) and the supervisor (life cycles), and their decisions back into
-/// messages. It owns both; nothing here needs a lock.
-class engine_state : public router_sink, public supervisor::effects {
-public:
-  static inline const char* name = "ee.engine";
-
-  explicit engine_state(engine_actor* self) : self_(self) {
-    // nop
-  }
-
-  caf::behavior make_behavior(std::shared_ptr<engine_params> params);
-
-  // -- router_sink
-  // --------------------------------------------------------------
-
-  void deliver(sub_id sub, event_batch&& events) override {
-    auto& s = slots_[sub];
-    switch (s.kind) {
-    case plugin_kind::external:
-      params_->bridge->deliver(sub, std::move(events));
-      break;
-    case plugin_kind::blocking:
-      if (s.port)
-        s.port->deliver(std::move(events));
-      break;
-    default:
-      if (s.host)
-        self_->send(s.host, deliver_atom::value, std::move(events));
-    }
-  }
-
-  void grant(pub_id pub, credit c) override {
-    if (pub == raw_pub_) {
-      if (params_->bridge)
-        params_->bridge->grant(raw_publish_port, c);
-      return;
-    }
-    auto& s = slots_[pub];
-    switch (s.kind) {
-    case plugin_kind::external:
-      params_->bridge->grant(pub, c);
-      break;
-    case plugin_kind::blocking:
-      if (s.port)
-        s.port->grant(c);
-      break;
-    default:
-      if (s.host)
-        self_->send(s.host, credit_atom::value, c.events, c.bytes);
-    }
-  }
-
-  void deliver_raw(event_batch&& events) override {
-    if (params_->bridge)
-      params_->bridge->deliver_raw(std::move(events));
-  }
-
-  void cycle(pub_id pub, sub_id sub) override {
-    auto& pub_name = pub == raw_pub_ ? raw_name_ : slots_[pub].spec->name;
-    auto& sub_name = slots_[sub].spec->name;
-    // Counted always (dropped_cycle); logged and published when it starts
-    // and then at most every 10 s per pair, not for every event.
-    auto now = clock_type::now();
-    auto& last = cycle_reported_[{pub, sub}];
-    if (last != clock_type::time_point{} &&
-        now - last < std::chrono::seconds{10})
-      return;
-    last = now;
-    ee::log(log_level::warning,
-            "plugin '" + pub_name + "' and plugin '" + sub_name +
-                "' wait on each other's full queues (a cycle): events for '" +
-                sub_name +
-                "' are dropped while it lasts (counted as dropped_cycle); give "
-                "one of them a drop policy or a larger queue");
-    lifecycle(lifecycle::cycle, sub, pub_name);
-  }
-
-  // -- supervisor::effects
-  // -----------------------------------------------------------
-
-  spawn_result spawn(child_id id, std::uint32_t inc) override;
-
-  void launch(child_id id) override {
-    if (params_->bridge)
-      params_->bridge->launch(id);
-  }
-
-  void run(child_id id) override {
-    auto& s = slots_[id];
-    router_.set_active(id, true);
-    if (s.port)
-      s.port->ok();
-    else if (s.host)
-      self_->send(s.host, ok_atom::value);
-  }
-
-  void stop(child_id id) override {
-    auto& s = slots_[id];
-    if (s.port)
-      s.port->stop();
-    else if (s.host)
-      self_->send(s.host, stop_atom::value);
-  }
-
-  void abandon(child_id id) override {
-    auto& s = slots_[id];
-    if (s.port) {
-      s.port->abandon();
-      s.port.reset();
-    } else if (s.host) {
-      // Ends it at once unless it is stuck inside a callback; then the app
-      // leaves the actor system behind rather than wait for it.
-      self_->send_exit(s.host, caf::exit_reason::kill);
-    }
-  }
-
-  void retire(child_id id) override {
-    router_.retire(id);
-    if (slots_[id].kind == plugin_kind::external && params_->bridge)
-      params_->bridge->retire(id);
-  }
-
-  void set_timer(supervisor_timer kind, child_id id,
-                 std::chrono::milliseconds delay, std::uint64_t gen) override {
-    auto k = static_cast<int>(kind);
-    if (delay.count() <= 0)
-      self_->send(self_, timer_atom::value, k, id, gen);
-    else
-      self_->delayed_send(self_, delay, timer_atom::value, k, id, gen);
-  }
-
-  void lifecycle(const char* prefix, child_id id,
-                 const std::string& text) override {
-    system_event(prefix, slots_[id].spec->name, text, !text.empty());
-  }
-
-  void open() override {
-    // Count by the types known now: configured ones and every plugin's
-    // subscriptions (nothing has been routed yet: the router was closed).
-    router_.set_types(types_);
-    router_.set_open(true);
-  }
-
-  bool drained(child_id id) const override { return router_.drained(id); }
-
-  void done(const error& result) override {
-    // External plugins' events still with the bridge are lost with it.
-    for (slot_id id = 0; id < slots_.size(); ++id)
-      if (slots_[id].kind == plugin_kind::external)
-        router_.abandon_in_flight(id);
-    done_ = true;
-    if (params_->on_done)
-      params_->on_done(result, snapshot());
-    self_->quit();
-  }
-
-private:
-  // -- message handlers
-  // ------------------------------------------------------------
-
-  void on_ready(slot_id id, std::uint32_t inc,
-                std::vector<std::string>& filters,
-                std::vector<std::string>& type_names) {
-    if (id >= slots_.size() || inc != slots_[id].incarnation)
-      return;
-    add_types(type_names, filters);
-    router_.subscribe(id, filters);
-    sup_->ready(id, inc, clock_type::now());
-  }
-
-  // Publishes what plugin `id` put into its outbox.
-  void on_drain(slot_id id) {
-    if (id >= slots_.size())
-      return;
-    take_raw_released();
-    slots_[id].outbox->take(drained_);
-    for (auto& ev : drained_)
-      router_.publish(id, std::move(ev));
-    drained_.clear();
-  }
-
-  void on_ack(slot_id id, std::uint64_t n) {
-    if (id < slots_.size())
-      router_.ack(id, n);
-  }
-
-  void on_failure(slot_id id, std::uint32_t inc, std::uint64_t handled,
-                  bool poisoned, std::string& what) {
-    if (id >= slots_.size() || inc != slots_[id].incarnation)
-      return;
-    auto& s = slots_[id];
-    router_.ack(id, handled);
-    s.failure = std::move(what);
-    if (poisoned)
-      dead_letter_front(id);
-  }
-
-  void on_down(caf::down_msg& msg) {
-    auto i = by_addr_.find(msg.source);
-    if (i == by_addr_.end())
-      return;
-    auto [id, inc] = i->second;
-    by_addr_.erase(i);
-    auto& s = slots_[id];
-    if (inc != s.incarnation)
-      return;
-    s.host = nullptr;
-    std::string reason;
-    if (msg.reason && !s.failure)
-      reason = "the plugin's actor terminated: " +
-               self_->system().render(msg.reason);
-    bool abnormal = s.failure.has_value() || static_cast<bool>(msg.reason);
-    host_ended(id, inc, abnormal, std::move(reason));
-  }
-
-  void on_ended(slot_id id, std::uint32_t inc, bool abnormal,
-                std::string& reason) {
-    if (id >= slots_.size() || inc != slots_[id].incarnation)
-      return;
-    slots_[id].port.reset();
-    host_ended(id, inc, abnormal, std::move(reason));
-  }
-
-  // The host of incarnation `inc` of plugin `id` is gone.
-  void host_ended(slot_id id, std::uint32_t inc, bool abnormal,
-                  std::string reason) {
-    auto& s = slots_[id];
-    on_drain(id); // what it published before it went down
-    if (abnormal && !s.failure) {
-      // Killed without a report: the event it was handling is poison.
-      dead_letter_front(id);
-    }
-    if (s.failure)
-      reason = std::move(*s.failure);
-    s.failure.reset();
-    router_.set_active(id, false);
-    router_.requeue(id); // the next incarnation gets them again, in order
-    sup_->exited(id, inc, abnormal, std::move(reason), clock_type::now());
-  }
-
-  void dead_letter_front(slot_id id) {
-    if (auto ev = router_.take_dead_letter(id))
-      publish_dead_letter(id, *ev);
-  }
-
-  void publish_dead_letter(slot_id id, const event& ev) {
-    ee::log(log_level::warning, slots_[id].spec->name,
-            "dead letter (" + std::to_string(ev.size()) + " bytes)");
-    system_event(dead_letter_prefix, slots_[id].spec->name, ev.bytes(), true);
-  }
-
-  void on_publish(endpoint_id from, event_batch& events) {
-    take_raw_released();
-    pub_id pub = from;
-    if (from == raw_publish_port) {
-      pub = raw_pub_;
-      raw_published_ += events.size();
-    } else if (from >= slots_.size()) {
-      return;
-    }
-    for (auto& ev : events)
-      router_.publish(pub, std::move(ev));
-  }
-
-  void on_settle(endpoint_id id, settlement& s) {
-    if (id >= slots_.size())
-      return;
-    router_.settle(id, s);
-    for (auto& ev : s.dead_letters)
-      publish_dead_letter(id, ev);
-  }
-
-  void on_stats(stats_request_ptr& req) { req->fulfil(snapshot()); }
-
-  // -- helpers
-  // --------------------------------------------------------------------------
-
-  // Publishes the engine's own event `prefix + name [+ "\n" + body]` (only
-  // after the barrier: before it, nobody could miss it).
-  void system_event(const char* prefix, const std::string& name,
-                    std::string_view body, bool with_body) {
-    if (!sup_ || !sup_->barrier_passed())
-      return;
-    std::string buf = prefix;
-    buf += name;
-    if (with_body) {
-      buf += '\n';
-      buf.append(body);
-    }
-    router_.publish_system(event{std::move(buf)});
-  }
-
-  // Remembers named event types to count by (before the barrier only; the
-  // first name of a prefix wins, and the first prefix of a name).
-  void add_types(const std::vector<std::string>& names,
-                 const std::vector<std::string>& filters) {
-    if (sup_ && sup_->barrier_passed())
-      return;
-    for (std::size_t i = 0; i < names.size() && i < filters.size(); ++i) {
-      auto& name = names[i];
-      auto& filter = filters[i];
-      if (name.empty() || filter.empty())
-        continue;
-      bool known = false;
-      for (auto& [n, f] : types_)
-        known = known || n == name || f == filter;
-      if (!known)
-        types_.emplace_back(name, filter);
-    }
-  }
-
-  void publish_report() {
-    report_scheduled_ = false;
-    if (done_)
-      return;
-    if (sup_->barrier_passed())
-      router_.publish_system(event{"ee.stats\n" + to_json(snapshot())});
-    schedule_report();
-  }
-
-  void schedule_report() {
-    auto interval = params_->cfg.stats_interval;
-    if (interval.count() <= 0 || report_scheduled_ || done_)
-      return;
-    report_scheduled_ = true;
-    self_->delayed_send(self_, interval, report_atom::value);
-  }
-
-  void take_raw_released() {
-    if (params_->bridge)
-      router_.raw_released(params_->bridge->take_raw_released());
-  }
-
-  engine_stats snapshot() const {
-    std::vector<std::string> kinds;
-    for (auto& x : slots_)
-      kinds.emplace_back(kind_name(x.kind));
-    auto st = make_stats(router_, sup_.get(), kinds, raw_published_);
-    if (params_->decorate)
-      params_->decorate(st);
-    return st;
-  }
-
-  // Emits what routing decided, lets a waiting shutdown move on, and keeps
-  // a tick going while publishers wait (to break cycles that closed without
-  // anyone starting to wait).
-  void flush() {
-    if (done_)
-      return;
-    router_.flush(*this);
-    if (sup_->stopping() && !sup_->done()) {
-      sup_->poll(clock_type::now());
-      if (done_)
-        return;
-      router_.flush(*this);
-    }
-    if (!tick_scheduled_ && router_.waiting_publishers() > 0) {
-      tick_scheduled_ = true;
-      self_->delayed_send(self_, std::chrono::milliseconds{100},
-                          tick_atom::value);
-    }
-  }
-
-  engine_actor* self_;
-  std::shared_ptr<engine_params> params_;
-  router router_;
-  std::unique_ptr<supervisor> sup_;
-  std::vector<slot> slots_;
-  // Event-based hosts by address, with their incarnation.
-  std::unordered_map<caf::actor_addr, std::pair<slot_id, std::uint32_t>>
-      by_addr_;
-  pub_id raw_pub_ = no_id;
-  const std::string raw_name_ = "the raw publish port";
-  std::uint64_t raw_published_ = 0;
-  std::vector<event> drained_;
-  std::map<std::pair<pub_id, sub_id>, clock_type::time_point> cycle_reported_;
-  bool tick_scheduled_ = false;
-  bool report_scheduled_ = false;
-  bool done_ = false;
-  std::vector<std::pair<std::string, std::string>> types_;
-};
+} // namespace
 
 spawn_result engine_state::spawn(child_id id, std::uint32_t inc) {
   auto& s = slots_[id];
@@ -509,19 +91,15 @@ spawn_result engine_state::spawn(child_id id, std::uint32_t inc) {
   // An event-based plugin's subscriptions go in place right here, and its
   // host is spawned lazily: it first runs when the barrier's ok (or a stop)
   // arrives. One message per plugin to start, none to get ready.
-  std::vector<std::string> filters;
-  std::vector<std::string> names;
+  type_lists subs;
   try {
-    for (auto& t : instance->subscriptions()) {
-      filters.push_back(t.filter());
-      names.push_back(t.name());
-    }
+    subs = split_types(instance->subscriptions());
   } catch (...) {
     return {spawn_result::failed,
             "subscriptions: " + describe_current_exception()};
   }
-  add_types(names, filters);
-  router_.subscribe(id, filters);
+  add_types(subs.names, subs.filters);
+  router_.subscribe(id, subs.filters);
   auto hp = std::make_shared<host_params>();
   hp->slot = id;
   hp->incarnation = inc;
@@ -544,24 +122,30 @@ spawn_result engine_state::spawn(child_id id, std::uint32_t inc) {
 
 caf::behavior engine_state::make_behavior(std::shared_ptr<engine_params> p) {
   params_ = std::move(p);
+  configure_router();
+  configure_supervisor();
+  install_handlers();
+  // Spawn the plugins now: a message that arrives before them (a stats
+  // request, a publish from the wire) then finds every slot in place.
+  sup_->start(clock_type::now());
+  flush();
+  schedule_report();
+  return message_table();
+}
+
+void engine_state::configure_router() {
   auto& cfg = params_->cfg;
   auto& specs = params_->plugins;
   auto n = specs.size();
   router_.raw_budget(cfg.raw_subscriber_bytes);
-  {
-    std::vector<std::string> names, filters;
-    for (auto& t : cfg.event_types) {
-      names.push_back(t.name());
-      filters.push_back(t.filter());
-    }
-    add_types(names, filters);
-    for (auto& spec : specs)
-      if (spec.kind == plugin_kind::external)
-        add_types(spec.type_names, spec.filters);
-  }
+  auto named = split_types(cfg.event_types);
+  add_types(named.names, named.filters);
+  for (auto& spec : specs)
+    if (spec.kind == plugin_kind::external)
+      add_types(spec.type_names, spec.filters);
+  auto own = split_types(engine_event_types());
+  add_types(own.names, own.filters); // after the app's: its names win
   slots_.resize(n);
-  std::vector<child_spec> children;
-  children.reserve(n);
   for (slot_id id = 0; id < n; ++id) {
     auto& spec = specs[id];
     auto& s = slots_[id];
@@ -579,6 +163,27 @@ caf::behavior engine_state::make_behavior(std::shared_ptr<engine_params> p) {
     router_.add_subscriber(
         spec.name, lim,
         spec.kind == plugin_kind::external ? custody::owner : custody::router);
+  }
+  credit window{cfg.publish_window, cfg.publish_window_bytes};
+  for (slot_id id = 0; id < n; ++id) {
+    slots_[id].pub = router_.add_publisher(specs[id].name, window, id);
+    slot_of_pub_.resize(slots_[id].pub + 1, no_id);
+    slot_of_pub_[slots_[id].pub] = id;
+  }
+  raw_pub_ = router_.add_publisher(raw_name_, window);
+  // Events published before the barrier wait for it; external plugins'
+  // subscriptions are in place from the start (their queues fill at once).
+  router_.set_open(false);
+  for (slot_id id = 0; id < n; ++id)
+    if (specs[id].kind == plugin_kind::external)
+      router_.subscribe(id, specs[id].filters);
+}
+
+void engine_state::configure_supervisor() {
+  auto& cfg = params_->cfg;
+  std::vector<child_spec> children;
+  children.reserve(params_->plugins.size());
+  for (auto& spec : params_->plugins) {
     child_spec c;
     c.name = spec.name;
     c.policy = spec.options.restart;
@@ -588,16 +193,6 @@ caf::behavior engine_state::make_behavior(std::shared_ptr<engine_params> p) {
     c.has_process = spec.has_command;
     children.push_back(std::move(c));
   }
-  credit window{cfg.publish_window, cfg.publish_window_bytes};
-  for (slot_id id = 0; id < n; ++id)
-    router_.add_publisher(specs[id].name, window, id);
-  raw_pub_ = router_.add_publisher(raw_name_, window);
-  // Events published before the barrier wait for it; external plugins'
-  // subscriptions are in place from the start (their queues fill at once).
-  router_.set_open(false);
-  for (slot_id id = 0; id < n; ++id)
-    if (specs[id].kind == plugin_kind::external)
-      router_.subscribe(id, specs[id].filters);
   supervisor_config sc;
   sc.strategy = cfg.strategy;
   sc.max_restarts = cfg.max_restarts;
@@ -607,18 +202,16 @@ caf::behavior engine_state::make_behavior(std::shared_ptr<engine_params> p) {
   sup_ = std::make_unique<supervisor>(sc, std::move(children), *this, [rng] {
     return std::uniform_real_distribution<double>{0.0, 1.0}(*rng);
   });
+}
+
+void engine_state::install_handlers() {
   auto self = self_;
   self_->set_down_handler([self](caf::down_msg& msg) {
     self->state.on_down(msg);
     self->state.flush();
   });
   self_->set_exception_handler([self](std::exception_ptr& ptr) -> caf::error {
-    std::string what = "unknown exception";
-    try {
-      std::rethrow_exception(ptr);
-    } catch (...) {
-      what = describe_current_exception();
-    }
+    auto what = describe_exception(ptr);
     ee::log(log_level::error, "engine: internal error: " + what);
     auto& st = self->state;
     if (!st.done_ && st.params_->on_done) {
@@ -641,13 +234,11 @@ caf::behavior engine_state::make_behavior(std::shared_ptr<engine_params> p) {
     ee::log(log_level::warning,
             "engine: ignored an error message: " + caf::to_string(err));
   });
-  // Spawn the plugins now: a message that arrives before them (a stats
-  // request, a publish from the wire) then finds every slot in place.
-  sup_->start(clock_type::now());
-  flush();
-  schedule_report();
+}
+
+caf::behavior engine_state::message_table() {
   // Every handler translates, then flushes what routing decided.
-  auto st = [self]() -> engine_state& { return self->state; };
+  auto st = [self = self_]() -> engine_state& { return self->state; };
   return {
       [st](ready_atom, slot_id id, std::uint32_t inc,
            std::vector<std::string>& filters,
@@ -704,7 +295,11 @@ caf::behavior engine_state::make_behavior(std::shared_ptr<engine_params> p) {
       [st](raw_sub_atom, std::string& filter, bool subscribed) {
         st().router_.raw_subscribe(filter, subscribed);
       },
-      [st](timer_atom, int kind, slot_id id, std::uint64_t gen) {
+      [st](bridge_failed_atom, std::string& what) {
+        st().on_bridge_failed(what);
+        st().flush();
+      },
+      [st](sup_timer_atom, int kind, slot_id id, std::uint64_t gen) {
         st().sup_->timer(static_cast<supervisor_timer>(kind), id, gen,
                          clock_type::now());
         st().flush();
@@ -721,6 +316,8 @@ caf::behavior engine_state::make_behavior(std::shared_ptr<engine_params> p) {
       [st](stats_atom, stats_request_ptr& req) { st().on_stats(req); },
   };
 }
+
+namespace {
 
 caf::behavior engine_fun(engine_actor* self,
                          std::shared_ptr<engine_params> params) {

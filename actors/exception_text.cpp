@@ -29,4 +29,12 @@ std::string describe_current_exception() {
   }
 }
 
+std::string describe_exception(const std::exception_ptr& ptr) {
+  try {
+    std::rethrow_exception(ptr);
+  } catch (...) {
+    return describe_current_exception();
+  }
+}
+
 } // namespace ee

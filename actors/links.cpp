@@ -74,6 +74,10 @@ public:
     caf::anon_send(engine_, raw_sub_atom::value, std::move(filter), subscribed);
   }
 
+  void failed(std::string what) override {
+    caf::anon_send(engine_, bridge_failed_atom::value, std::move(what));
+  }
+
 private:
   caf::actor engine_;
 };

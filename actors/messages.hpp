@@ -89,9 +89,12 @@ using credit_atom = caf::atom_constant<caf::atom("credit")>;
 /// Stop your plugin (`on_stop`, then end). app -> engine: stop the app.
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
 
-/// host -> itself: `(timer_atom, timer_id)`; engine -> itself:
-/// `(timer_atom, kind, slot, generation)` for the supervisor.
+/// host -> itself: `(timer_atom, timer_id)`: a plugin's scheduled action.
 using timer_atom = caf::atom_constant<caf::atom("timer")>;
+
+/// engine -> itself: `(sup_timer_atom, kind, slot, generation)`: a timer of
+/// the supervisor.
+using sup_timer_atom = caf::atom_constant<caf::atom("sup_timer")>;
 
 /// engine -> itself: break wait-for cycles, now and then while publishers
 /// wait.
@@ -120,6 +123,9 @@ using exited_atom = caf::atom_constant<caf::atom("exited")>;
 
 /// `(raw_sub_atom, filter, subscribed)`: raw TCP subscribers.
 using raw_sub_atom = caf::atom_constant<caf::atom("rawsub")>;
+
+/// `(bridge_failed_atom, what)`: the bridge's thread ended on an error.
+using bridge_failed_atom = caf::atom_constant<caf::atom("brfailed")>;
 
 // -- anyone -> engine
 // -------------------------------------------------------------

@@ -7,6 +7,7 @@
 
 #include "ee/caf.hpp"
 #include "ee/log.hpp"
+#include "src/core/publish_credit.hpp"
 
 namespace ee {
 
@@ -25,9 +26,7 @@ using host_actor = caf::stateful_actor<host_state>;
 class actor_context final : public context {
 public:
   actor_context(caf::event_based_actor* self, const host_params& params)
-      : self_(self), params_(params),
-        credit_events_(static_cast<std::int64_t>(params.window.events)),
-        credit_bytes_(static_cast<std::int64_t>(params.window.bytes)) {
+      : self_(self), params_(params), credit_(params.window) {
     // nop
   }
 
@@ -36,8 +35,7 @@ public:
   const std::string& id() const noexcept override { return params_.uuid; }
 
   void publish(event ev) override {
-    --credit_events_;
-    credit_bytes_ -= static_cast<std::int64_t>(ev.size());
+    credit_.spend(ev.size());
     if (params_.outbox->push(std::move(ev)))
       self_->send(params_.engine, drain_atom::value, params_.slot);
   }
@@ -58,17 +56,9 @@ public:
 
   bool stop_requested() const noexcept { return stop_requested_; }
 
-  /// @returns true while the plugin may publish without exceeding its
-  /// credit. (A callback is never interrupted, so credit may go negative;
-  /// scheduled actions wait while it is not positive.)
-  bool has_credit() const noexcept {
-    return credit_events_ > 0 && credit_bytes_ > 0;
-  }
-
-  void add_credit(std::uint64_t events, std::uint64_t bytes) {
-    credit_events_ += static_cast<std::int64_t>(events);
-    credit_bytes_ += static_cast<std::int64_t>(bytes);
-  }
+  /// The plugin's publish credit (scheduled actions wait while there is
+  /// none).
+  publish_credit& credit() noexcept { return credit_; }
 
   std::function<void(context&)> take_timer(timer_id id) {
     auto i = timers_.find(id);
@@ -83,8 +73,7 @@ private:
   caf::event_based_actor* self_;
   const host_params& params_;
   bool stop_requested_ = false;
-  std::int64_t credit_events_;
-  std::int64_t credit_bytes_;
+  publish_credit credit_;
   timer_id last_timer_ = 0;
   std::unordered_map<timer_id, std::function<void(context&)>> timers_;
 };
@@ -106,11 +95,11 @@ public:
     actor_plugin_ = dynamic_cast<plugin*>(params_->instance.get());
     raw_plugin_ = dynamic_cast<caf_plugin*>(params_->instance.get());
     auto self = self_;
-    self_->set_exception_handler([self](std::exception_ptr&) -> caf::error {
+    self_->set_exception_handler([self](std::exception_ptr& ptr) {
       // Plugin code's exceptions are caught where they happen; this one
-      // comes from the host itself.
-      ee::log(log_level::error, self->state.params_->name, "internal error");
-      return caf::exit_reason::unhandled_exception;
+      // escaped them (a raw CAF plugin's response handler, the host).
+      self->state.fail("a CAF handler", describe_exception(ptr));
+      return caf::make_error(caf::exit_reason::unhandled_exception);
     });
     if (raw_plugin_)
       self_->set_default_handler(
@@ -156,8 +145,12 @@ private:
 
   // Reports the current exception and ends the host. `poisoned`: it
   // happened while handling the next unacknowledged event.
+  // Reports the current exception (or `what`) and ends the host.
   void fail(const char* where, bool poisoned = false) {
-    auto what = describe_current_exception();
+    fail(where, describe_current_exception(), poisoned);
+  }
+
+  void fail(const char* where, const std::string& what, bool poisoned = false) {
     ee::log(log_level::debug, params_->name,
             std::string{"exception in "} + where + ": " + what);
     self_->send(params_->engine, failure_atom::value, params_->slot,
@@ -211,7 +204,7 @@ private:
   void timer(timer_id id) {
     if (finished_)
       return;
-    if (!ctx_->has_credit()) {
+    if (!ctx_->credit().available()) {
       deferred_timers_.push_back(id);
       return;
     }
@@ -228,8 +221,9 @@ private:
   }
 
   void credit(std::uint64_t events, std::uint64_t bytes) {
-    ctx_->add_credit(events, bytes);
-    while (!finished_ && ctx_->has_credit() && !deferred_timers_.empty()) {
+    ctx_->credit().grant(ee::credit{events, bytes});
+    while (!finished_ && ctx_->credit().available() &&
+           !deferred_timers_.empty()) {
       auto id = deferred_timers_.front();
       deferred_timers_.pop_front();
       timer(id);

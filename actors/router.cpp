@@ -583,7 +583,7 @@ void router::mark_dirty(sub_id sub) {
 
 void router::note_queue(subscriber& s) {
   auto& c = s.counters;
-  c.peak_queued = std::max(c.peak_queued, c.queued);
+  c.peak_queue = std::max(c.peak_queue, c.queued);
   c.peak_bytes = std::max(c.peak_bytes, c.queued_bytes);
 }
 

@@ -11,9 +11,10 @@
 
 #include "actors/ring.hpp"
 #include "actors/subscription_table.hpp"
-#include "bridge/seam.hpp"
 #include "ee/event.hpp"
+#include "ee/stats.hpp"
 #include "ee/supervision.hpp"
+#include "src/core/shared_types.hpp"
 
 namespace ee {
 
@@ -50,34 +51,17 @@ enum class custody {
   owner,
 };
 
-/// Counters of one subscriber. At every moment
+/// Declares a counter of a list in `ee/stats.hpp` the router keeps (sums are
+/// computed: `dropped()`).
+#define EE_ROUTER_FIELD(field, kind, ...) EE_ROUTER_FIELD_##kind(field)
+#define EE_ROUTER_FIELD_counter(field) std::uint64_t field = 0;
+#define EE_ROUTER_FIELD_gauge(field) std::uint64_t field = 0;
+#define EE_ROUTER_FIELD_sum(field)
+
+/// Counters of one subscriber (`EE_PLUGIN_QUEUE_COUNTERS`). At every moment
 /// `routed == handled + dead_letters + dropped() + queued`.
 struct subscriber_counters {
-  /// Events that matched it (each one counted once, whatever became of it).
-  std::uint64_t routed = 0;
-  /// Hand-offs to the subscriber (a redelivery counts again).
-  std::uint64_t delivered = 0;
-  /// Events it finished with.
-  std::uint64_t handled = 0;
-  /// Events it failed on, or that used up their delivery attempts.
-  std::uint64_t dead_letters = 0;
-  /// Events delivered again after its host failed.
-  std::uint64_t redelivered = 0;
-  /// Dropped by its overflow policy (`drop_oldest`, `drop_newest`), or an
-  /// engine event that found its queue full.
-  std::uint64_t dropped_policy = 0;
-  /// Dropped because delivering them would have closed a wait-for cycle
-  /// (publishers waiting on each other's full queues).
-  std::uint64_t dropped_cycle = 0;
-  /// Thrown away when the subscriber went away for good (finished, failed,
-  /// stopped at shutdown).
-  std::uint64_t dropped_retired = 0;
-  /// Events queued or in flight now, and their bytes.
-  std::uint64_t queued = 0;
-  std::uint64_t queued_bytes = 0;
-  /// Largest `queued` and `queued_bytes` seen.
-  std::uint64_t peak_queued = 0;
-  std::uint64_t peak_bytes = 0;
+  EE_PLUGIN_QUEUE_COUNTERS(EE_ROUTER_FIELD)
 
   std::uint64_t dropped() const noexcept {
     return dropped_policy + dropped_cycle + dropped_retired;
@@ -87,37 +71,20 @@ struct subscriber_counters {
 /// Index of an event type in the router (see `router::set_types`).
 using type_id = std::uint32_t;
 
-/// Counters of one event type. Copies count once per subscriber; at every
-/// moment `routed == handled + dead_letters + dropped() + queued`.
+/// Counters of one event type (`EE_TYPE_COUNTERS`). Copies count once per
+/// subscriber; at every moment
+/// `routed == handled + dead_letters + dropped() + queued`.
 struct type_counters {
-  /// Events of this type published (routed), each once.
-  std::uint64_t published = 0;
-  /// Copies that matched a subscriber.
-  std::uint64_t routed = 0;
-  /// Hand-offs to subscribers (a redelivery counts again).
-  std::uint64_t delivered = 0;
-  /// Copies their subscriber finished with.
-  std::uint64_t handled = 0;
-  /// Copies that went to dead letters.
-  std::uint64_t dead_letters = 0;
-  /// Copies dropped, by reason (see `subscriber_counters`).
-  std::uint64_t dropped_policy = 0;
-  std::uint64_t dropped_cycle = 0;
-  std::uint64_t dropped_retired = 0;
-  /// Copies queued or in flight now.
-  std::uint64_t queued = 0;
+  EE_TYPE_COUNTERS(EE_ROUTER_FIELD)
 
   std::uint64_t dropped() const noexcept {
     return dropped_policy + dropped_cycle + dropped_retired;
   }
 };
 
-/// Counters of one publisher.
+/// Counters of one publisher (`EE_PLUGIN_PUBLISH_COUNTERS`, and its parking).
 struct publisher_counters {
-  /// Events it handed to the router.
-  std::uint64_t published = 0;
-  /// Times it had to wait for room (its first event parked).
-  std::uint64_t credit_waits = 0;
+  EE_PLUGIN_PUBLISH_COUNTERS(EE_ROUTER_FIELD)
   /// Events that closed a wait-for cycle and were dropped for some
   /// subscriber (see `subscriber_counters::dropped_cycle`).
   std::uint64_t cycles_broken = 0;
@@ -309,6 +276,10 @@ public:
   const publisher_counters& counters_of_publisher(pub_id pub) const {
     return pubs_[pub].counters;
   }
+
+  /// @returns the publisher whose subscriber side is `sub` (see
+  /// `add_publisher`), or `no_id`.
+  pub_id publisher_of(sub_id sub) const { return subs_[sub].self; }
 
   const std::string& name(sub_id sub) const { return subs_[sub].name; }
 

@@ -8,7 +8,20 @@
 #include "actors/supervisor.hpp"
 #include "ee/stats.hpp"
 
+// Copies a counter of a list in `ee/stats.hpp` from `from` to `to` (sums
+// from `dropped()`).
+#define EE_COPY(field, kind, ...) EE_COPY_##kind(field)
+#define EE_COPY_counter(field) to.field = from.field;
+#define EE_COPY_gauge(field) to.field = from.field;
+#define EE_COPY_sum(field) to.field = from.field();
+
 namespace ee {
+
+/// Copies the `EE_PLUGIN_WIRE_COUNTERS` of an external plugin from the
+/// bridge's `from` (fields of the same names) to `to`.
+template <class Counters>
+void copy_wire_counters(subscriber_stats& to,
+                        const Counters& from){EE_PLUGIN_WIRE_COUNTERS(EE_COPY)}
 
 /// @returns the engine's counters from its router and supervisor (plain:
 /// no CAF). Subscriber `i` of the router is plugin `i` of the supervisor;

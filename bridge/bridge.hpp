@@ -14,29 +14,12 @@
 
 namespace ee {
 
-/// One external plugin as the bridge sees it.
-struct bridge_plugin {
+/// One external plugin as the bridge sees it: its settings (the bridge
+/// uses the port, command, env, working directory, delivery and keys) and
+/// its slot.
+struct bridge_plugin : external_plugin_config {
   /// Its slot in the engine; names it in every `engine_link` call.
   endpoint_id id = 0;
-  std::string name;
-  /// The TCP port of its command socket (0: any free port).
-  int port = 0;
-  /// The process to launch (argv; empty: none).
-  std::vector<std::string> command;
-  /// Extra environment variables of the process.
-  std::map<std::string, std::string> env;
-  /// Working directory of the process (empty: the engine's).
-  std::string working_dir;
-  /// When an event sent to a client counts as handled.
-  delivery_mode delivery = delivery_mode::at_least_once;
-  /// In `at_least_once` mode: sends of one event before it is a dead letter.
-  std::uint32_t max_delivery_attempts = 3;
-  /// With CURVE: its own allow-list (Z85 keys and public certificate
-  /// files) and its process's secret certificate; with none of the three,
-  /// the engine's allow-list applies (see `external_plugin_config`).
-  std::vector<std::string> allowed_keys;
-  std::vector<std::string> allowed_key_files;
-  std::string client_key_file;
 };
 
 /// Counters of one external plugin's endpoint.
@@ -81,6 +64,8 @@ struct bridge_stats {
   /// plain-text clients on CURVE ports, wrong server keys, ...), each
   /// logged unless beyond the log's rate limit.
   std::uint64_t refused_connections = 0;
+  /// Raw SUB clients disconnected for exceeding a subscription limit.
+  std::uint64_t refused_subscribers = 0;
   /// One entry per external plugin, in registration order.
   std::vector<endpoint_stats> endpoints;
 };
@@ -131,6 +116,10 @@ public:
 
   /// @returns a snapshot of the counters. Thread-safe.
   bridge_stats stats() const;
+
+  /// @returns the names of the plugins whose processes had to be killed
+  /// (SIGKILL) after the grace. Call after `shutdown`.
+  std::vector<std::string> killed() const;
 
   // -- bridge_link (thread-safe, never blocks)
   // ---------------------------------

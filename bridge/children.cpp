@@ -10,8 +10,10 @@ namespace ee {
 
 children::children(std::vector<child_config> cfgs,
                    std::chrono::milliseconds grace,
-                   std::chrono::milliseconds relaunch_grace)
-    : grace_(grace), relaunch_grace_(relaunch_grace) {
+                   std::chrono::milliseconds relaunch_grace,
+                   std::vector<std::string> inherit)
+    : inherit_(std::move(inherit)), grace_(grace),
+      relaunch_grace_(relaunch_grace) {
   children_.reserve(cfgs.size());
   for (auto& cfg : cfgs) {
     children_.emplace_back();
@@ -69,6 +71,7 @@ void children::stop(child& c, clock_type::time_point now,
   if (c.term_at == clock_type::time_point::max() &&
       c.kill_at == clock_type::time_point::max()) {
     c.proc.signal(SIGTERM);
+    c.terminated = true;
     c.kill_at = now + grace;
   }
 }
@@ -100,6 +103,7 @@ void children::retire(endpoint_id id, bool quit, clock_type::time_point now) {
 void children::shutdown(const std::vector<endpoint_id>& quitted,
                         clock_type::time_point now,
                         clock_type::time_point deadline) {
+  end_deadline_ = deadline;
   for (auto& c : children_) {
     bool quit =
         std::find(quitted.begin(), quitted.end(), c.cfg.id) != quitted.end();
@@ -121,8 +125,10 @@ void children::forward(endpoint_id id, int fd) {
   auto* c = find(id);
   if (c == nullptr)
     return;
-  c->proc.drain(fd, [c](const std::string& line) {
-    ee::log(log_level::info, c->cfg.name, escape(line));
+  auto level =
+      fd == c->proc.stderr_fd() ? c->cfg.stderr_level : log_level::info;
+  c->proc.drain(fd, [c, level](const std::string& line) {
+    ee::log(level, c->cfg.name, escape(line));
   });
 }
 
@@ -136,7 +142,25 @@ void children::start(child& c, engine_link* engine) {
   c.term_at = clock_type::time_point::max();
   c.kill_at = clock_type::time_point::max();
   c.relaunch = false;
-  if (auto err = c.proc.launch(c.cfg.command, c.cfg.env, c.cfg.working_dir)) {
+  c.terminated = false;
+  c.killed = false;
+  if (!keeper_ || !keeper_->alive()) {
+    auto k = keeper::start(grace_);
+    if (!k) {
+      auto text = "external plugin '" + c.cfg.name +
+                  "': launch failed: " + k.error().message();
+      ee::log(log_level::error, text);
+      if (engine != nullptr)
+        engine->exited(c.cfg.id, false, text);
+      return;
+    }
+    keeper_ = std::move(*k);
+    ee::log(log_level::debug,
+            "process keeper started, pid " + std::to_string(keeper_->pid()));
+  }
+  auto env = plugin_environment(inherit_, c.cfg.env);
+  if (auto err =
+          c.proc.launch(keeper_, c.cfg.command, env, c.cfg.working_dir)) {
     auto text =
         "external plugin '" + c.cfg.name + "': launch failed: " + err.message();
     ee::log(log_level::error, text);
@@ -149,6 +173,44 @@ void children::start(child& c, engine_link* engine) {
           "launched pid " + std::to_string(c.proc.pid()));
 }
 
+void children::exited(child& c, bool normal, int sig, const std::string& text,
+                      engine_link* engine) {
+  flush_output(c); // what it said last
+  // A stop the engine asked for is normal; SIGKILL after the grace of a
+  // retired plugin is a failure; an exit nobody asked for is one too.
+  auto level = log_level::info;
+  auto what = "process " + text;
+  if (c.killed && c.retired) {
+    level = log_level::error;
+    what += ": it did not stop within the grace";
+    killed_.push_back(c.cfg.name);
+  } else if (c.killed) {
+    level = log_level::warning;
+    what += ": it did not stop on SIGTERM for its restart";
+  } else if (c.terminated && (sig == SIGTERM || sig == 0)) {
+    what = sig == SIGTERM ? "process stopped (SIGTERM)" : what;
+  } else if (!normal && !c.retired && c.report_exit) {
+    level = log_level::error;
+  } else if (!normal) {
+    level = log_level::warning;
+  }
+  ee::log(level, c.cfg.name, what);
+  c.term_at = clock_type::time_point::max();
+  c.kill_at = clock_type::time_point::max();
+  if (c.report_exit && !c.retired && engine != nullptr)
+    engine->exited(c.cfg.id, normal, "process " + text);
+  c.report_exit = false;
+  c.terminated = false;
+  c.killed = false;
+  if (c.relaunch && !c.retired)
+    to_start_.push_back(c.cfg.id);
+}
+
+void children::kill(child& c) noexcept {
+  c.proc.signal(SIGKILL);
+  c.killed = true;
+}
+
 children::clock_type::time_point children::tick(clock_type::time_point now,
                                                 engine_link* engine) {
   auto next = clock_type::time_point::max();
@@ -157,29 +219,21 @@ children::clock_type::time_point children::tick(clock_type::time_point now,
       if (c.term_at <= now) {
         ee::log(log_level::info, c.cfg.name, "terminating its process");
         c.proc.signal(SIGTERM);
+        c.terminated = true;
         c.term_at = clock_type::time_point::max();
       }
       if (c.kill_at <= now) {
-        ee::log(log_level::warning, c.cfg.name,
-                "killing its process (SIGKILL)");
-        c.proc.signal(SIGKILL);
+        ee::log(c.retired ? log_level::error : log_level::warning, c.cfg.name,
+                "killing its process group (SIGKILL)");
+        kill(c);
         c.kill_at = clock_type::time_point::max();
       }
     }
     bool normal = false;
+    int sig = 0;
     std::string text;
-    if (c.proc.poll_exit(normal, text)) {
-      flush_output(c); // what it said last
-      ee::log(normal ? log_level::info : log_level::warning, c.cfg.name,
-              "process " + text);
-      c.term_at = clock_type::time_point::max();
-      c.kill_at = clock_type::time_point::max();
-      if (c.report_exit && !c.retired && engine != nullptr)
-        engine->exited(c.cfg.id, normal, "process " + text);
-      c.report_exit = false;
-      if (c.relaunch && !c.retired)
-        to_start_.push_back(c.cfg.id);
-    }
+    if (c.proc.poll_exit(normal, sig, text))
+      exited(c, normal, sig, text, engine);
     next = std::min({next, c.term_at, c.kill_at});
   }
   auto pending = std::move(to_start_);
@@ -199,16 +253,26 @@ void children::kill_all() noexcept {
   for (auto& c : children_) {
     if (!c.proc.running())
       continue;
-    c.proc.signal(SIGKILL);
-    bool normal = false;
-    std::string text;
-    // A killed process is reaped at once (bounded: 100 ms).
-    for (int i = 0; i < 100 && !c.proc.poll_exit(normal, text); ++i)
-      ::usleep(1000);
-    if (!c.proc.running()) {
-      flush_output(c);
-      ee::log(log_level::warning, c.cfg.name, "process " + text);
+    c.retired = true; // what is still running now is abandoned
+    kill(c);
+  }
+  // A killed process is reaped at once (bounded: 1 s).
+  auto until = clock_type::now() + std::chrono::seconds{1};
+  while (any_running() && clock_type::now() < until) {
+    for (auto& c : children_) {
+      bool normal = false;
+      int sig = 0;
+      std::string text;
+      if (c.proc.poll_exit(normal, sig, text))
+        exited(c, normal, sig, text, nullptr);
     }
+    ::usleep(1000);
+  }
+  if (keeper_) {
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(end_deadline_ -
+                                                             clock_type::now());
+    keeper_->finish(std::clamp(left, std::chrono::milliseconds{0}, grace_));
+    keeper_.reset();
   }
 }
 

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <zmq.h>
 
@@ -87,20 +89,57 @@ expected<certificate> generate() {
   return certificate{pub, sec};
 }
 
-expected<certificate> load(const std::string& path, bool need_secret) {
-  std::error_code code;
-  auto status = std::filesystem::status(path, code);
-  if (code || !std::filesystem::exists(status))
-    return bad("key file '" + path + "' does not exist; " + fix_hint);
-  if (std::filesystem::is_directory(status))
-    return bad("key file '" + path + "' is a folder, not a certificate file");
-  std::ifstream in{path, std::ios::binary};
-  if (!in)
+namespace {
+
+// Reads the file at `path` (at most `max_file_size` + 1 bytes) if it is a
+// regular file. Opened without blocking and checked with fstat before any
+// read: a FIFO or a device named like a key must not hang the engine.
+expected<std::string> read_regular(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT || errno == ENOTDIR)
+      return bad("key file '" + path + "' does not exist; " + fix_hint);
     return bad("key file '" + path + "' is not readable (" +
                std::strerror(errno) + ")");
+  }
+  struct fd_guard {
+    int fd;
+    ~fd_guard() { ::close(fd); }
+  } guard{fd};
+  struct stat sb;
+  if (::fstat(fd, &sb) != 0)
+    return bad("key file '" + path + "' is not readable (" +
+               std::strerror(errno) + ")");
+  if (S_ISDIR(sb.st_mode))
+    return bad("key file '" + path + "' is a folder, not a certificate file");
+  if (!S_ISREG(sb.st_mode))
+    return bad("key file '" + path +
+               "' is not a regular file (a FIFO, socket or device): key "
+               "files are read only if they are regular files");
   std::string text(max_file_size + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<std::size_t>(in.gcount()));
+  std::size_t got = 0;
+  while (got < text.size()) {
+    auto n = ::read(fd, text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return bad("key file '" + path + "' is not readable (" +
+                 std::strerror(errno) + ")");
+    if (n == 0)
+      break;
+    got += static_cast<std::size_t>(n);
+  }
+  text.resize(got);
+  return text;
+}
+
+} // namespace
+
+expected<certificate> load(const std::string& path, bool need_secret) {
+  auto read = read_regular(path);
+  if (!read)
+    return read.error();
+  auto& text = *read;
   if (text.size() > max_file_size)
     return bad("key file '" + path + "' is larger than " +
                std::to_string(max_file_size) +

@@ -10,6 +10,7 @@
 #include "bridge/event_message.hpp"
 #include "bridge/monitor_event.hpp"
 #include "bridge/protocol.hpp"
+#include "bridge/socket_limits.hpp"
 #include "bridge/zap_handler.hpp"
 #include "ee/log.hpp"
 
@@ -46,10 +47,10 @@ expected<std::unique_ptr<endpoint>> endpoint::open(zmq::context_t& ctx,
     auto& r = ep->router_;
     r.set(zmq::sockopt::linger, 0);
     r.set(zmq::sockopt::router_mandatory, 1);
-    // A hard cap far above the configured maximum: larger frames make
-    // libzmq drop the connection instead of allocating them.
-    r.set(zmq::sockopt::maxmsgsize,
-          static_cast<std::int64_t>(ep->cfg_.max_message_size) * 2 + (1 << 20));
+    r.set(zmq::sockopt::maxmsgsize, frame_limit(ep->cfg_.max_message_size));
+    // Read while serving; after that (shutdown) this much may wait.
+    r.set(zmq::sockopt::rcvhwm,
+          receive_hwm(ep->cfg_.held_max_bytes, ep->cfg_.max_message_size));
     if (!ep->cfg_.curve_secret.empty())
       make_curve_server(r, ep->cfg_.curve_secret,
                         zap_domain_plugin(ep->cfg_.id));
@@ -75,6 +76,7 @@ expected<std::unique_ptr<endpoint>> endpoint::open(zmq::context_t& ctx,
           "the command port of external plugin '" + ep->cfg_.name + "'"))
     return err;
   ep->port_ = address::bound_port(ep->router_);
+  ep->watch_ = connection_watch{ep->port_, ep->cfg_.handshakes};
   return ep;
 }
 
@@ -95,8 +97,7 @@ void endpoint::deliver(event_batch&& events) {
 }
 
 void endpoint::grant(credit c) {
-  credit_events_ += static_cast<std::int64_t>(c.events);
-  credit_bytes_ += static_cast<std::int64_t>(c.bytes);
+  credit_.grant(c);
   release_held();
 }
 
@@ -143,8 +144,10 @@ void endpoint::drain_monitor() {
   while (auto ev = next_monitor_event(monitor_)) {
     if (ev->id == ZMQ_EVENT_ACCEPTED) {
       tracker_.accepted(ev->value);
+      refuse(watch_.accepted(ev->value));
     } else if (ev->id == ZMQ_EVENT_DISCONNECTED) {
       tracker_.disconnected(ev->value);
+      watch_.closed(ev->value);
     } else if (cfg_.refusals != nullptr) {
       auto line =
           describe_handshake_failure(ev->id, ev->value,
@@ -155,6 +158,21 @@ void endpoint::drain_monitor() {
         cfg_.refusals->refused(line, clock_type::now());
     }
   }
+}
+
+void endpoint::refuse(const std::string& line) {
+  if (!line.empty() && cfg_.refusals != nullptr)
+    cfg_.refusals->refused(line + " on the port " + std::to_string(port_) +
+                               " of plugin '" + cfg_.name + "'",
+                           clock_type::now());
+}
+
+std::size_t endpoint::check_handshakes() {
+  if (watch_.pending() == 0)
+    return 0;
+  for (auto& line : watch_.check_handshakes())
+    refuse(line);
+  return watch_.pending();
 }
 
 bool endpoint::read(clock_type::time_point now) {
@@ -233,7 +251,7 @@ void endpoint::handle(frames& msg, clock_type::time_point now) {
     return; // no reply, as in the original
   case wire::request_kind::publish: {
     auto size = body->size();
-    if (held_.empty() && has_credit()) {
+    if (held_.empty() && credit_.available()) {
       publish_now(envelope, std::move(*body));
     } else if (held_.size() < cfg_.held_max &&
                (held_.empty() || held_bytes_ + size <= cfg_.held_max_bytes)) {
@@ -319,7 +337,6 @@ void endpoint::serve(clock_type::time_point now) {
       continue;
     }
     ++e.attempts;
-    settle(w.identity); // (never set: its request settled it already)
     auto& f = in_flight_[w.identity];
     f.e = std::move(e);
     queue_.pop_front();
@@ -408,24 +425,17 @@ void endpoint::flush(engine_link& engine) {
 // -- publishing
 // ----------------------------------------------------------------
 
-bool endpoint::has_credit() const noexcept {
-  // An event larger than the remaining bytes still goes: a publisher
-  // overshoots its byte window by at most one event.
-  return credit_events_ > 0 && credit_bytes_ > 0;
-}
-
 void endpoint::publish_now(frames& envelope, event ev) {
   // Reply first: the client's next request overlaps the hand-off.
   reply(envelope, wire::published_reply);
-  --credit_events_;
-  credit_bytes_ -= static_cast<std::int64_t>(ev.size());
+  credit_.spend(ev.size());
   ++counters_.published;
   ++counters_.round_trips;
   published_.push_back(std::move(ev));
 }
 
 void endpoint::release_held() {
-  while (!held_.empty() && has_credit()) {
+  while (!held_.empty() && credit_.available()) {
     auto h = std::move(held_.front());
     held_.pop_front();
     held_bytes_ -= h.ev.size();
@@ -440,17 +450,16 @@ bool endpoint::reply(const frames& envelope, std::string_view body) {
 bool endpoint::reply(const frames& envelope, zmq::message_t body) {
   frames out;
   out.reserve(envelope.size() + 1);
-  for (auto& f : envelope) {
-    out.emplace_back();
-    out.back().copy(const_cast<zmq::message_t&>(f));
-  }
+  for (auto& f : envelope)
+    out.emplace_back(f.data(), f.size()); // identities: a few bytes
   out.push_back(std::move(body));
   try {
     return zmq::send_multipart(router_, out, zmq::send_flags::dontwait)
         .has_value();
   } catch (const zmq::error_t& e) {
     if (e.num() != EHOSTUNREACH)
-      ee::log(log_level::warning, cfg_.name, std::string{"reply failed: "} + e.what());
+      ee::log(log_level::warning, cfg_.name,
+              std::string{"reply failed: "} + e.what());
     return false;
   }
 }

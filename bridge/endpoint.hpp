@@ -13,8 +13,10 @@
 #include <zmq.hpp>
 
 #include "bridge/connection_tracker.hpp"
+#include "bridge/connection_watch.hpp"
 #include "bridge/refusal_log.hpp"
 #include "bridge/seam.hpp"
+#include "src/core/publish_credit.hpp"
 #include "ee/error.hpp"
 #include "ee/expected.hpp"
 #include "ee/external_plugin.hpp"
@@ -65,6 +67,8 @@ public:
     /// Gets the handshakes that failed (a plain-text client on a CURVE
     /// port, a wrong server key, ...); may be null. Outlives the endpoint.
     refusal_log* refusals = nullptr;
+    /// With CURVE: the bridge's pending handshakes (outlives the endpoint).
+    handshake_book* handshakes = nullptr;
   };
 
   /// Creates the ROUTER and its monitor and binds the ROUTER. @returns an
@@ -175,6 +179,16 @@ private:
   endpoint(zmq::context_t& ctx, config cfg);
 
   void drain_monitor();
+
+  // Logs `line` (if any) as a refused connection on this port.
+  void refuse(const std::string& line);
+
+public:
+  /// Ends pending handshakes beyond the limits (`handshake_book`).
+  /// @returns the number still pending.
+  std::size_t check_handshakes();
+
+private:
   void handle(frames& msg, clock_type::time_point now);
   void on_gone(const std::string& identity);
   void settle(const std::string& identity);
@@ -182,7 +196,6 @@ private:
   void give_back(std::vector<entry>& back);
   void publish_now(frames& envelope, event ev);
   void release_held();
-  bool has_credit() const noexcept;
   bool reply(const frames& envelope, std::string_view body);
   bool reply(const frames& envelope, zmq::message_t body);
   void schedule_probe(flight& f, clock_type::time_point now);
@@ -192,6 +205,7 @@ private:
   zmq::socket_t monitor_;
   int port_ = -1;
   connection_tracker tracker_;
+  connection_watch watch_;
   std::deque<entry> queue_;
   std::uint64_t next_seq_ = 0;
   std::unordered_map<std::string, flight> in_flight_;
@@ -200,8 +214,7 @@ private:
       waiting_by_id_;
   std::deque<held_publish> held_;
   std::size_t held_bytes_ = 0;
-  std::int64_t credit_events_ = 0;
-  std::int64_t credit_bytes_ = 0;
+  publish_credit credit_;
   bool quit_ = false;
   bool quit_pending_ = false;
   bool first_request_seen_ = false;

@@ -4,7 +4,6 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <thread>
@@ -38,8 +37,36 @@ std::string find_executable(const std::string& cmd) {
   return {};
 }
 
+std::map<std::string, std::string>
+plugin_environment(const std::vector<std::string>& inherit,
+                   const std::map<std::string, std::string>& own) {
+  auto wanted = [&inherit](const std::string& name) {
+    if (name.compare(0, 3, "EE_") == 0)
+      return false;
+    for (auto& pattern : inherit) {
+      if (!pattern.empty() && pattern.back() == '*'
+              ? name.compare(0, pattern.size() - 1, pattern, 0,
+                             pattern.size() - 1) == 0
+              : name == pattern)
+        return true;
+    }
+    return false;
+  };
+  std::map<std::string, std::string> result;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string kv = *e;
+    auto eq = kv.find('=');
+    if (eq != std::string::npos && wanted(kv.substr(0, eq)))
+      result[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  for (auto& [k, v] : own)
+    result[k] = v;
+  return result;
+}
+
 process::process(process&& other) noexcept
-    : pid_(other.pid_), out_fd_(other.out_fd_), err_fd_(other.err_fd_),
+    : keeper_(std::move(other.keeper_)), pid_(other.pid_),
+      out_fd_(other.out_fd_), err_fd_(other.err_fd_),
       out_buf_(std::move(other.out_buf_)), err_buf_(std::move(other.err_buf_)) {
   other.pid_ = -1;
   other.out_fd_ = -1;
@@ -50,6 +77,7 @@ process& process::operator=(process&& other) noexcept {
   if (this != &other) {
     terminate(std::chrono::milliseconds{0});
     close_fds();
+    keeper_ = std::move(other.keeper_);
     pid_ = other.pid_;
     out_fd_ = other.out_fd_;
     err_fd_ = other.err_fd_;
@@ -67,7 +95,8 @@ process::~process() {
   close_fds();
 }
 
-error process::launch(const std::vector<std::string>& argv,
+error process::launch(std::shared_ptr<keeper> k,
+                      const std::vector<std::string>& argv,
                       const std::map<std::string, std::string>& env,
                       const std::string& dir) {
   if (argv.empty())
@@ -77,32 +106,15 @@ error process::launch(const std::vector<std::string>& argv,
   close_fds();
   out_buf_.clear();
   err_buf_.clear();
-  // Everything the child needs is prepared before fork: after it, the child
-  // only makes async-signal-safe calls.
-  auto path = find_executable(argv[0]);
-  if (path.empty())
-    path = argv[0]; // execve reports what is wrong with it
-  std::vector<char*> args;
-  for (auto& a : argv)
-    args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  std::map<std::string, std::string> merged;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string kv = *e;
-    auto eq = kv.find('=');
-    if (eq != std::string::npos)
-      merged[kv.substr(0, eq)] = kv.substr(eq + 1);
-  }
-  for (auto& [k, v] : env)
-    merged[k] = v;
-  std::vector<std::string> env_strs;
-  for (auto& [k, v] : merged)
-    env_strs.push_back(k + "=" + v);
-  std::vector<char*> envp;
-  for (auto& s : env_strs)
-    envp.push_back(const_cast<char*>(s.c_str()));
-  envp.push_back(nullptr);
-  int out[2], err[2], status_pipe[2];
+  keeper::spawn_request req;
+  req.path = find_executable(argv[0]);
+  if (req.path.empty())
+    req.path = argv[0]; // execve reports what is wrong with it
+  req.argv = argv;
+  for (auto& [name, value] : env)
+    req.env.push_back(name + "=" + value);
+  req.dir = dir;
+  int out[2], err[2];
   if (::pipe2(out, O_CLOEXEC) != 0)
     return error{ec::launch_failed, std::string{"pipe: "} + strerror(errno)};
   if (::pipe2(err, O_CLOEXEC) != 0) {
@@ -110,98 +122,48 @@ error process::launch(const std::vector<std::string>& argv,
     ::close(out[1]);
     return error{ec::launch_failed, std::string{"pipe: "} + strerror(errno)};
   }
-  if (::pipe2(status_pipe, O_CLOEXEC) != 0) {
-    for (int fd : {out[0], out[1], err[0], err[1]})
-      ::close(fd);
-    return error{ec::launch_failed, std::string{"pipe: "} + strerror(errno)};
-  }
-  auto parent = ::getpid();
-  auto pid = ::fork();
-  if (pid < 0) {
-    for (int fd :
-         {out[0], out[1], err[0], err[1], status_pipe[0], status_pipe[1]})
-      ::close(fd);
-    return error{ec::launch_failed, std::string{"fork: "} + strerror(errno)};
-  }
-  if (pid == 0) {
-    // Child.
-    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (::getppid() != parent)
-      ::_exit(127);
-    ::setpgid(0, 0);
-    ::dup2(out[1], STDOUT_FILENO);
-    ::dup2(err[1], STDERR_FILENO);
-    int devnull = ::open("/dev/null", O_RDONLY);
-    if (devnull >= 0)
-      ::dup2(devnull, STDIN_FILENO);
-    int code = 0;
-    if (!dir.empty() && ::chdir(dir.c_str()) != 0) {
-      code = errno;
-      (void)!::write(status_pipe[1], "c", 1);
-      (void)!::write(status_pipe[1], &code, sizeof(code));
-      ::_exit(127);
-    }
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::execve(path.c_str(), args.data(), envp.data());
-    code = errno;
-    (void)!::write(status_pipe[1], "e", 1);
-    (void)!::write(status_pipe[1], &code, sizeof(code));
-    ::_exit(127);
-  }
-  // Parent. Also set the group here: a signal to the group right after fork
-  // must not miss a child that has not run setpgid yet.
-  ::setpgid(pid, pid);
+  req.out_fd = out[1];
+  req.err_fd = err[1];
+  auto pid = k->spawn(req);
   ::close(out[1]);
   ::close(err[1]);
-  ::close(status_pipe[1]);
-  char what = 0;
-  int code = 0;
-  ssize_t n;
-  do {
-    n = ::read(status_pipe[0], &what, 1);
-  } while (n < 0 && errno == EINTR);
-  if (n == 1)
-    (void)!::read(status_pipe[0], &code, sizeof(code));
-  ::close(status_pipe[0]);
-  if (n == 1) {
+  if (!pid) {
     ::close(out[0]);
     ::close(err[0]);
-    int st = 0;
-    ::waitpid(pid, &st, 0);
-    if (what == 'c')
-      return error{ec::launch_failed, "cannot change to directory '" + dir +
-                                          "': " + strerror(code)};
-    return error{ec::launch_failed,
-                 "cannot execute '" + argv[0] + "': " + strerror(code)};
+    return pid.error();
   }
   ::fcntl(out[0], F_SETFL, O_NONBLOCK);
   ::fcntl(err[0], F_SETFL, O_NONBLOCK);
-  pid_ = pid;
+  keeper_ = std::move(k);
+  pid_ = *pid;
   out_fd_ = out[0];
   err_fd_ = err[0];
   return {};
 }
 
-bool process::poll_exit(bool& normal, std::string& text) {
+bool process::poll_exit(bool& normal, int& sig, std::string& text) {
   if (pid_ <= 0)
     return false;
   int st = 0;
-  auto r = ::waitpid(pid_, &st, WNOHANG);
-  if (r == 0)
-    return false;
-  pid_ = -1;
-  if (r < 0) {
+  sig = 0;
+  if (!keeper_->reaped(pid_, st)) {
+    if (keeper_->alive())
+      return false;
+    // Not the keeper's child any more: kill its group ourselves.
+    ::kill(-pid_, SIGKILL);
+    pid_ = -1;
     normal = false;
-    text = std::string{"waitpid: "} + strerror(errno);
+    sig = SIGKILL;
+    text = "killed (SIGKILL): the process keeper ended unexpectedly";
     return true;
   }
+  pid_ = -1;
   if (WIFEXITED(st)) {
     normal = WEXITSTATUS(st) == 0;
     text = "exited with code " + std::to_string(WEXITSTATUS(st));
   } else if (WIFSIGNALED(st)) {
     normal = false;
+    sig = WTERMSIG(st);
     text = "killed by signal " + std::to_string(WTERMSIG(st)) + " (" +
            strsignal(WTERMSIG(st)) + ")";
   } else {
@@ -219,21 +181,27 @@ void process::signal(int sig) noexcept {
 void process::terminate(std::chrono::milliseconds grace) noexcept {
   if (pid_ <= 0)
     return;
-  int st = 0;
+  bool normal = false;
+  int sig = 0;
+  std::string text;
+  auto wait_until = [&](std::chrono::steady_clock::time_point deadline) {
+    while (std::chrono::steady_clock::now() < deadline)
+      if (poll_exit(normal, sig, text))
+        return true;
+      else
+        std::this_thread::sleep_for(std::chrono::milliseconds{2});
+    return false;
+  };
+  auto now = std::chrono::steady_clock::now();
   if (grace.count() > 0) {
     ::kill(-pid_, SIGTERM);
-    auto deadline = std::chrono::steady_clock::now() + grace;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (::waitpid(pid_, &st, WNOHANG) != 0) {
-        pid_ = -1;
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds{10});
-    }
+    if (wait_until(now + grace))
+      return;
   }
   ::kill(-pid_, SIGKILL);
-  ::waitpid(pid_, &st, 0);
-  pid_ = -1;
+  // A killed process is reaped at once; bounded all the same.
+  if (!wait_until(std::chrono::steady_clock::now() + std::chrono::seconds{5}))
+    pid_ = -1;
 }
 
 void process::read_into(int& fd, std::string& buf,

@@ -2,10 +2,12 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <string>
 #include <sys/types.h>
 #include <vector>
 
+#include "bridge/keeper.hpp"
 #include "ee/error.hpp"
 
 namespace ee {
@@ -14,9 +16,18 @@ namespace ee {
 /// '/', else looked up in PATH), or an empty string if there is none.
 std::string find_executable(const std::string& cmd);
 
-/// A child process launched for an external plugin: its stdout and stderr
-/// come back through pipes, and it dies with the engine (PR_SET_PDEATHSIG).
-/// Move-only owner; not thread-safe (one thread owns it, the bridge's).
+/// @returns the environment of a launched plugin: the variables of the
+/// engine's environment named by `inherit` (but `EE_*`), then `own` (the
+/// plugin's `env` and the EE_* variables the engine sets for it).
+std::map<std::string, std::string>
+plugin_environment(const std::vector<std::string>& inherit,
+                   const std::map<std::string, std::string>& own);
+
+/// A child process launched for an external plugin through the process
+/// keeper (keeper.hpp): its stdout and stderr come back through pipes, it
+/// leads its own process group, and nothing of its tree outlives the
+/// engine. Move-only owner; not thread-safe (one thread owns it, the
+/// bridge's).
 class process {
 public:
   process() = default;
@@ -28,10 +39,11 @@ public:
   /// Kills (SIGKILL) and reaps a still running child.
   ~process();
 
-  /// Launches `argv` with the current environment plus `env`, in `dir`
-  /// (empty: the current directory). @returns an error naming the command
-  /// if it cannot be executed.
-  [[nodiscard]] error launch(const std::vector<std::string>& argv,
+  /// Launches `argv` through `k` with exactly the environment `env`, in
+  /// `dir` (empty: the current directory). @returns an error naming the
+  /// command if it cannot be executed.
+  [[nodiscard]] error launch(std::shared_ptr<keeper> k,
+                             const std::vector<std::string>& argv,
                              const std::map<std::string, std::string>& env,
                              const std::string& dir);
 
@@ -41,9 +53,11 @@ public:
   /// @returns the child's pid, or -1.
   pid_t pid() const noexcept { return pid_; }
 
-  /// Reaps the child if it exited. @returns true if it did; `normal` is
-  /// true for exit code 0 and `text` describes the exit.
-  bool poll_exit(bool& normal, std::string& text);
+  /// Learns whether the child exited. @returns true if it did; `normal` is
+  /// true for exit code 0, `signal` is the signal that killed it (0: none)
+  /// and `text` describes the exit. If the keeper is gone, kills the
+  /// child's group and reports that.
+  bool poll_exit(bool& normal, int& signal, std::string& text);
 
   /// Sends `sig` to the child.
   void signal(int sig) noexcept;
@@ -65,6 +79,7 @@ private:
   void read_into(int& fd, std::string& buf, std::vector<std::string>& lines);
   void close_fds() noexcept;
 
+  std::shared_ptr<keeper> keeper_;
   pid_t pid_ = -1;
   int out_fd_ = -1;
   int err_fd_ = -1;

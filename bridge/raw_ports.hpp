@@ -4,11 +4,15 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
+#include <unordered_set>
 
 #include <zmq.hpp>
 
+#include "bridge/connection_watch.hpp"
 #include "bridge/refusal_log.hpp"
 #include "bridge/seam.hpp"
+#include "src/core/publish_credit.hpp"
 #include "ee/app_config.hpp"
 #include "ee/expected.hpp"
 
@@ -20,19 +24,23 @@ namespace ee {
 /// subscriptions go to the engine, events go out without copying). With
 /// CURVE both are CURVE servers (ZAP domains `zap_domain_publish()` and
 /// `zap_domain_subscribe()`) with a socket monitor each that reports failed
-/// handshakes. Owned and used by the bridge's thread only (except the
+/// handshakes. The XPUB always has a monitor: its connections are watched
+/// for the subscription limits (`app_config::max_subscriptions` and its
+/// siblings). Owned and used by the bridge's thread only (except the
 /// counters).
 class raw_ports {
 public:
   /// Creates and binds both sockets. `released` counts the bytes of raw
   /// events that libzmq let go of; it must outlive `ctx`. `curve_secret` is
   /// the engine's secret key (32 bytes), empty without CURVE; `refusals`
-  /// (with CURVE) gets the failed handshakes and must outlive the ports.
+  /// (with CURVE) gets the failed handshakes and `handshakes` counts the
+  /// pending ones; both must outlive the ports.
   /// @returns an error naming the port and the fix on failure.
   static expected<std::unique_ptr<raw_ports>>
   open(zmq::context_t& ctx, const app_config& cfg,
        std::atomic<std::uint64_t>& released,
-       const std::string& curve_secret = {}, refusal_log* refusals = nullptr);
+       const std::string& curve_secret = {}, refusal_log* refusals = nullptr,
+       handshake_book* handshakes = nullptr);
 
   ~raw_ports();
 
@@ -46,22 +54,27 @@ public:
   /// @returns the SUB socket if it should be polled (it has credit: without
   /// it TCP pushes back on raw PUB clients), else null.
   zmq::socket_t* sub_to_poll() noexcept {
-    return has_credit() ? &sub_ : nullptr;
+    return credit_.available() ? &sub_ : nullptr;
   }
+
+  /// @returns the SUB socket.
+  zmq::socket_t& sub() noexcept { return sub_; }
 
   /// @returns the XPUB socket.
   zmq::socket_t& xpub() noexcept { return xpub_; }
 
-  /// @returns the socket monitors of SUB and XPUB (with CURVE), else null.
+  /// @returns the socket monitor of SUB (with CURVE, else null) and XPUB.
   zmq::socket_t* sub_monitor() noexcept {
     return sub_mon_ ? &*sub_mon_ : nullptr;
   }
-  zmq::socket_t* xpub_monitor() noexcept {
-    return xpub_mon_ ? &*xpub_mon_ : nullptr;
-  }
+  zmq::socket_t* xpub_monitor() noexcept { return &xpub_mon_; }
 
   /// Reads both monitors; failed handshakes go to the refusal log.
   void read_monitors();
+
+  /// Ends pending handshakes beyond the limits (`handshake_book`).
+  /// @returns the number still pending.
+  std::size_t check_handshakes();
 
   /// Adds publish credit.
   void grant(credit c);
@@ -70,7 +83,8 @@ public:
   /// there may be more to read.
   bool read_sub();
 
-  /// Reads raw SUB clients' (un)subscriptions and reports them.
+  /// Reads raw SUB clients' (un)subscriptions and reports them within the
+  /// limits; disconnects the clients beyond them.
   void read_xpub(engine_link& engine);
 
   /// Sends events to raw SUB clients, without copying; a send that would
@@ -84,28 +98,49 @@ public:
   std::uint64_t rejected() const noexcept { return rejected_.load(); }
   std::uint64_t published() const noexcept { return published_count_.load(); }
   std::uint64_t dropped() const noexcept { return dropped_.load(); }
+  std::uint64_t refused_subscribers() const noexcept {
+    return subscriber_refusals_.total();
+  }
 
 private:
   raw_ports(zmq::context_t& ctx, std::atomic<std::uint64_t>& released,
-            std::size_t max_message_size);
+            const app_config& cfg);
 
-  bool has_credit() const noexcept {
-    return credit_events_ > 0 && credit_bytes_ > 0;
-  }
 
-  void drain_monitor(zmq::socket_t& mon, const std::string& what);
+  void drain_monitor(zmq::socket_t& mon, const std::string& what,
+                     connection_watch* watch);
+
+  // Applies one (un)subscription to the books; @returns false if it is
+  // beyond the limits in total.
+  bool account(std::string filter, bool subscribed, engine_link& engine);
+
+  // Disconnects the subscribers beyond the limits; gives freed memory back.
+  void enforce(bool over_total);
 
   zmq::socket_t sub_;
   zmq::socket_t xpub_;
   std::optional<zmq::socket_t> sub_mon_;
-  std::optional<zmq::socket_t> xpub_mon_;
+  zmq::socket_t xpub_mon_;
   refusal_log* refusals_ = nullptr;
   std::atomic<std::uint64_t>& released_;
   std::size_t max_message_size_;
+  std::size_t max_subscriptions_;
+  std::size_t max_subscription_bytes_;
+  std::size_t max_subscriber_bytes_;
+  // The distinct filters reported to the engine, and their bytes.
+  std::unordered_set<std::string> filters_;
+  std::size_t filter_bytes_ = 0;
+  // Bytes of filters released since memory was last given back.
+  std::size_t released_filter_bytes_ = 0;
+  connection_watch publishers_;
+  connection_watch subscribers_;
+  // A subscriber was ended for the limits in total: no other is until then
+  // (the subscriptions of the one ended may still arrive meanwhile).
+  std::chrono::steady_clock::time_point cut_until_{};
+  refusal_log subscriber_refusals_;
   int publish_port_ = -1;
   int subscribe_port_ = -1;
-  std::int64_t credit_events_ = 0;
-  std::int64_t credit_bytes_ = 0;
+  publish_credit credit_;
   event_batch published_;
   std::atomic<std::uint64_t> rejected_{0};
   std::atomic<std::uint64_t> published_count_{0};

@@ -1,5 +1,7 @@
 #include "bridge/zap_handler.hpp"
 
+#include "bridge/socket_limits.hpp"
+
 #include <iterator>
 #include <vector>
 
@@ -17,10 +19,6 @@
 namespace ee {
 
 namespace {
-
-// Handshakes on a CURVE port may take this long; a client that holds a
-// connection in its handshake longer is dropped (libzmq's default: 30 s).
-constexpr int curve_handshake_ms = 10000;
 
 constexpr int read_budget = 1024;
 
@@ -111,7 +109,7 @@ void make_curve_server(zmq::socket_t& sock, const std::string& secret_key,
   sock.set(zmq::sockopt::curve_server, 1);
   sock.set(zmq::sockopt::curve_secretkey, zmq::buffer(secret_key));
   sock.set(zmq::sockopt::zap_domain, domain);
-  sock.set(zmq::sockopt::handshake_ivl, curve_handshake_ms);
+  sock.set(zmq::sockopt::handshake_ivl, handshake_timeout_ms);
   int one = 1;
   // Not fatal where unsupported: the handler is bound before any port and
   // closed after all of them, so no handshake finds it missing.

@@ -1,5 +1,9 @@
 #include "bridge/zap_policy.hpp"
 
+#include <cerrno>
+
+#include "bridge/socket_limits.hpp"
+
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -89,12 +93,23 @@ std::string describe_handshake_failure(int event, int value,
   // A plain-text client sees the CURVE greeting and hangs up, often before
   // the engine has read the client's (a wrong server key fails later, as a
   // protocol error, and a refused key at ZAP).
-  if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL && curve)
+  // libzmq reports the end of the connection (EPIPE, ECONNRESET) and its
+  // handshake timer (with whatever errno its I/O thread had last, usually
+  // EAGAIN) alike: without detail.
+  if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL && curve &&
+      (value == EPIPE || value == ECONNRESET))
     return "a client hung up during its handshake on " + what + " (" +
            std::strerror(value) +
            "): most likely a plain-text client that found the port requires "
            "CURVE; " +
            needs_keys;
+  if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL && curve)
+    return "a client did not complete its handshake on " + what + " within " +
+           std::to_string(handshake_timeout_ms / 1000) +
+           " s and was disconnected (timed out; last error: " +
+           std::strerror(value) +
+           "): a client that connects and sends nothing or too little, or "
+           "a network that lost its packets";
   if (event != ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
     return {};
   switch (value) {

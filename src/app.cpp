@@ -2,13 +2,11 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <condition_variable>
 #include <csignal>
 #include <mutex>
 #include <optional>
 #include <set>
-#include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
 
@@ -19,11 +17,15 @@
 #endif
 
 #include "actors/engine.hpp"
-#include "actors/links.hpp"
 #include "actors/exception_text.hpp"
+#include "actors/links.hpp"
 #include "actors/messages.hpp"
+#include "actors/stats_snapshot.hpp"
+#include "app_validation.hpp"
 #include "bridge/bridge.hpp"
+#include "bridge/keeper.hpp"
 #include "bridge/process.hpp"
+#include "src/core/type_lists.hpp"
 #include "ee/log.hpp"
 
 namespace ee {
@@ -42,9 +44,26 @@ void leak(std::unique_ptr<T> p) {
   (void)p.release();
 }
 
+// @returns `result`, failed if processes had to be killed: an app whose
+// plugins did not stop within the grace did not end well.
+error with_killed(error result, const std::vector<std::string>& killed) {
+  if (killed.empty())
+    return result;
+  std::string names;
+  for (auto& name : killed)
+    names += (names.empty() ? "'" : ", '") + name + "'";
+  auto text = "killed (SIGKILL) the process of " + names +
+              ": it did not stop within the shutdown grace";
+  if (!result)
+    return error{ec::shutdown_timeout, text};
+  return error{result.code(), result.message() + "; " + text};
+}
+
 extern "C" void ee_on_signal(int) {
-  if (signal_count.fetch_add(1) >= 1)
-    _exit(130);
+  if (signal_count.fetch_add(1) >= 1) {
+    keeper::kill_all_now(); // "now": every plugin's tree gets SIGKILL
+    _exit(interrupted_exit_code);
+  }
 }
 
 } // namespace
@@ -101,13 +120,9 @@ struct app::impl {
   }
 
   bool check_name(const std::string& name) {
-    for (char c : name) {
-      if (std::iscntrl(static_cast<unsigned char>(c))) {
-        record(error{ec::invalid_config,
-                     "a plugin name contains a control character: use "
-                     "printable names"});
-        return false;
-      }
+    if (auto problem = plugin_name_problem(name, false); !problem.empty()) {
+      record(error{ec::invalid_config, problem});
+      return false;
     }
     if (name.empty()) {
       record(error{ec::invalid_config,
@@ -232,58 +247,13 @@ app& app::register_plugin(plugin_factory factory, plugin_options opts) {
 app& app::register_external_plugin(external_plugin_config cfg) {
   if (!impl_->check_name(cfg.name))
     return *this;
-  for (char c : cfg.name) {
-    if (std::isspace(static_cast<unsigned char>(c)) || c == '=') {
-      impl_->record(error{ec::invalid_config,
-                          "external plugin '" + cfg.name +
-                              "': the name may not contain white space or "
-                              "'=' (it is printed in the ready line)"});
-      return *this;
-    }
-  }
-  for (auto& [key, value] : cfg.env) {
-    if (key.empty() || key.find('=') != std::string::npos ||
-        key.find('\0') != std::string::npos) {
-      impl_->record(
-          error{ec::invalid_config, "external plugin '" + cfg.name +
-                                        "': environment variable name '" + key +
-                                        "' is empty or contains '='"});
-      return *this;
-    }
-  }
-  if (!cfg.working_dir.empty()) {
-    struct stat sb;
-    if (::stat(cfg.working_dir.c_str(), &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-      impl_->record(error{ec::launch_failed, "external plugin '" + cfg.name +
-                                                 "': working directory '" +
-                                                 cfg.working_dir +
-                                                 "' does not exist"});
-      return *this;
-    }
-  }
-  if (cfg.port < 0 || cfg.port > 65535) {
-    impl_->record(error{ec::invalid_config,
-                        "external plugin '" + cfg.name + "': port " +
-                            std::to_string(cfg.port) +
-                            " is out of range (0..65535, 0 = any free port)"});
-    return *this;
-  }
-  if (!cfg.command.empty() && find_executable(cfg.command.front()).empty()) {
-    impl_->record(error{ec::launch_failed,
-                        "external plugin '" + cfg.name + "': command '" +
-                            cfg.command.front() +
-                            "' not found (not an executable file, nor in "
-                            "PATH)"});
-    return *this;
-  }
   plugin_spec spec;
   spec.kind = plugin_kind::external;
   spec.name = cfg.name;
   spec.options = cfg.options;
-  for (auto& t : cfg.subscriptions) {
-    spec.filters.push_back(t.filter());
-    spec.type_names.push_back(t.name());
-  }
+  auto subs = split_types(cfg.subscriptions);
+  spec.filters = std::move(subs.filters);
+  spec.type_names = std::move(subs.names);
   spec.await_first_request = cfg.await_first_request;
   spec.has_command = !cfg.command.empty();
   impl_->plugins.push_back(std::move(spec));
@@ -292,48 +262,13 @@ app& app::register_external_plugin(external_plugin_config cfg) {
 }
 
 error app::impl::validate() const {
-  auto port_ok = [](int p) { return p >= 0 && p <= 65535; };
-  if (cfg.enable_tcp) {
-    if (!port_ok(cfg.publish_port))
-      return error{ec::invalid_config,
-                   "publish port " + std::to_string(cfg.publish_port) +
-                       " is out of range (0..65535, 0 = any free port)"};
-    if (!port_ok(cfg.subscribe_port))
-      return error{ec::invalid_config,
-                   "subscribe port " + std::to_string(cfg.subscribe_port) +
-                       " is out of range (0..65535, 0 = any free port)"};
-  }
-  std::map<int, std::string> used;
-  auto claim = [&](int port, std::string who) -> error {
-    if (port == 0)
-      return {};
-    auto [i, added] = used.emplace(port, who);
-    if (!added)
-      return error{ec::duplicate_port, "port " + std::to_string(port) +
-                                           " is configured twice: for " +
-                                           i->second + " and for " + who};
-    return {};
-  };
-  if (cfg.enable_tcp) {
-    if (auto err = claim(cfg.publish_port, "the publish port"))
-      return err;
-    if (auto err = claim(cfg.subscribe_port, "the subscribe port"))
-      return err;
-  }
+  std::vector<const external_plugin_config*> ps;
   for (auto& ext : externals)
     if (!ext.name.empty())
-      if (auto err = claim(ext.port, "external plugin '" + ext.name + "'"))
-        return err;
-  if (cfg.queue_capacity == 0)
-    return error{ec::invalid_config, "queue_capacity must be at least 1"};
-  if (cfg.delivery_window == 0)
-    return error{ec::invalid_config, "delivery_window must be at least 1"};
-  if (cfg.publish_window == 0)
-    return error{ec::invalid_config, "publish_window must be at least 1"};
-  if (cfg.bind_address.empty())
-    return error{ec::invalid_config,
-                 "bind_address is empty: use 127.0.0.1 (default), * or an "
-                 "interface address"};
+      ps.push_back(&ext);
+  for (auto& x : validate_app(cfg, ps))
+    if (!x.warning)
+      return error{x.code, x.message};
   if (plugins.empty())
     return error{ec::invalid_config,
                  "no plugins registered: register at least one plugin before "
@@ -370,38 +305,26 @@ error app::run() {
 error app::impl::run_engine() {
   if (first_error)
     return first_error;
-  if (auto err = validate()) {
-    ee::log(log_level::error, err.message());
+  // Errors before the start are returned, not logged: the caller reports
+  // them once (`event-engine run` prints them).
+  if (auto err = validate())
     return err;
-  }
   // -- the bridge
   // ---------------------------------------------------------------
   std::vector<bridge_plugin> bps;
   for (slot_id i = 0; i < plugins.size(); ++i) {
     if (plugins[i].kind != plugin_kind::external)
       continue;
-    auto& ext = externals[i];
     bridge_plugin bp;
+    static_cast<external_plugin_config&>(bp) = externals[i];
     bp.id = i;
-    bp.name = ext.name;
-    bp.port = ext.port;
-    bp.command = ext.command;
-    bp.env = ext.env;
-    bp.working_dir = ext.working_dir;
-    bp.delivery = ext.delivery;
-    bp.max_delivery_attempts = ext.max_delivery_attempts;
-    bp.allowed_keys = ext.allowed_keys;
-    bp.allowed_key_files = ext.allowed_key_files;
-    bp.client_key_file = ext.client_key_file;
     bps.push_back(std::move(bp));
   }
   std::unique_ptr<bridge> br;
   if (cfg.enable_tcp || !bps.empty()) {
     auto opened = bridge::open(cfg, std::move(bps));
-    if (!opened) {
-      ee::log(log_level::error, opened.error().message());
+    if (!opened)
       return opened.error();
-    }
     br = std::move(*opened);
   }
   // -- the actor system
@@ -445,15 +368,13 @@ error app::impl::run_engine() {
         auto i = st.plugins.find(e.name);
         if (i == st.plugins.end())
           continue;
-        auto& x = i->second;
-        x.requests = e.requests;
-        x.round_trips = e.round_trips;
-        x.bad_requests = e.bad_requests;
-        x.disconnects = e.disconnects;
-        x.redelivered = e.redeliveries;
+        copy_wire_counters(i->second, e);
+        // External plugins' events are redelivered by their endpoint.
+        i->second.redelivered = e.redeliveries;
       }
       st.raw_dropped += bs.raw_dropped; // plus ZeroMQ's own drops
       st.refused_connections = bs.refused_connections;
+      st.refused_subscribers = bs.refused_subscribers;
     };
   }
   auto engine = spawn_engine(*sys, params);
@@ -511,15 +432,18 @@ error app::impl::run_engine() {
     set_phase(run_phase::ending);
   }
   auto [result, st] = *outcome;
-  // -- tear down, bounded ------------------------------------------------------
-  // Processes get the rest of the grace that began with the stop request (or
-  // a full grace when the app ended by itself).
+  // -- tear down, bounded
+  // ------------------------------------------------------ Processes get the
+  // rest of the grace that began with the stop request (or a full grace when
+  // the app ended by itself).
   auto now = std::chrono::steady_clock::now();
   auto deadline = now + cfg.shutdown_grace;
   if (stop_time)
     deadline = std::max(now, *stop_time + cfg.shutdown_grace);
-  if (br)
+  if (br) {
     br->shutdown(deadline);
+    result = with_killed(std::move(result), br->killed());
+  }
   params->threads->join_all();
   link.reset();
   engine = nullptr;

@@ -13,6 +13,10 @@
 
 namespace ee {
 
+/// The exit status of a process whose app was stopped by a second signal
+/// (`stop_on_signals`): 128 + SIGINT, as shells report an interrupt.
+constexpr int interrupted_exit_code = 130;
+
 /// The application: owns the runtime (actor system, engine, bridge). Register
 /// plugins, then `run()`. Not copyable, not movable.
 ///
@@ -77,9 +81,13 @@ public:
   /// returns within `app_config::shutdown_grace` plus a few milliseconds,
   /// whatever the plugins do: one stuck in its own code is abandoned and
   /// named in the result (`ec::shutdown_timeout`).
-  /// @returns success, or the first registration error, bind failure,
-  ///          plugin failure (with the plugin's name and its error text), or
-  ///          shutdown timeout.
+  /// Before starting anything it validates the settings (the same rules
+  /// `event-engine check` applies: ports, commands, working directories,
+  /// keys); an error found then, or a bind failure, is returned without
+  /// being logged: the caller reports it.
+  /// @returns success, or the first registration error, invalid setting,
+  ///          bind failure, plugin failure (with the plugin's name and its
+  ///          error text), or shutdown timeout.
   /// @pre not called before on this app (a second call returns
   ///      `ec::already_running`).
   [[nodiscard]] error run();
@@ -114,8 +122,10 @@ public:
   /// throws, whatever the app is doing meanwhile.
   engine_stats stats() const;
 
-  /// Installs SIGINT/SIGTERM handlers that call `stop()` on this app (a second
-  /// signal exits the process at once). Call before `run()`.
+  /// Installs SIGINT/SIGTERM handlers that call `stop()` on this app. A
+  /// second signal means "now": every launched process tree gets SIGKILL
+  /// and the process exits at once with `interrupted_exit_code`. Call
+  /// before `run()`.
   void stop_on_signals();
 
 private:

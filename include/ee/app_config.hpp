@@ -82,6 +82,17 @@ struct app_config {
   /// dropped and counted (`engine_stats::raw_dropped`), as ZeroMQ drops at
   /// its high-water mark.
   std::size_t raw_subscriber_bytes = 64 * 1024 * 1024;
+  /// Subscriptions of raw SUB clients on the subscribe port (libzmq keeps
+  /// them in a trie of about 32 bytes per filter byte): distinct filters in
+  /// total, their bytes in total, and the bytes one connection may send
+  /// (every subscribe and unsubscribe message it ever sends counts). A
+  /// connection beyond a limit is disconnected, which releases what it held,
+  /// and counted (`engine_stats::refused_subscribers`).
+  std::size_t max_subscriptions = 10000;
+  /// See `max_subscriptions`.
+  std::size_t max_subscription_bytes = 1024 * 1024;
+  /// See `max_subscriptions`.
+  std::size_t max_subscriber_bytes = 1024 * 1024;
   /// Which plugins are restarted when one fails.
   restart_strategy strategy = restart_strategy::one_for_one;
   /// Restart intensity: at most `max_restarts` within `restart_period`,
@@ -104,6 +115,14 @@ struct app_config {
   /// `ee.stats\n<JSON>` (see `to_json`), which reaches subscriptions that
   /// name it (`"ee.stats"`), internal or external.
   std::chrono::milliseconds stats_interval{0};
+  /// The engine's environment variables that launched processes get (a
+  /// trailing `*` matches any suffix). Nothing else of the engine's
+  /// environment reaches them, and never a name starting with `EE_`: a
+  /// process gets its own `env` and the EE_* variables the engine sets for
+  /// it (README, "Launched processes").
+  std::vector<std::string> inherit_env{"PATH",  "HOME", "USER",   "LOGNAME",
+                                       "SHELL", "LANG", "LC_*",   "LANGUAGE",
+                                       "TZ",    "TERM", "TMPDIR", "PYTHONPATH"};
   /// CurveZMQ on the TCP ports (off by default). Binding to an address
   /// that is not a loopback address without it logs a warning that names
   /// what anyone on the network could do on which port.

@@ -67,7 +67,7 @@ struct library_plugin_config {
 
 /// An app described by a TOML file (`event-engine run APP.toml`): engine
 /// settings, named event types, external plugins and plugins from shared
-/// libraries. Every key:
+/// libraries. Every key (docs/configuration.md has each default and why):
 ///
 /// ~~~{.toml}
 /// [engine]
@@ -82,12 +82,17 @@ struct library_plugin_config {
 /// publish_window = 1000
 /// publish_window_bytes = 67108864
 /// raw_subscriber_bytes = 67108864
+/// max_subscriptions = 10000    # raw SUB clients' distinct filters in total
+/// max_subscription_bytes = 1048576  # their bytes in total
+/// max_subscriber_bytes = 1048576    # subscription bytes per connection
 /// strategy = "one_for_one"     # one_for_all, rest_for_one
 /// max_restarts = 5
 /// restart_period_ms = 10000
 /// shutdown_grace_ms = 3000
 /// scheduler_threads = 0        # 0 = number of cores
 /// log_level = "info"           # debug, warning, error, off
+/// inherit_env = ["PATH", "LC_*"]  # what launched processes get of the
+///                              # engine's environment (app_config.hpp)
 ///
 /// [engine.security]            # CurveZMQ on every TCP port (docs/security.md)
 /// curve = true                 # default false: plain text
@@ -106,11 +111,12 @@ struct library_plugin_config {
 /// subscriptions = ["TypeA", "Reading", { prefix = "Log" }]
 /// command = ["/usr/bin/python3", "py_plugin.py"]  # optional: launch it
 /// working_dir = "."            # relative to the file; default: its folder
-/// env = { GREETING = "hello" }
+/// env = { GREETING = "hello" }  # its environment: this, EE_*, inherit_env
+/// stderr_level = "warning"     # the log level of its stderr (stdout: info)
 /// await_first_request = false
 /// delivery = "at_least_once"   # or "at_most_once"
 /// max_delivery_attempts = 3
-/// restart = "transient"        # permanent, temporary (default)
+/// restart = "transient"        # default if the engine starts it, else temporary
 /// backoff_initial_ms = 10
 /// backoff_max_ms = 5000
 /// queue_capacity = 0           # 0 = the engine's
@@ -180,7 +186,8 @@ struct app_description {
   /// @returns where `key` was written (see `positions`), or the file alone.
   source_position position(const std::string& key) const;
 
-  /// @returns the type called `name`, or null.
+  /// @returns the type called `name` (of `types`, else one of the engine's
+  /// own, see `engine_event_types`), or null.
   const event_type* find_type(std::string_view name) const noexcept;
 };
 
@@ -218,20 +225,17 @@ load_config_file(const std::string& path);
 [[nodiscard]] expected<app_description>
 parse_config(std::string_view text, const std::string& base_dir);
 
-/// Checks what depends on the machine and on settings changed after
-/// reading (e.g. ports from the command line): ports used twice or
-/// clashing with the engine's ports, launch commands that are not found,
-/// working directories that do not exist, and (with CURVE) the key files
-/// (`check_keys`). Plugin libraries are checked by the host when it loads
-/// them. @returns the errors (and warnings), empty if none.
+/// Runs the one validation of an app's settings (the rules `app::run`
+/// applies before it starts anything) on what was read, after settings
+/// changed since (e.g. ports from the command line), and attaches each
+/// problem to the position of its key: ranges, ports used twice or clashing
+/// with the engine's ports, launch commands that are not found, working
+/// directories that do not exist, and with CURVE every key file (missing,
+/// unreadable, not a regular file or malformed: errors; a secret key file
+/// others can read, an allow-list folder or file others can write, a
+/// plugin's own key also on the engine's allow-list: warnings). Plugin
+/// libraries are checked by the host when it loads them. @returns the
+/// errors and warnings, empty if none.
 std::vector<diagnostic> check_environment(const app_description& desc);
-
-/// With `[engine.security] curve = true`: reads every key file the app
-/// names (the engine's secret certificate, the allowed clients' folder and
-/// files, each plugin's allowed keys and client key file). @returns an
-/// error per missing, unreadable or malformed file or folder without keys
-/// (at the line that names it), and a warning per secret key file that
-/// other users can read.
-std::vector<diagnostic> check_keys(const app_description& desc);
 
 } // namespace ee

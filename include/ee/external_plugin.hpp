@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ee/event_type.hpp"
+#include "ee/log.hpp"
 #include "ee/supervision.hpp"
 
 namespace ee {
@@ -39,8 +40,12 @@ struct external_plugin_config {
   /// If not empty, the app launches this command (argv[0] is looked up in
   /// PATH) after the start barrier is set up, and stops it on shutdown.
   std::vector<std::string> command;
-  /// Extra environment variables for the launched process.
+  /// The launched process's own environment variables (besides the EE_*
+  /// ones the engine sets and `app_config::inherit_env`).
   std::map<std::string, std::string> env;
+  /// The log level of what the launched process writes on stderr (its
+  /// stdout is logged at info).
+  log_level stderr_level = log_level::warning;
   /// Working directory of the launched process (empty = the engine's).
   std::string working_dir;
   /// If true, the start barrier also waits for the process's first request

@@ -4,121 +4,215 @@
 #include <map>
 #include <string>
 
+// Every counter of the engine is declared once, in the lists below: its
+// field (also its JSON key), its kind, its Prometheus family, the value of
+// its `reason` label and its meaning. The structs, `to_json`, the
+// Prometheus output and the tables in docs/metrics.md (checked by
+// tests/unit/metrics_doc_test.cpp) all come from these lists.
+//
+// X(field, kind, family, reason, help). Kinds:
+// - `counter`, `gauge`: exported as a Prometheus counter or gauge;
+// - `sum`: the sum of the fields that share its family (each with its own
+//   `reason`); in the JSON, not exported itself (Prometheus sums labels).
+
+/// The engine as a whole.
+#define EE_ENGINE_COUNTERS(X)                                                  \
+  X(routed, counter, "ee_events_routed_total", "",                             \
+    "Events routed (each once, however many plugins received it), the "        \
+    "engine's own included")                                                   \
+  X(system_events, counter, "ee_system_events_total", "",                      \
+    "The engine's own events among them (lifecycle, dead letters, stats)")     \
+  X(delivered, counter, "ee_events_delivered_total", "",                       \
+    "Events handed to plugins (each copy)")                                    \
+  X(dropped, counter, "ee_events_dropped_total", "",                           \
+    "Event copies dropped (all plugins, all reasons)")                         \
+  X(dead_letters, counter, "ee_dead_letters_total", "",                        \
+    "Dead letters (all plugins)")                                              \
+  X(unmatched, counter, "ee_events_unmatched_total", "",                       \
+    "Events that matched no subscription at all")                              \
+  X(rejected, counter, "ee_wire_rejected_total", "",                           \
+    "Malformed or oversized messages rejected from the wire")                  \
+  X(raw_routed, counter, "ee_raw_events_routed_total", "",                     \
+    "Events handed to raw SUB clients on the subscribe port")                  \
+  X(raw_dropped, counter, "ee_raw_events_dropped_total", "",                   \
+    "Events dropped for raw SUB clients (their byte budget, or ZeroMQ's "      \
+    "high-water mark)")                                                        \
+  X(raw_published, counter, "ee_raw_events_published_total", "",               \
+    "Events published by raw PUB clients on the publish port")                 \
+  X(refused_connections, counter, "ee_refused_connections_total", "",          \
+    "TCP connections refused in their handshake (CURVE: keys not allowed, "    \
+    "plain-text clients, wrong server keys; see docs/security.md)")           \
+  X(refused_subscribers, counter, "ee_refused_subscribers_total", "",          \
+    "Raw SUB clients disconnected for going beyond a subscription limit "      \
+    "(max_subscriptions and its siblings)")
+
+/// One plugin's queue, kept by the router. For every plugin, at every
+/// snapshot: `routed == handled + dead_letters + dropped + queued`.
+#define EE_PLUGIN_QUEUE_COUNTERS(X)                                            \
+  X(routed, counter, "ee_plugin_events_routed_total", "",                      \
+    "Events that matched the plugin's subscriptions (each once)")              \
+  X(delivered, counter, "ee_plugin_events_delivered_total", "",                \
+    "Hand-offs to the plugin (a redelivery counts again)")                     \
+  X(handled, counter, "ee_plugin_events_handled_total", "",                    \
+    "Events the plugin finished with (acknowledged; external plugins: "        \
+    "confirmed or sent, see the delivery mode)")                               \
+  X(dropped, sum, "ee_plugin_events_dropped_total", "",                        \
+    "Events dropped for the plugin, by reason")                                \
+  X(dropped_policy, counter, "ee_plugin_events_dropped_total", "policy",       \
+    "Dropped by its overflow policy (or an engine event that found its "       \
+    "queue full)")                                                             \
+  X(dropped_cycle, counter, "ee_plugin_events_dropped_total", "cycle",         \
+    "Dropped because waiting for room would have closed a wait-for cycle "     \
+    "(plugins waiting on each other's full queues)")                           \
+  X(dropped_retired, counter, "ee_plugin_events_dropped_total", "retired",     \
+    "Thrown away when the plugin went away for good (finished, failed, "       \
+    "stopped at shutdown) with events queued")                                 \
+  X(dead_letters, counter, "ee_plugin_dead_letters_total", "",                 \
+    "Events of the plugin that went to dead letters (the event it failed "     \
+    "on; external plugins: events that used up their delivery attempts)")      \
+  X(redelivered, counter, "ee_plugin_events_redelivered_total", "",            \
+    "Events delivered again after a failure or a vanished connection")         \
+  X(queued, gauge, "ee_plugin_queue_events", "",                               \
+    "Events queued for the plugin or in flight")                               \
+  X(queued_bytes, gauge, "ee_plugin_queue_bytes", "",                          \
+    "Bytes queued for the plugin or in flight")                                \
+  X(peak_queue, gauge, "ee_plugin_queue_peak_events", "",                      \
+    "Largest queue seen, in events")                                           \
+  X(peak_bytes, gauge, "ee_plugin_queue_peak_bytes", "",                       \
+    "Largest queue seen, in bytes")
+
+/// One plugin as a publisher, kept by the router.
+#define EE_PLUGIN_PUBLISH_COUNTERS(X)                                          \
+  X(published, counter, "ee_plugin_events_published_total", "",                \
+    "Events the plugin published")                                             \
+  X(credit_waits, counter, "ee_plugin_credit_waits_total", "",                 \
+    "Times the plugin waited for room to publish (flow control)")
+
+/// One plugin's failures, kept by the supervisor.
+#define EE_PLUGIN_SUPERVISION_COUNTERS(X)                                      \
+  X(failures, counter, "ee_plugin_failures_total", "",                         \
+    "Times the plugin failed")                                                 \
+  X(restarts, counter, "ee_plugin_restarts_total", "",                         \
+    "Times the plugin was restarted")
+
+/// An external plugin's port, kept by the bridge (external plugins only).
+#define EE_PLUGIN_WIRE_COUNTERS(X)                                             \
+  X(requests, counter, "ee_plugin_requests_total", "",                         \
+    "Requests read from the external plugin's port")                           \
+  X(round_trips, counter, "ee_plugin_round_trips_total", "",                   \
+    "Requests of the external plugin answered (an event to next_msg, a "       \
+    "publish confirmed)")                                                      \
+  X(bad_requests, counter, "ee_plugin_bad_requests_total", "",                 \
+    "Requests of the external plugin answered with bad msg")                   \
+  X(disconnects, counter, "ee_plugin_disconnects_total", "",                   \
+    "Connections to the external plugin's port that closed")
+
+/// One event type, kept by the router. Copies count once per plugin that
+/// receives them; at every snapshot
+/// `routed == handled + dead_letters + dropped + queued`.
+#define EE_TYPE_COUNTERS(X)                                                    \
+  X(published, counter, "ee_type_events_published_total", "",                  \
+    "Events of the type published (each once)")                                \
+  X(routed, counter, "ee_type_events_routed_total", "",                        \
+    "Copies of the type's events that matched a plugin")                       \
+  X(delivered, counter, "ee_type_events_delivered_total", "",                  \
+    "Hand-offs of the type's events to plugins (a redelivery counts again)")   \
+  X(handled, counter, "ee_type_events_handled_total", "",                      \
+    "Copies of the type's events their plugin finished with")                  \
+  X(dead_letters, counter, "ee_type_dead_letters_total", "",                   \
+    "Copies of the type's events that went to dead letters")                   \
+  X(dropped, sum, "ee_type_events_dropped_total", "",                          \
+    "Copies of the type's events dropped, by reason")                          \
+  X(dropped_policy, counter, "ee_type_events_dropped_total", "policy",         \
+    "Copies dropped by their plugin's overflow policy")                        \
+  X(dropped_cycle, counter, "ee_type_events_dropped_total", "cycle",           \
+    "Copies dropped to break a wait-for cycle")                                \
+  X(dropped_retired, counter, "ee_type_events_dropped_total", "retired",       \
+    "Copies thrown away when their plugin went away for good")                 \
+  X(queued, gauge, "ee_type_queue_events", "",                                 \
+    "Copies of the type's events queued or in flight")
+
+/// Declares the field of a list entry (every kind).
+#define EE_STATS_FIELD(field, ...) std::uint64_t field = 0;
+
 namespace ee {
 
-/// Counters of one plugin as seen by the engine. For every plugin, at every
-/// snapshot: `routed == handled + dead_letters + dropped + queued`.
+/// How a counter is exported (see the lists above).
+enum class stat_kind { counter, gauge, sum };
+
+/// One entry of a counter list, for code that walks all of them.
+template <class Stats>
+struct stat_field {
+  /// The field's name and its JSON key.
+  const char* key;
+  std::uint64_t Stats::*member;
+  stat_kind kind;
+  /// The Prometheus family.
+  const char* family;
+  /// The value of the label `reason` ("": no such label).
+  const char* reason;
+  const char* help;
+  /// Exported for external plugins only.
+  bool external_only;
+};
+
+/// Counters of one plugin as seen by the engine.
 struct subscriber_stats {
   /// How it runs: "actor", "blocking", "caf" or "external".
   std::string kind;
-  /// Events that matched its subscriptions (each counted once).
-  std::uint64_t routed = 0;
-  /// Hand-offs to the plugin (an event delivered again counts again).
-  std::uint64_t delivered = 0;
-  /// Events it handled (acknowledged; for external plugins: settled).
-  std::uint64_t handled = 0;
-  /// Events dropped in total: `dropped_policy + dropped_cycle +
-  /// dropped_retired`.
-  std::uint64_t dropped = 0;
-  /// Dropped by its overflow policy (or an engine event that found its
-  /// queue full).
-  std::uint64_t dropped_policy = 0;
-  /// Dropped because waiting for room would have closed a wait-for cycle
-  /// (plugins waiting on each other's full queues).
-  std::uint64_t dropped_cycle = 0;
-  /// Thrown away when the plugin went away for good (finished, failed,
-  /// stopped at shutdown) with events still queued for it.
-  std::uint64_t dropped_retired = 0;
-  /// Events sent to dead letters (the event it failed on; for external
-  /// plugins, events that used up their delivery attempts).
-  std::uint64_t dead_letters = 0;
-  /// Events delivered again after a failure.
-  std::uint64_t redelivered = 0;
-  /// Events queued or in flight now, and their bytes.
-  std::uint64_t queued = 0;
-  std::uint64_t queued_bytes = 0;
-  /// Largest number of queued (undelivered + unacknowledged) events seen.
-  std::uint64_t peak_queue = 0;
-  /// Largest number of queued bytes seen.
-  std::uint64_t peak_bytes = 0;
-  /// Events it published.
-  std::uint64_t published = 0;
-  /// Times it had to wait for room to publish (flow control).
-  std::uint64_t credit_waits = 0;
-  /// Times it failed.
-  std::uint64_t failures = 0;
-  /// Times it was restarted.
-  std::uint64_t restarts = 0;
-  // -- external plugins only (their port on the wire) --
-  /// Requests read from its port.
-  std::uint64_t requests = 0;
-  /// Requests answered (an event to `next_msg`, a publish confirmed).
-  std::uint64_t round_trips = 0;
-  /// Requests answered with `bad msg`.
-  std::uint64_t bad_requests = 0;
-  /// Connections that closed.
-  std::uint64_t disconnects = 0;
+  EE_PLUGIN_QUEUE_COUNTERS(EE_STATS_FIELD)
+  EE_PLUGIN_PUBLISH_COUNTERS(EE_STATS_FIELD)
+  EE_PLUGIN_SUPERVISION_COUNTERS(EE_STATS_FIELD)
+  EE_PLUGIN_WIRE_COUNTERS(EE_STATS_FIELD)
 };
 
 /// Counters of one event type (a name and a prefix: from
 /// `app_config::event_types`, the TOML file's `[types]`, or the plugins'
 /// subscriptions). An event is of the type with the longest prefix that
-/// starts it; events of no type count under `"(other)"`. Copies count once per
-/// plugin that receives them; at every snapshot
-/// `routed == handled + dead_letters + dropped + queued`.
+/// starts it; events of no type count under `"(other)"`.
 struct type_stats {
-  /// Events of this type published (each once).
-  std::uint64_t published = 0;
-  /// Copies that matched a plugin's subscriptions.
-  std::uint64_t routed = 0;
-  /// Hand-offs to plugins (an event delivered again counts again).
-  std::uint64_t delivered = 0;
-  /// Copies their plugin finished with.
-  std::uint64_t handled = 0;
-  /// Copies that went to dead letters.
-  std::uint64_t dead_letters = 0;
-  /// Copies dropped in total, and by reason (see `subscriber_stats`).
-  std::uint64_t dropped = 0;
-  std::uint64_t dropped_policy = 0;
-  std::uint64_t dropped_cycle = 0;
-  std::uint64_t dropped_retired = 0;
-  /// Copies queued or in flight now.
-  std::uint64_t queued = 0;
+  EE_TYPE_COUNTERS(EE_STATS_FIELD)
 };
 
 /// Counters of the engine.
 struct engine_stats {
-  /// Events routed (each once, however many plugins received it),
-  /// including the engine's own.
-  std::uint64_t published = 0;
-  /// The engine's own events among them (lifecycle, dead letters).
-  std::uint64_t system_events = 0;
-  /// Events delivered to plugins (counting each copy).
-  std::uint64_t delivered = 0;
-  /// Events dropped in total (all plugins, all reasons).
-  std::uint64_t dropped = 0;
-  /// Dead letters in total.
-  std::uint64_t dead_letters = 0;
-  /// Events that matched no subscription at all.
-  std::uint64_t unmatched = 0;
-  /// Malformed or oversized messages rejected from the wire.
-  std::uint64_t rejected = 0;
-  /// Events handed to raw TCP subscribers on the subscribe port.
-  std::uint64_t raw_routed = 0;
-  /// Events dropped for raw TCP subscribers (their byte budget, or ZeroMQ's
-  /// high-water mark: they keep ZeroMQ's drop semantics).
-  std::uint64_t raw_dropped = 0;
-  /// Events published by raw PUB clients on the publish port.
-  std::uint64_t raw_published = 0;
-  /// TCP connections refused in their handshake: with CURVE, clients whose
-  /// key is not allowed on the port, plain-text clients and clients with a
-  /// wrong server key (see docs/security.md).
-  std::uint64_t refused_connections = 0;
+  EE_ENGINE_COUNTERS(EE_STATS_FIELD)
   /// Per plugin, by name.
   std::map<std::string, subscriber_stats> plugins;
   /// Per event type, by name (`"(other)"`: events of no named type).
   std::map<std::string, type_stats> types;
 };
+
+#define EE_STATS_DESCRIBE(Stats, external, field, kind, family, reason, help)  \
+  stat_field<Stats>{#field, &Stats::field, stat_kind::kind, family,            \
+                    reason, help,          external},
+#define EE_STATS_ENGINE(...) EE_STATS_DESCRIBE(engine_stats, false, __VA_ARGS__)
+#define EE_STATS_PLUGIN(...)                                                   \
+  EE_STATS_DESCRIBE(subscriber_stats, false, __VA_ARGS__)
+#define EE_STATS_EXTERNAL(...)                                                 \
+  EE_STATS_DESCRIBE(subscriber_stats, true, __VA_ARGS__)
+#define EE_STATS_TYPE(...) EE_STATS_DESCRIBE(type_stats, false, __VA_ARGS__)
+
+/// The engine-wide counters, in list order.
+inline constexpr stat_field<engine_stats> engine_fields[] = {
+    EE_ENGINE_COUNTERS(EE_STATS_ENGINE)};
+
+/// A plugin's counters, in list order.
+inline constexpr stat_field<subscriber_stats> plugin_fields[] = {
+    EE_PLUGIN_QUEUE_COUNTERS(EE_STATS_PLUGIN)
+        EE_PLUGIN_PUBLISH_COUNTERS(EE_STATS_PLUGIN)
+            EE_PLUGIN_SUPERVISION_COUNTERS(EE_STATS_PLUGIN)
+                EE_PLUGIN_WIRE_COUNTERS(EE_STATS_EXTERNAL)};
+
+/// An event type's counters, in list order.
+inline constexpr stat_field<type_stats> type_fields[] = {
+    EE_TYPE_COUNTERS(EE_STATS_TYPE)};
+
+#undef EE_STATS_DESCRIBE
+#undef EE_STATS_ENGINE
+#undef EE_STATS_PLUGIN
+#undef EE_STATS_EXTERNAL
+#undef EE_STATS_TYPE
 
 /// @returns `st` as one line of JSON (the body of the periodic `ee.stats`
 /// event; `docs/metrics.md` documents the fields).

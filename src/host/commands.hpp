@@ -14,15 +14,48 @@
 
 namespace ee::host {
 
-/// Exit codes of every subcommand.
+/// Exit codes of every subcommand; `exit_codes` describes them and the
+/// README's table ("Exit codes") is checked against it by a test.
 enum exit_code : int {
   /// Success.
   exit_ok = 0,
-  /// The app (or the connection to an engine) failed.
+  /// The app could not start or failed (a port, the connection to an
+  /// engine).
   exit_failed = 1,
   /// Bad usage or configuration.
   exit_usage = 2,
+  /// A plugin failed for good (restart limit, launch failure).
+  exit_plugin_failed = 3,
+  /// A plugin was killed (SIGKILL) or abandoned at shutdown: it did not
+  /// stop within the shutdown grace.
+  exit_killed = 4,
+  /// A second SIGINT/SIGTERM: every launched process tree was killed.
+  exit_interrupted = interrupted_exit_code,
 };
+
+/// One row of the exit code table.
+struct exit_code_doc {
+  exit_code code;
+  const char* meaning;
+};
+
+/// Every exit code with what it means, as the README lists them.
+inline constexpr exit_code_doc exit_codes[] = {
+    {exit_ok, "success: every plugin finished (or the app was stopped) and "
+              "every process stopped within the grace"},
+    {exit_failed, "the app could not start or failed (a port in use, the "
+                  "connection to an engine)"},
+    {exit_usage, "bad usage or configuration"},
+    {exit_plugin_failed, "a plugin failed for good (its restart limit, a "
+                         "launch failure)"},
+    {exit_killed, "a plugin's process was killed (SIGKILL) or a plugin was "
+                  "abandoned at shutdown: it did not stop within the grace"},
+    {exit_interrupted, "a second SIGINT or SIGTERM: every launched process "
+                       "tree was killed at once"},
+};
+
+/// @returns the exit code of `run` for the result of `app::run()`.
+exit_code exit_code_of(const error& err);
 
 /// Options of `run` and `check`.
 struct run_options {
@@ -43,6 +76,10 @@ struct run_options {
   /// `--ready-file PATH`: holds the ready line while the app runs (written
   /// when every plugin is ready, removed at exit; empty: off).
   std::string ready_file;
+  /// `check --load-plugins`: load the plugin libraries (runs their code).
+  bool load_plugins = false;
+  /// `check --types`: print each type's name and prefix.
+  bool types = false;
 };
 
 /// `event-engine run`: runs the app until its plugins finish or a signal.
@@ -56,30 +93,28 @@ int check_command(const run_options& opts,
 
 /// Options of `tap`.
 struct tap_options {
-  std::string host = "127.0.0.1";
-  int port = 5560;
-  /// An app's TOML file whose [types] name the events.
-  std::string types;
+  /// The engine's subscribe port and the app file whose types name events.
+  engine_target engine;
   /// Stop after this many events (0: never).
   std::size_t count = 0;
   bool json = false;
   bool raw = false;
-  /// Type names (with `types`), `hex:...` or literal prefixes.
+  /// Type names (of the app file or the engine's own), `hex:...` or literal
+  /// prefixes.
   std::vector<std::string> filters;
-  /// CURVE keys (an engine with [engine.security] curve = true).
-  curve_options curve;
+  /// How long to wait for the engine, in seconds.
+  double timeout = 5.0;
 };
 
 /// `event-engine tap`: prints the events of a running engine.
-int tap_command(const tap_options& opts);
+int tap_command(tap_options opts);
 
 /// Options of `pub`.
 struct pub_options {
-  std::string host = "127.0.0.1";
-  int port = 5559;
-  /// A type of `types` whose prefix goes before each event.
+  /// The engine's publish port and the app file that defines `type`.
+  engine_target engine;
+  /// A type of the app file whose prefix goes before each event.
   std::string type;
-  std::string types;
   /// The data is hexadecimal.
   bool hex = false;
   /// One event from this file's bytes.
@@ -88,8 +123,6 @@ struct pub_options {
   std::vector<std::string> data;
   /// How long to wait for the engine (connection and flush), in seconds.
   double timeout = 5.0;
-  /// CURVE keys (an engine with [engine.security] curve = true).
-  curve_options curve;
 };
 
 /// Options of `keygen`.
@@ -112,11 +145,7 @@ int keygen_command(const keygen_options& opts);
 std::optional<diagnostic> exposure_warning(const app_description& d);
 
 /// `event-engine pub`: publishes events into a running engine.
-int pub_command(const pub_options& opts);
-
-/// Reads the [types] of the app file `path` for tap and pub; prints the
-/// file's errors. @returns the types, or nothing after an error.
-std::optional<std::vector<event_type>> load_types(const std::string& path);
+int pub_command(pub_options opts);
 
 /// Prints `diags` to stderr, one per line.
 void print_diagnostics(const std::vector<diagnostic>& diags);

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "ee/error.hpp"
+#include "ee/log.hpp"
 
 namespace ee::host {
 
@@ -22,8 +23,14 @@ struct log_options {
 
 /// Installs spdlog as the sink of `ee::log`: every record with a timestamp,
 /// its level and its plugin. @returns an error if the file cannot be
-/// opened.
+/// opened or its folder does not exist (no folder is created).
 [[nodiscard]] error install_log_sink(const log_options& opts);
+
+/// Writes a line of the host itself (a diagnostic, the ready line, how the
+/// run ended), as the text mode shows it ("event-engine: ready ..."), at
+/// any log level: to stderr, where a JSON log format makes it a JSON
+/// record; and into the log file, if there is one.
+void report(log_level lvl, const std::string& line);
 
 /// Flushes and removes the sink installed by `install_log_sink` (the
 /// default sink takes over).

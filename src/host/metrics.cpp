@@ -4,10 +4,14 @@
 #include <sstream>
 #include <vector>
 
-#include <prometheus/collectable.h>
-#include <prometheus/exposer.h>
+#include <chrono>
+#include <cstring>
+
+#include <civetweb.h>
 #include <prometheus/metric_family.h>
 #include <prometheus/text_serializer.h>
+
+#include "ee/version.hpp"
 
 namespace ee::host {
 
@@ -17,40 +21,54 @@ using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
 
-/// Builds metric families, one call per sample.
+// When the process started (static initialization), in Unix seconds.
+const double process_start =
+    std::chrono::duration<double>(
+        std::chrono::system_clock::now().time_since_epoch())
+        .count();
+
+/// Builds metric families from the counter lists of `ee/stats.hpp`.
 class families {
 public:
-  void counter(const std::string& name, const std::string& help, double value,
-               std::vector<ClientMetric::Label> labels = {}) {
-    auto& f = family(name, help, MetricType::Counter);
-    ClientMetric m;
-    m.label = std::move(labels);
-    m.counter.value = value;
-    f.metric.push_back(std::move(m));
-  }
-
-  void gauge(const std::string& name, const std::string& help, double value,
-             std::vector<ClientMetric::Label> labels = {}) {
-    auto& f = family(name, help, MetricType::Gauge);
-    ClientMetric m;
-    m.label = std::move(labels);
-    m.gauge.value = value;
-    f.metric.push_back(std::move(m));
+  /// Adds one sample per entry of `fields` (a sum entry names its family;
+  /// Prometheus sums the samples of its parts).
+  template <class Stats, std::size_t N>
+  void add(const stat_field<Stats> (&fields)[N], const Stats& x,
+           const std::vector<ClientMetric::Label>& labels,
+           bool external = false) {
+    for (auto& f : fields) {
+      if (f.external_only && !external)
+        continue;
+      auto& fam = family(f);
+      if (f.kind == stat_kind::sum)
+        continue;
+      ClientMetric m;
+      m.label = labels;
+      if (*f.reason != '\0')
+        m.label.push_back({"reason", f.reason});
+      auto value = static_cast<double>(x.*f.member);
+      if (f.kind == stat_kind::gauge)
+        m.gauge.value = value;
+      else
+        m.counter.value = value;
+      fam.metric.push_back(std::move(m));
+    }
   }
 
   std::vector<MetricFamily> take() { return std::move(all_); }
 
 private:
-  MetricFamily& family(const std::string& name, const std::string& help,
-                       MetricType type) {
-    for (auto& f : all_)
-      if (f.name == name)
-        return f;
-    auto& f = all_.emplace_back();
-    f.name = name;
-    f.help = help;
-    f.type = type;
-    return f;
+  template <class Stats>
+  MetricFamily& family(const stat_field<Stats>& f) {
+    for (auto& fam : all_)
+      if (fam.name == f.family)
+        return fam;
+    auto& fam = all_.emplace_back();
+    fam.name = f.family;
+    fam.help = f.help;
+    fam.type =
+        f.kind == stat_kind::gauge ? MetricType::Gauge : MetricType::Counter;
+    return fam;
   }
 
   std::vector<MetricFamily> all_;
@@ -58,123 +76,12 @@ private:
 
 std::vector<MetricFamily> collect(const engine_stats& st) {
   families out;
-  out.counter("ee_events_published_total",
-              "Events routed (each once), the engine's own included",
-              st.published);
-  out.counter("ee_system_events_total",
-              "The engine's own events (lifecycle, dead letters, stats)",
-              st.system_events);
-  out.counter("ee_events_delivered_total",
-              "Events handed to plugins (each copy)", st.delivered);
-  out.counter("ee_events_dropped_total", "Event copies dropped", st.dropped);
-  out.counter("ee_dead_letters_total", "Dead letters", st.dead_letters);
-  out.counter("ee_events_unmatched_total",
-              "Events that matched no subscription", st.unmatched);
-  out.counter("ee_wire_rejected_total",
-              "Malformed or oversized messages rejected from the wire",
-              st.rejected);
-  out.counter("ee_refused_connections_total",
-              "Connections refused by CurveZMQ authentication",
-              st.refused_connections);
-  out.counter("ee_raw_events_published_total",
-              "Events published by raw PUB clients", st.raw_published);
-  out.counter("ee_raw_events_routed_total", "Events handed to raw SUB clients",
-              st.raw_routed);
-  out.counter("ee_raw_events_dropped_total",
-              "Events dropped for raw SUB clients", st.raw_dropped);
-  for (auto& [name, x] : st.plugins) {
-    std::vector<ClientMetric::Label> l{{"plugin", name}, {"kind", x.kind}};
-    auto with = [&](const char* key, const char* value) {
-      auto r = l;
-      r.push_back({key, value});
-      return r;
-    };
-    out.counter("ee_plugin_events_routed_total",
-                "Events that matched the plugin's subscriptions", x.routed, l);
-    out.counter("ee_plugin_events_delivered_total",
-                "Hand-offs to the plugin (redeliveries count again)",
-                x.delivered, l);
-    out.counter("ee_plugin_events_handled_total",
-                "Events the plugin finished with", x.handled, l);
-    out.counter("ee_plugin_events_dropped_total",
-                "Events dropped for the plugin, by reason", x.dropped_policy,
-                with("reason", "policy"));
-    out.counter("ee_plugin_events_dropped_total",
-                "Events dropped for the plugin, by reason", x.dropped_cycle,
-                with("reason", "cycle"));
-    out.counter("ee_plugin_events_dropped_total",
-                "Events dropped for the plugin, by reason", x.dropped_retired,
-                with("reason", "retired"));
-    out.counter("ee_plugin_dead_letters_total",
-                "Events of the plugin that went to dead letters",
-                x.dead_letters, l);
-    out.counter("ee_plugin_events_redelivered_total",
-                "Events delivered again after a failure or a vanished "
-                "connection",
-                x.redelivered, l);
-    out.counter("ee_plugin_events_published_total",
-                "Events the plugin published", x.published, l);
-    out.counter("ee_plugin_credit_waits_total",
-                "Times the plugin waited for room to publish", x.credit_waits,
-                l);
-    out.counter("ee_plugin_failures_total", "Times the plugin failed",
-                x.failures, l);
-    out.counter("ee_plugin_restarts_total", "Times the plugin was restarted",
-                x.restarts, l);
-    out.gauge("ee_plugin_queue_events",
-              "Events queued for the plugin or in flight", x.queued, l);
-    out.gauge("ee_plugin_queue_bytes",
-              "Bytes queued for the plugin or in flight", x.queued_bytes, l);
-    out.gauge("ee_plugin_queue_peak_events", "Largest queue seen, in events",
-              x.peak_queue, l);
-    out.gauge("ee_plugin_queue_peak_bytes", "Largest queue seen, in bytes",
-              x.peak_bytes, l);
-    if (x.kind == "external") {
-      out.counter("ee_plugin_requests_total",
-                  "Requests read from the external plugin's port", x.requests,
-                  l);
-      out.counter("ee_plugin_round_trips_total",
-                  "Requests of the external plugin answered", x.round_trips, l);
-      out.counter("ee_plugin_bad_requests_total",
-                  "Requests of the external plugin answered with bad msg",
-                  x.bad_requests, l);
-      out.counter("ee_plugin_disconnects_total",
-                  "Connections to the external plugin's port that closed",
-                  x.disconnects, l);
-    }
-  }
-  for (auto& [name, x] : st.types) {
-    std::vector<ClientMetric::Label> l{{"type", name}};
-    auto with = [&](const char* value) {
-      auto r = l;
-      r.push_back({"reason", value});
-      return r;
-    };
-    out.counter("ee_type_events_published_total",
-                "Events of the type published (each once)", x.published, l);
-    out.counter("ee_type_events_routed_total",
-                "Copies of the type's events that matched a plugin", x.routed,
-                l);
-    out.counter("ee_type_events_delivered_total",
-                "Hand-offs of the type's events to plugins", x.delivered, l);
-    out.counter("ee_type_events_handled_total",
-                "Copies of the type's events their plugin finished with",
-                x.handled, l);
-    out.counter("ee_type_dead_letters_total",
-                "Copies of the type's events that went to dead letters",
-                x.dead_letters, l);
-    out.counter("ee_type_events_dropped_total",
-                "Copies of the type's events dropped, by reason",
-                x.dropped_policy, with("policy"));
-    out.counter("ee_type_events_dropped_total",
-                "Copies of the type's events dropped, by reason",
-                x.dropped_cycle, with("cycle"));
-    out.counter("ee_type_events_dropped_total",
-                "Copies of the type's events dropped, by reason",
-                x.dropped_retired, with("retired"));
-    out.gauge("ee_type_queue_events",
-              "Copies of the type's events queued or in flight", x.queued, l);
-  }
+  out.add(engine_fields, st, {});
+  for (auto& [name, x] : st.plugins)
+    out.add(plugin_fields, x, {{"plugin", name}, {"kind", x.kind}},
+            x.kind == "external");
+  for (auto& [name, x] : st.types)
+    out.add(type_fields, x, {{"type", name}});
   return out.take();
 }
 
@@ -205,24 +112,65 @@ expected<std::pair<std::string, bool>> listen_address(const std::string& in) {
   return std::make_pair(host + ":" + port, loopback);
 }
 
+// What every exporter serves besides its own metrics: the build and the
+// start of the process.
+std::vector<MetricFamily> process_families() {
+  auto gauge = [](const char* name, const char* help, double value,
+                  std::vector<ClientMetric::Label> labels) {
+    MetricFamily f;
+    f.name = name;
+    f.help = help;
+    f.type = MetricType::Gauge;
+    ClientMetric m;
+    m.label = std::move(labels);
+    m.gauge.value = value;
+    f.metric.push_back(std::move(m));
+    return f;
+  };
+  return {gauge("ee_build_info", "The event-engine build (always 1)", 1,
+                {{"version", EE_VERSION}}),
+          gauge("process_start_time_seconds",
+                "Start time of the process since the Unix epoch, in seconds",
+                process_start, {})};
+}
+
+// The civetweb options: enough workers that idle connections leave room
+// for scrapes, and a short timeout that frees the worker of an idle one.
+constexpr const char* worker_threads = "8";
+constexpr const char* request_timeout_ms = "5000";
+
 } // namespace
 
 struct metrics_endpoint::impl {
-  class collectable final : public prometheus::Collectable {
-  public:
-    explicit collectable(const app& a) : app_(a) {
-      // nop
-    }
-    std::vector<MetricFamily> Collect() const override {
-      return collect(app_.stats());
-    }
+  explicit impl(const app& a) : app_(a) {
+    // nop
+  }
 
-  private:
-    const app& app_;
-  };
+  ~impl() {
+    if (ctx_)
+      mg_stop(ctx_); // waits for the workers before the app goes
+  }
 
-  std::shared_ptr<collectable> source;
-  std::unique_ptr<prometheus::Exposer> exposer;
+  // A GET (or HEAD) of /metrics: the page built from the app's counters.
+  static int serve(mg_connection* conn, void* self) {
+    auto req = mg_get_request_info(conn);
+    bool head = std::strcmp(req->request_method, "HEAD") == 0;
+    if (!head && std::strcmp(req->request_method, "GET") != 0) {
+      mg_send_http_error(conn, 405, "only GET and HEAD are served");
+      return 405;
+    }
+    auto& app = static_cast<impl*>(self)->app_;
+    auto body = to_prometheus(app.stats()) +
+                prometheus::TextSerializer{}.Serialize(process_families());
+    mg_send_http_ok(conn, "text/plain; version=0.0.4; charset=utf-8",
+                    static_cast<long long>(body.size()));
+    if (!head)
+      mg_write(conn, body.data(), body.size());
+    return 200;
+  }
+
+  const app& app_;
+  mg_context* ctx_ = nullptr;
 };
 
 expected<std::unique_ptr<metrics_endpoint>>
@@ -231,28 +179,32 @@ metrics_endpoint::open(std::string address, const app& a) {
   if (!where)
     return where.error();
   auto result = std::unique_ptr<metrics_endpoint>{new metrics_endpoint};
-  result->impl_ = std::make_unique<impl>();
-  try {
-    result->impl_->exposer =
-        std::make_unique<prometheus::Exposer>(where->first, 1);
-  } catch (const std::exception& e) {
+  result->impl_ = std::make_unique<impl>(a);
+  const char* options[] = {"listening_ports",
+                           where->first.c_str(),
+                           "num_threads",
+                           worker_threads,
+                           "request_timeout_ms",
+                           request_timeout_ms,
+                           "enable_keep_alive",
+                           "no",
+                           nullptr};
+  mg_callbacks callbacks{};
+  auto ctx = mg_start(&callbacks, nullptr, options);
+  if (!ctx)
     return error{ec::bind_failed,
-                 "cannot serve metrics on " + where->first + " (" + e.what() +
-                     "): the port is in use or the address is not this "
+                 "cannot serve metrics on " + where->first +
+                     ": the port is in use or the address is not this "
                      "machine's; pick another (--metrics 0 picks a free port)"};
-  }
-  result->impl_->source = std::make_shared<impl::collectable>(a);
-  result->impl_->exposer->RegisterCollectable(result->impl_->source);
-  auto ports = result->impl_->exposer->GetListeningPorts();
-  result->port_ = ports.empty() ? -1 : ports.front();
+  result->impl_->ctx_ = ctx;
+  mg_set_request_handler(ctx, "/metrics$", impl::serve, result->impl_.get());
+  mg_server_port port{};
+  result->port_ = mg_get_server_ports(ctx, 1, &port) == 1 ? port.port : -1;
   result->loopback_ = where->second;
   return result;
 }
 
-metrics_endpoint::~metrics_endpoint() {
-  if (impl_ && impl_->exposer)
-    impl_->exposer.reset(); // stops the server before the source goes
-}
+metrics_endpoint::~metrics_endpoint() = default;
 
 std::string to_prometheus(const engine_stats& st) {
   return prometheus::TextSerializer{}.Serialize(collect(st));
@@ -260,7 +212,7 @@ std::string to_prometheus(const engine_stats& st) {
 
 std::string to_table(const engine_stats& st) {
   std::ostringstream out;
-  out << "event-engine stats: published " << st.published << " (engine's own "
+  out << "event-engine stats: routed " << st.routed << " (engine's own "
       << st.system_events << "), delivered " << st.delivered << ", dropped "
       << st.dropped << ", dead letters " << st.dead_letters << ", unmatched "
       << st.unmatched << ", rejected " << st.rejected

@@ -21,18 +21,43 @@ std::string text_or(const char* s, const char* fallback = "?") {
   return s ? s : fallback;
 }
 
+// A bare name is looked up in the search path first, then by dlopen.
+std::string library_path(const library_plugin_config& p) {
+  if (p.library.find('/') == std::string::npos)
+    for (auto& dir : p.search_path)
+      if (is_file(dir + "/" + p.library))
+        return dir + "/" + p.library;
+  return p.library;
+}
+
+// @returns why the library of `p` cannot be loaded without trying, or "".
+std::string missing(const library_plugin_config& p) {
+  auto path = library_path(p);
+  if (path.find('/') == std::string::npos || is_file(path))
+    return {};
+  return "cannot load library '" + p.library + "': '" + path +
+         "' is not a file (relative paths start from the app file's folder)";
+}
+
 } // namespace
+
+std::vector<diagnostic>
+plugin_loader::locate(const app_description& desc) const {
+  std::vector<diagnostic> result;
+  for (auto& p : desc.library_plugins)
+    if (auto problem = missing(p); !problem.empty())
+      result.push_back(diagnostic{
+          severity::error, desc.position("plugin." + p.name + ".library"),
+          "plugin '" + p.name + "': " + problem});
+  return result;
+}
 
 const plugin_loader::library*
 plugin_loader::open(const library_plugin_config& p, std::string& problem) {
-  // A bare name is looked up in the search path first, then by dlopen.
-  std::string path = p.library;
-  if (path.find('/') == std::string::npos)
-    for (auto& dir : p.search_path)
-      if (is_file(dir + "/" + p.library)) {
-        path = dir + "/" + p.library;
-        break;
-      }
+  problem = missing(p);
+  if (!problem.empty())
+    return nullptr;
+  auto path = library_path(p);
   if (auto i = libraries_.find(path); i != libraries_.end())
     return &i->second;
   ::dlerror();
@@ -111,6 +136,8 @@ std::vector<diagnostic> plugin_loader::load(const app_description& desc) {
       auto guess = util::closest(p.factory, names);
       if (!guess.empty())
         msg += "; did you mean '" + guess + "'?";
+      if (guess.empty())
+        msg += '.';
       msg += names.empty() ? " It has none." : " It has: " + util::join(names);
       fail(".factory", msg);
       continue;
@@ -119,7 +146,12 @@ std::vector<diagnostic> plugin_loader::load(const app_description& desc) {
     try {
       first = make(p.config);
     } catch (const std::exception& e) {
-      fail("", "factory '" + p.factory + "' failed: " + e.what());
+      // The plugin's own errors often name it already (plugin_config).
+      std::string what = e.what();
+      auto named = "plugin '" + p.name + "': ";
+      if (what.rfind(named, 0) == 0)
+        what.erase(0, named.size());
+      fail("", "factory '" + p.factory + "' failed: " + what);
       continue;
     } catch (...) {
       fail("", "factory '" + p.factory + "' threw a non-standard exception");

@@ -21,6 +21,11 @@ public:
   /// (with the `[[plugin]]` entry's position), empty if all are usable.
   std::vector<diagnostic> load(const app_description& desc);
 
+  /// Checks, without loading anything, that each library plugin's library
+  /// given as a path is a file. @returns an error per missing one, with
+  /// the text `load` gives for it.
+  std::vector<diagnostic> locate(const app_description& desc) const;
+
   /// Registers the plugins of `desc` with `app` in file order: external
   /// ones as they are, library ones with a factory (called again for every
   /// restart). @pre `load(desc)` returned no error.

@@ -47,30 +47,30 @@ std::optional<std::vector<std::string>> read_events(const pub_options& opts) {
 
 } // namespace
 
-int pub_command(const pub_options& opts) {
+int pub_command(pub_options opts) {
   if (!opts.file.empty() && !opts.data.empty()) {
     std::cerr << "event-engine pub: give the event as arguments or as "
                  "--file, not both\n";
     return exit_usage;
   }
+  auto types = resolve_target(opts.engine, false, "pub");
+  if (!types)
+    return exit_usage;
   std::string prefix;
   if (!opts.type.empty()) {
-    if (opts.types.empty()) {
-      std::cerr << "event-engine pub: --type needs --types APP.toml (the "
+    if (opts.engine.app.empty()) {
+      std::cerr << "event-engine pub: --type needs --app APP.toml (the "
                    "file whose [types] defines it)\n";
       return exit_usage;
     }
-    auto types = load_types(opts.types);
-    if (!types)
-      return exit_usage;
     auto i = std::find_if(types->begin(), types->end(),
                           [&](auto& t) { return t.name() == opts.type; });
     if (i == types->end()) {
       std::vector<std::string> names;
       for (auto& t : *types)
         names.push_back(t.name());
-      std::cerr << "event-engine pub: " << opts.types << " defines no type '"
-                << opts.type << "'";
+      std::cerr << "event-engine pub: " << opts.engine.app
+                << " defines no type '" << opts.type << "'";
       auto guess = util::closest(opts.type, names);
       if (!guess.empty())
         std::cerr << "; did you mean '" << guess << "'?";
@@ -80,11 +80,11 @@ int pub_command(const pub_options& opts) {
     prefix = i->filter();
   }
   auto events = read_events(opts);
-  if (!events)
+  if (!events || !port_known(opts.engine, "pub"))
     return exit_usage;
   auto timeout =
       std::chrono::milliseconds{static_cast<long long>(opts.timeout * 1000)};
-  auto ep = endpoint(opts.host, opts.port);
+  auto ep = endpoint(opts.engine.host, opts.engine.port);
   zmq::context_t ctx;
   // An XPUB socket, not PUB: it receives the engine's subscription, so pub
   // knows when events are no longer dropped (ZeroMQ's slow joiner), and
@@ -94,7 +94,7 @@ int pub_command(const pub_options& opts) {
   xpub.set(zmq::sockopt::sndtimeo, static_cast<int>(timeout.count()));
   xpub.set(zmq::sockopt::linger, static_cast<int>(timeout.count()));
   bool curve = false;
-  if (!setup_curve(xpub, opts.curve, "pub", curve))
+  if (!setup_curve(xpub, opts.engine.curve, "pub", curve))
     return exit_usage;
   handshake_watch watch{ctx, xpub, curve};
   if (!connect(xpub, ep, "pub"))

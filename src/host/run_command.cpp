@@ -1,21 +1,18 @@
 #include <algorithm>
-#include <arpa/inet.h>
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iostream>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <thread>
-#include <unistd.h>
 
 #include "ee/log.hpp"
 #include "ee/names.hpp"
 #include "host/commands.hpp"
 #include "host/metrics.hpp"
 #include "host/plugin_loader.hpp"
+#include "host/port_probe.hpp"
+#include "util/text.hpp"
 
 namespace ee::host {
 
@@ -31,45 +28,6 @@ void sort_by_position(std::vector<diagnostic>& diags) {
 std::size_t count(const std::vector<diagnostic>& diags, severity sev) {
   return std::count_if(diags.begin(), diags.end(),
                        [sev](auto& d) { return d.severity == sev; });
-}
-
-// @returns true if a TCP listener could not bind `port` on `address` now.
-bool port_in_use(const std::string& address, int port) {
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(static_cast<std::uint16_t>(port));
-  if (address == "*" || address == "0.0.0.0")
-    sa.sin_addr.s_addr = htonl(INADDR_ANY);
-  else if (::inet_pton(AF_INET, address.c_str(), &sa.sin_addr) != 1)
-    return false; // a name or IPv6: not checked
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0)
-    return false;
-  int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  bool in_use = ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0 &&
-                errno == EADDRINUSE;
-  ::close(fd);
-  return in_use;
-}
-
-std::vector<diagnostic> ports_in_use(const app_description& d) {
-  std::vector<diagnostic> result;
-  auto probe = [&](int port, const std::string& who, const std::string& key) {
-    if (port != 0 && port_in_use(d.config.bind_address, port))
-      result.push_back(
-          diagnostic{severity::warning, d.position(key),
-                     "port " + std::to_string(port) + " (" + who +
-                         ") is in use on " + d.config.bind_address +
-                         " right now: `run` fails unless it is free by then"});
-  };
-  if (d.config.enable_tcp || !d.plugins.empty()) {
-    probe(d.config.publish_port, "publish_port", "engine.publish_port");
-    probe(d.config.subscribe_port, "subscribe_port", "engine.subscribe_port");
-  }
-  for (auto& p : d.plugins)
-    probe(p.port, "plugin '" + p.name + "'", "plugin." + p.name + ".port");
-  return result;
 }
 
 // What run and check share: the file, the overrides, the machine, the
@@ -94,20 +52,36 @@ void read(const run_options& opts, prepared_app& out) {
     d.config.bind_address = opts.bind;
 }
 
-// Checks the machine and loads the libraries (which builds each library
-// plugin once).
-void prepare(bool has_customize, prepared_app& out) {
+// Everything `run` checks before it starts anything, and so `check` too:
+// the settings (check_environment), the ports (test-bound now) and the
+// libraries. Loading a library runs its code (and builds each library
+// plugin once): only with `load`, else they are only located.
+void prepare(bool has_customize, bool load, prepared_app& out) {
   auto& d = out.report.description;
   auto& diags = out.diagnostics;
   if (d.plugin_order.empty() && !has_customize && out.report.ok())
     diags.push_back(diagnostic{severity::error, source_position{d.file, 0, 0},
                                "the file registers no plugin: add at least "
                                "one [[plugin]]"});
-  for (auto& x : check_environment(d))
-    diags.push_back(std::move(x));
-  for (auto& x : out.loader.load(d))
-    diags.push_back(std::move(x));
+  auto add = [&](std::vector<diagnostic> xs) {
+    for (auto& x : xs)
+      diags.push_back(std::move(x));
+  };
+  add(check_environment(d));
+  add(probe_ports(d));
+  add(load ? out.loader.load(d) : out.loader.locate(d));
   sort_by_position(diags);
+}
+
+// `check --types`: each type's name and prefix, in hex and as text.
+void print_types(const app_description& d) {
+  for (auto& t : d.types) {
+    auto& f = t.filter();
+    std::cout << "  " << t.name() << ": hex " << util::to_hex(f);
+    if (util::is_printable(f))
+      std::cout << ", text " << util::to_json_text(f);
+    std::cout << '\n';
+  }
 }
 
 std::string ready_line(const app& a, const app_description& d,
@@ -157,27 +131,32 @@ private:
 
 void print_diagnostics(const std::vector<diagnostic>& diags) {
   for (auto& d : diags)
-    std::cerr << d.to_string() << '\n';
-  std::cerr.flush();
+    report(d.severity == severity::error ? log_level::error
+                                         : log_level::warning,
+           d.to_string());
 }
 
-std::optional<std::vector<event_type>> load_types(const std::string& path) {
-  auto report = read_config_file(path);
-  if (!report.ok()) {
-    print_diagnostics(report.diagnostics);
-    return std::nullopt;
+exit_code exit_code_of(const error& err) {
+  switch (err.code()) {
+  case ec::none:
+    return exit_ok;
+  case ec::shutdown_timeout:
+    return exit_killed;
+  case ec::plugin_failed:
+  case ec::launch_failed:
+  case ec::restart_limit:
+    return exit_plugin_failed;
+  default:
+    return exit_failed;
   }
-  return report.description.types;
 }
 
 int check_command(const run_options& opts,
                   const std::function<void(app&)>& customize) {
   prepared_app p;
   read(opts, p);
-  prepare(static_cast<bool>(customize), p);
+  prepare(static_cast<bool>(customize), opts.load_plugins, p);
   auto& d = p.report.description;
-  for (auto& x : ports_in_use(d))
-    p.diagnostics.push_back(std::move(x));
   if (auto x = exposure_warning(d))
     p.diagnostics.push_back(std::move(*x));
   sort_by_position(p.diagnostics);
@@ -185,17 +164,26 @@ int check_command(const run_options& opts,
   auto errors = count(p.diagnostics, severity::error);
   auto warnings = count(p.diagnostics, severity::warning);
   if (errors > 0) {
-    std::cout << "event-engine: " << opts.config << ": " << errors
-              << (errors == 1 ? " error" : " errors") << ", " << warnings
-              << (warnings == 1 ? " warning" : " warnings") << std::endl;
+    std::cout << "event-engine: " << opts.config << ": "
+              << util::count_of(errors, "error") << ", "
+              << util::count_of(warnings, "warning") << std::endl;
     return exit_usage;
   }
+  if (opts.types)
+    print_types(d);
   for (auto& line : p.loader.describe())
     std::cout << "  " << line << '\n';
+  if (!opts.load_plugins && !d.library_plugins.empty())
+    std::cout << "  plugin libraries were not loaded (loading runs their "
+                 "code): check --load-plugins loads them and checks their "
+                 "factories\n";
+  if (d.config.enable_tcp || !d.plugins.empty())
+    std::cout << "  ports: test-bound on " << d.config.bind_address
+              << " just now, all free\n";
   std::cout << "event-engine: " << opts.config << " is valid ("
-            << d.plugin_order.size() << " plugins, " << d.types.size()
-            << " types, " << warnings
-            << (warnings == 1 ? " warning" : " warnings") << ")" << std::endl;
+            << util::count_of(d.plugin_order.size(), "plugin") << ", "
+            << util::count_of(d.types.size(), "type") << ", "
+            << util::count_of(warnings, "warning") << ")" << std::endl;
   return exit_ok;
 }
 
@@ -217,7 +205,7 @@ int run_command(const run_options& opts,
   struct sink_guard {
     ~sink_guard() { remove_log_sink(); }
   } guard;
-  prepare(static_cast<bool>(customize), p);
+  prepare(static_cast<bool>(customize), true, p);
   print_diagnostics(p.diagnostics);
   if (count(p.diagnostics, severity::error) > 0)
     return exit_usage;
@@ -233,23 +221,24 @@ int run_command(const run_options& opts,
     if (!opts.metrics.empty()) {
       auto m = metrics_endpoint::open(opts.metrics, a);
       if (!m) {
-        std::cerr << "event-engine: " << m.error().message() << '\n';
+        report(log_level::error, "event-engine: " + m.error().message());
         return exit_usage;
       }
       metrics = std::move(*m);
       if (!metrics->loopback())
-        ee::log(log_level::warning,
-                "metrics are served to every host that reaches port " +
-                  std::to_string(metrics->port()) +
-                  " (plugin names, event types and counters, without "
-                  "authentication): keep it on loopback or behind a firewall");
+        ee::log(
+            log_level::warning,
+            "metrics are served to every host that reaches port " +
+                std::to_string(metrics->port()) +
+                " (plugin names, event types and counters, without "
+                "authentication): keep it on loopback or behind a firewall");
     }
     // wait_started() also returns when run() fails before starting (bind or
     // launch errors), so the announcer never holds up the exit.
     std::thread announcer{[&] {
       if (a.wait_started(std::chrono::seconds{30})) {
         auto line = ready_line(a, d, metrics.get());
-        std::cout << line << std::endl;
+        report(log_level::info, line);
         ready.write(line);
       }
     }};
@@ -265,10 +254,10 @@ int run_command(const run_options& opts,
         std::cout << to_table(st) << std::flush;
     }
     if (err) {
-      std::cerr << "event-engine: " << err.to_string() << '\n';
-      rc = exit_failed;
+      report(log_level::error, "event-engine: " + err.to_string());
+      rc = exit_code_of(err);
     } else {
-      std::cout << "event-engine: all plugins finished" << std::endl;
+      report(log_level::info, "event-engine: all plugins finished");
     }
   } // the app (and its plugins) are gone before the sink
   return rc;

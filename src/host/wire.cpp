@@ -9,6 +9,9 @@
 
 #include "bridge/curve_keys.hpp"
 #include "bridge/monitor_event.hpp"
+#include "ee/config_file.hpp"
+#include "ee/engine_events.hpp"
+#include "host/commands.hpp"
 #include "util/text.hpp"
 
 namespace ee::host {
@@ -83,6 +86,78 @@ std::string timestamp(bool utc) {
   return std::string{buf} + frac + (utc ? "Z" : "");
 }
 
+namespace {
+
+// The engine's public certificate: NAME.key beside NAME.key_secret, else
+// the secret one (only its public key is read).
+std::string public_key_file(const security_config& sec) {
+  auto& file = sec.secret_key_file;
+  const std::string suffix = "_secret";
+  std::error_code code;
+  if (file.size() > suffix.size() &&
+      file.compare(file.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    auto pub = file.substr(0, file.size() - suffix.size());
+    if (std::filesystem::is_regular_file(pub, code))
+      return pub;
+  }
+  return file;
+}
+
+} // namespace
+
+std::optional<std::vector<event_type>>
+resolve_target(engine_target& target, bool subscribe, const char* command) {
+  std::vector<event_type> types;
+  app_config defaults;
+  if (!target.app.empty()) {
+    auto report = read_config_file(target.app);
+    if (!report.ok()) {
+      print_diagnostics(report.diagnostics);
+      return std::nullopt;
+    }
+    auto& d = report.description;
+    types = d.types;
+    std::vector<std::string> taken;
+    if (target.port < 0) {
+      target.port = subscribe ? d.config.subscribe_port : d.config.publish_port;
+      if (target.port != 0) // 0: see port_known
+        taken.push_back((subscribe ? "subscribe port " : "publish port ") +
+                        std::to_string(target.port));
+    }
+    auto& bind = d.config.bind_address;
+    if (target.host.empty() && bind != "*" && bind != "0.0.0.0") {
+      target.host = bind;
+      taken.push_back("host " + bind);
+    }
+    auto& sec = d.config.security;
+    if (sec.curve && !sec.secret_key_file.empty() &&
+        target.curve.server_key.empty() &&
+        !std::getenv("EE_CURVE_SERVER_KEY")) {
+      target.curve.server_key = public_key_file(sec);
+      taken.push_back("the engine's public key " + target.curve.server_key);
+    }
+    if (!taken.empty())
+      std::cerr << "event-engine " << command << ": " << util::join(taken)
+                << " from " << target.app << std::endl;
+  }
+  if (target.host.empty())
+    target.host = "127.0.0.1";
+  if (target.port < 0)
+    target.port = subscribe ? defaults.subscribe_port : defaults.publish_port;
+  auto& own = engine_event_types();
+  types.insert(types.end(), own.begin(), own.end());
+  return types;
+}
+
+bool port_known(const engine_target& target, const char* command) {
+  if (target.port != 0)
+    return true;
+  std::cerr << "event-engine " << command << ": " << target.app
+            << " picks a free port at each run: give --port (the ready line "
+               "of `event-engine run` names it)\n";
+  return false;
+}
+
 bool setup_curve(zmq::socket_t& socket, const curve_options& opts,
                  const char* command, bool& curve) {
   curve = false;
@@ -148,6 +223,7 @@ std::optional<std::string> handshake_watch::failure() {
     auto value = ev->value;
     if (what == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
       failures_ = 0;
+      connected_ = true;
     } else if (what == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
       return "the engine refused this client's key (status " +
              std::to_string(value) +

@@ -46,6 +46,31 @@ struct curve_options {
   std::string client_key;
 };
 
+/// The engine a client subcommand (tap, pub) talks to.
+struct engine_target {
+  /// The engine's host (empty: the app file's bind address, else loopback).
+  std::string host;
+  /// The port (-1: the app file's, else the engine's default).
+  int port = -1;
+  /// An app's TOML file: its [types] name the events; its [engine] gives
+  /// the port, the bind address and the engine's public key.
+  std::string app;
+  /// CURVE keys (an engine with [engine.security] curve = true).
+  curve_options curve;
+};
+
+/// Completes `target` from its app file: the host, the port (the subscribe
+/// port if `subscribe`, else the publish port) and the engine's public key,
+/// where not given, and says on stderr what it took, naming `command`.
+/// @returns the app's types followed by the engine's own, or nothing after
+/// an error (printed).
+std::optional<std::vector<event_type>>
+resolve_target(engine_target& target, bool subscribe, const char* command);
+
+/// @returns false after saying that the port is not known: the app file
+/// has port 0 (any free port) and no --port was given.
+bool port_known(const engine_target& target, const char* command);
+
 /// Makes `socket` a CURVE client if a server key is given (or in the
 /// environment); prints what is wrong, naming `command`. @returns false
 /// after an error, else true; `curve` says whether CURVE is on.
@@ -61,6 +86,9 @@ public:
   /// @returns the monitor socket, for polling.
   zmq::socket_t& monitor() noexcept { return monitor_; }
 
+  /// @returns true once a handshake succeeded: an engine is there.
+  bool connected() const noexcept { return connected_; }
+
   /// Reads the monitor. @returns why the handshake failed for good (the
   /// engine refused the key, a CURVE / plain-text mismatch, or repeated
   /// failures that point at a wrong server key), else nothing.
@@ -69,6 +97,7 @@ public:
 private:
   zmq::socket_t monitor_;
   bool curve_;
+  bool connected_ = false;
   int failures_ = 0;
 };
 

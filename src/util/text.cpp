@@ -1,7 +1,6 @@
 #include "util/text.hpp"
 
 #include <algorithm>
-#include <cstdio>
 
 namespace ee::util {
 
@@ -126,51 +125,8 @@ bool is_printable(std::string_view bytes) noexcept {
   return true;
 }
 
-std::string json_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() + 2);
-  auto u_escape = [&](std::uint32_t c) {
-    char buf[8];
-    std::snprintf(buf, sizeof(buf), "\\u%04x", static_cast<unsigned>(c));
-    out += buf;
-  };
-  for (std::size_t i = 0; i < text.size();) {
-    std::uint32_t cp = 0;
-    auto n = decode_utf8(text, i, cp);
-    if (n == 0) {
-      u_escape(static_cast<unsigned char>(text[i]));
-      ++i;
-      continue;
-    }
-    switch (cp) {
-    case '"':
-      out += "\\\"";
-      break;
-    case '\\':
-      out += "\\\\";
-      break;
-    case '\n':
-      out += "\\n";
-      break;
-    case '\r':
-      out += "\\r";
-      break;
-    case '\t':
-      out += "\\t";
-      break;
-    default:
-      if (cp < 0x20 || cp == 0x7f)
-        u_escape(cp);
-      else
-        out.append(text.substr(i, n));
-    }
-    i += n;
-  }
-  return out;
-}
-
-std::string json_string(std::string_view text) {
-  return '"' + json_escape(text) + '"';
+std::string to_json_text(const nlohmann::ordered_json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string closest(std::string_view word,
@@ -185,6 +141,21 @@ std::string closest(std::string_view word,
     }
   }
   return best;
+}
+
+std::string count_of(std::size_t n, std::string_view word) {
+  auto out = std::to_string(n) + " " + std::string{word};
+  return n == 1 ? out : out + "s";
+}
+
+std::string show_range(long long lo, long long hi) {
+  auto show = [](long long x) {
+    for (int bit = 20; bit < 63; ++bit)
+      if (x == 1LL << bit)
+        return "2^" + std::to_string(bit);
+    return std::to_string(x);
+  };
+  return show(lo) + ".." + show(hi);
 }
 
 std::string join(const std::vector<std::string>& items,

@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fcntl.h>
 #include <fstream>
 #include <iomanip>
@@ -201,6 +202,12 @@ ee::app_config child_app_config() {
   return cfg;
 }
 
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + ts.tv_nsec / 1e9;
+}
+
 void set_hwm(zmq::socket_t& s, int hwm) {
   s.set(zmq::sockopt::sndhwm, hwm);
   s.set(zmq::sockopt::rcvhwm, hwm);
@@ -260,6 +267,7 @@ struct row {
   std::optional<double> engine;
   std::optional<double> baseline;
   std::string note;
+  std::string ratio; // empty: engine / baseline
 };
 
 // Written by the sections and read by main, all on the main thread.
@@ -274,6 +282,14 @@ std::string ratio_str(const std::optional<double>& e,
   std::ostringstream out;
   out << std::fixed << std::setprecision(2) << (*e / *b);
   return out.str();
+}
+
+void result_line(const std::string& name, double v, const std::string& unit,
+                 const std::string& ratio) {
+  std::ostringstream out;
+  out << "RESULT " << name << '=' << std::setprecision(6) << v << ' ' << unit
+      << " ratio=" << ratio;
+  result_lines.push_back(out.str());
 }
 
 } // namespace
@@ -293,35 +309,86 @@ void report(const std::string& section, const std::string& name,
             const std::string& label, const std::string& unit,
             std::optional<double> engine, std::optional<double> baseline,
             std::string note) {
-  rows.push_back({section, label, unit, engine, baseline, note});
-  auto line = [&](const std::string& n, double v, const std::string& r) {
-    std::ostringstream out;
-    out << "RESULT " << n << '=' << std::setprecision(6) << v << ' ' << unit
-        << " ratio=" << r;
-    result_lines.push_back(out.str());
-  };
+  rows.push_back({section, label, unit, engine, baseline, note, {}});
   if (engine)
-    line(name, *engine, ratio_str(engine, baseline));
+    result_line(name, *engine, unit, ratio_str(engine, baseline));
   if (baseline)
-    line(name + "_raw", *baseline, "n/a");
+    result_line(name + "_raw", *baseline, unit, "n/a");
+}
+
+std::optional<spread> spread_of(std::vector<double> v) {
+  v.erase(std::remove_if(v.begin(), v.end(),
+                         [](double x) { return std::isnan(x); }),
+          v.end());
+  if (v.empty())
+    return std::nullopt;
+  std::sort(v.begin(), v.end());
+  auto mid = v.size() / 2;
+  double median = v.size() % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+  return spread{v.front(), median, v.back()};
+}
+
+std::string spread_str(const spread& s) {
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(2) << s.min << " / " << s.median
+      << " / " << s.max;
+  return out.str();
+}
+
+std::optional<spread>
+report_runs(const std::string& section, const std::string& name,
+            const std::string& label, const std::string& unit,
+            const std::vector<double>& engine,
+            const std::vector<double>& baseline, std::string note) {
+  std::vector<double> ratios;
+  for (std::size_t i = 0; i < engine.size() && i < baseline.size(); ++i)
+    if (baseline[i] != 0)
+      ratios.push_back(engine[i] / baseline[i]); // NaN stays NaN
+  auto e = spread_of(engine);
+  auto b = spread_of(baseline);
+  auto r = spread_of(ratios);
+  auto med = [](const std::optional<spread>& s) {
+    return s ? std::optional<double>{s->median} : std::nullopt;
+  };
+  rows.push_back({section, label, unit, med(e), med(b), std::move(note),
+                  r ? spread_str(*r) : "n/a"});
+  auto ratio = [&](double spread::*which) {
+    std::ostringstream out;
+    if (r)
+      out << std::fixed << std::setprecision(2) << (*r).*which;
+    else
+      out << "n/a";
+    return out.str();
+  };
+  if (e) {
+    result_line(name, e->median, unit, ratio(&spread::median));
+    result_line(name + "_min", e->min, unit, ratio(&spread::min));
+    result_line(name + "_max", e->max, unit, ratio(&spread::max));
+  }
+  if (b)
+    result_line(name + "_raw", b->median, unit, "n/a");
+  return r;
 }
 
 void print_table() {
   std::cout << "\n"
             << std::left << std::setw(4) << "sec" << std::setw(46) << "figure"
             << std::right << std::setw(14) << "engine" << std::setw(14)
-            << "baseline" << std::setw(8) << "ratio"
+            << "baseline" << std::setw(20) << "ratio"
             << "  unit / note\n"
-            << std::string(110, '-') << '\n'
+            << std::string(122, '-') << '\n'
             << "(ratio = engine / baseline: higher is better for rates, lower "
-               "for MB, % and ms)\n";
+               "for MB, % and ms; min / median / max of the rounds where "
+               "a figure\n ran in interleaved rounds, the values then "
+               "medians)\n";
   for (auto& r : rows) {
     std::cout << std::left << std::setw(4) << r.section << std::setw(46)
               << r.label << std::right << std::setw(14)
               << (r.engine ? fmt(*r.engine) : "-") << std::setw(14)
-              << (r.baseline ? fmt(*r.baseline) : "-") << std::setw(8)
-              << ratio_str(r.engine, r.baseline) << "  " << r.unit
-              << (r.note.empty() ? "" : "  " + r.note) << '\n';
+              << (r.baseline ? fmt(*r.baseline) : "-") << std::setw(20)
+              << (r.ratio.empty() ? ratio_str(r.engine, r.baseline) : r.ratio)
+              << "  " << r.unit << (r.note.empty() ? "" : "  " + r.note)
+              << '\n';
   }
 }
 

@@ -40,6 +40,9 @@ struct settings {
   /// Section e: idle actor plugins through the barrier, one child per count.
   std::vector<std::uint64_t> plugins{1000, 100000};
   std::size_t restarts = 20;
+  /// Sections a to d: interleaved rounds of engine and baseline runs; each
+  /// figure is judged on its worst round.
+  std::size_t repeat = 5;
   bool verbose = false;
 };
 
@@ -97,6 +100,9 @@ std::optional<figures> run_child(const std::vector<std::string>& args,
 ///   EE_BENCH_TIMERSLACK_NS)
 ee::app_config child_app_config();
 
+/// @returns the CPU time of the whole process so far (every thread), s.
+double process_cpu_seconds();
+
 /// Sets SNDHWM and RCVHWM of `s` to `hwm` and its linger to 0.
 void set_hwm(zmq::socket_t& s, int hwm);
 
@@ -149,6 +155,33 @@ void report(const std::string& section, const std::string& name,
             const std::string& label, const std::string& unit,
             std::optional<double> engine, std::optional<double> baseline,
             std::string note = {});
+
+/// The minimum, median and maximum of some runs.
+struct spread {
+  double min = 0;
+  double median = 0;
+  double max = 0;
+};
+
+/// @returns the spread of `v`, or nothing if `v` is empty.
+std::optional<spread> spread_of(std::vector<double> v);
+
+/// @returns "min / median / max" of `s` with two decimals.
+std::string spread_str(const spread& s);
+
+/// Records a figure measured in interleaved rounds: `engine[i]` and
+/// `baseline[i]` come from round i (NaN: that run failed). The table shows
+/// the medians and the min / median / max of the per-round ratios; RESULT
+/// lines: `name` (median, its ratio the median ratio), `name_min` and
+/// `name_max` (the smallest and largest value, each with the smallest and
+/// largest ratio), and the baseline's `name_raw` (median).
+/// @returns the spread of the per-round ratios (nothing if no round has
+/// both figures).
+std::optional<spread>
+report_runs(const std::string& section, const std::string& name,
+            const std::string& label, const std::string& unit,
+            const std::vector<double>& engine,
+            const std::vector<double>& baseline, std::string note = {});
 
 /// A target of the summary.
 struct target {

@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <future>
 #include <iostream>
+#include <limits>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -222,28 +224,39 @@ int child_fanout(std::size_t k, std::uint64_t n) {
 
 void section_b(const settings& cfg) {
   std::cout << "\n== b. one-hop fan-out (events of " << fan_event_size
-            << " bytes, ~" << cfg.fanout_total << " deliveries per case) ==\n";
+            << " bytes, ~" << cfg.fanout_total << " deliveries per case), "
+            << cfg.repeat << " interleaved rounds ==\n";
   bool all_shared = true;
   bool all_ok = true;
-  for (std::size_t k : {1, 10, 100}) {
-    std::uint64_t n = cfg.fanout_total / k;
-    auto e = fan_engine(k, n);
-    auto r = fan_raw(k, n);
-    std::cout << "# fan-out " << k << " x " << n << ": engine "
-              << fmt(e.deliveries_per_s) << " deliveries/s ("
-              << (e.ok ? "all delivered" : "INCOMPLETE") << "), raw "
-              << fmt(r.deliveries_per_s) << " deliveries/s ("
-              << (r.ok ? "all delivered" : "INCOMPLETE")
-              << "), shared buffer: " << (e.shared ? "yes" : "no") << std::endl;
-    all_shared = all_shared && e.shared;
-    all_ok = all_ok && e.ok;
+  constexpr std::size_t widths[] = {1, 10, 100};
+  std::map<std::size_t, std::pair<std::vector<double>, std::vector<double>>>
+      runs; // width -> (engine, raw) deliveries/s per round
+  auto nan = std::numeric_limits<double>::quiet_NaN();
+  for (std::size_t round = 1; round <= cfg.repeat; ++round) {
+    std::cout << "# round " << round << " of " << cfg.repeat << std::endl;
+    for (std::size_t k : widths) {
+      std::uint64_t n = cfg.fanout_total / k;
+      auto e = fan_engine(k, n);
+      auto r = fan_raw(k, n);
+      std::cout << "# fan-out " << k << " x " << n << ": engine "
+                << fmt(e.deliveries_per_s) << " deliveries/s ("
+                << (e.ok ? "all delivered" : "INCOMPLETE") << "), raw "
+                << fmt(r.deliveries_per_s) << " deliveries/s ("
+                << (r.ok ? "all delivered" : "INCOMPLETE")
+                << "), shared buffer: " << (e.shared ? "yes" : "no")
+                << std::endl;
+      all_shared = all_shared && e.shared;
+      all_ok = all_ok && e.ok;
+      runs[k].first.push_back(e.ok ? e.deliveries_per_s : nan);
+      runs[k].second.push_back(r.ok ? r.deliveries_per_s : nan);
+    }
+  }
+  for (std::size_t k : widths) {
     auto ks = std::to_string(k);
-    report("b", "fanout_deliveries_k" + ks,
-           "fan-out to " + ks + " subs (" + std::to_string(n) + " ev)",
-           "deliveries/s",
-           e.ok ? std::optional<double>{e.deliveries_per_s} : std::nullopt,
-           r.ok ? std::optional<double>{r.deliveries_per_s} : std::nullopt,
-           std::string{"shared buffer: "} + (e.shared ? "yes" : "no"));
+    report_runs("b", "fanout_deliveries_k" + ks,
+                "fan-out to " + ks + " subs (" +
+                    std::to_string(cfg.fanout_total / k) + " ev)",
+                "deliveries/s", runs[k].first, runs[k].second);
   }
   std::cout << "shared buffer: " << (all_shared ? "yes" : "no") << std::endl;
   add_target({"fan-out shares one buffer",

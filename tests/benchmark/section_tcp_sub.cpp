@@ -9,10 +9,12 @@
 #include <cstdint>
 #include <future>
 #include <iostream>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include <zmq.hpp>
 
@@ -164,52 +166,68 @@ int child_tcp(std::uint64_t n) {
   return 0;
 }
 
-void section_d(const settings& cfg) {
-  std::cout << "\n== d. raw TCP SUB client, " << cfg.tcp_events << " events of "
-            << fan_event_size
-            << " bytes (default HWMs: slow subscribers drop) ==\n";
-  tcp_figures eng, raw;
+// The engine's figures: a child with a raw TCP SUB client.
+static tcp_figures engine_tcp(const settings& cfg) {
+  tcp_figures eng;
   if (auto kv = run_child({"tcp", std::to_string(cfg.tcp_events)}, 300s)) {
     eng.ok = (*kv)["ok"] != 0;
     eng.recv_per_s = (*kv)["recv_per_s"];
     eng.sent_per_s = (*kv)["sent_per_s"];
     eng.dropped_pct = (*kv)["dropped_pct"];
   }
-  {
-    tcp_shared s;
-    s.n = cfg.tcp_events;
-    zmq::context_t ctx{1};
-    std::promise<std::string> ep_p;
-    auto ep_f = ep_p.get_future();
-    std::thread producer{[&] {
-      zmq::socket_t pub{ctx, zmq::socket_type::pub};
-      pub.set(zmq::sockopt::linger, 0);
-      pub.bind("tcp://127.0.0.1:*");
-      ep_p.set_value(pub.get(zmq::sockopt::last_endpoint));
-      tcp_produce(
-          s, [&](std::string_view bytes) { pub.send(zmq::buffer(bytes)); });
-      auto give_up = clock_type::now() + 130s;
-      while (!s.client_done && clock_type::now() < give_up)
-        std::this_thread::sleep_for(5ms);
-    }};
-    tcp_client(ctx, ep_f.get(), s);
-    producer.join();
-    raw = figures_of(s);
-  }
-  auto opt = [](bool ok, double v) {
-    return ok ? std::optional<double>{v} : std::nullopt;
+  return eng;
+}
+
+// The baseline: TCP PUB -> SUB in this process.
+static tcp_figures raw_tcp(const settings& cfg) {
+  tcp_shared s;
+  s.n = cfg.tcp_events;
+  zmq::context_t ctx{1};
+  std::promise<std::string> ep_p;
+  auto ep_f = ep_p.get_future();
+  std::thread producer{[&] {
+    zmq::socket_t pub{ctx, zmq::socket_type::pub};
+    pub.set(zmq::sockopt::linger, 0);
+    pub.bind("tcp://127.0.0.1:*");
+    ep_p.set_value(pub.get(zmq::sockopt::last_endpoint));
+    tcp_produce(s,
+                [&](std::string_view bytes) { pub.send(zmq::buffer(bytes)); });
+    auto give_up = clock_type::now() + 130s;
+    while (!s.client_done && clock_type::now() < give_up)
+      std::this_thread::sleep_for(5ms);
+  }};
+  tcp_client(ctx, ep_f.get(), s);
+  producer.join();
+  return figures_of(s);
+}
+
+void section_d(const settings& cfg) {
+  std::cout << "\n== d. raw TCP SUB client, " << cfg.tcp_events << " events of "
+            << fan_event_size
+            << " bytes (default HWMs: slow subscribers drop), " << cfg.repeat
+            << " interleaved rounds ==\n";
+  auto nan = std::numeric_limits<double>::quiet_NaN();
+  // [0] received/s, [1] publisher rate, [2] dropped %
+  std::vector<double> eng[3], raw[3];
+  auto add = [&](std::vector<double>* to, const tcp_figures& f) {
+    to[0].push_back(f.ok ? f.recv_per_s : nan);
+    to[1].push_back(f.ok ? f.sent_per_s : nan);
+    to[2].push_back(f.ok ? f.dropped_pct : nan);
   };
-  std::cout << "# engine: received " << fmt(eng.recv_per_s) << "/s, dropped "
-            << fmt(eng.dropped_pct) << " %; raw: received "
-            << fmt(raw.recv_per_s) << "/s, dropped " << fmt(raw.dropped_pct)
-            << " %" << std::endl;
-  report("d", "tcp_sub_received", "TCP SUB client: received", "events/s",
-         opt(eng.ok, eng.recv_per_s), opt(raw.ok, raw.recv_per_s));
-  report("d", "tcp_sub_sent", "TCP SUB client: publisher rate", "events/s",
-         opt(eng.ok, eng.sent_per_s), opt(raw.ok, raw.sent_per_s));
-  report("d", "tcp_sub_dropped", "TCP SUB client: dropped", "%",
-         opt(eng.ok, eng.dropped_pct), opt(raw.ok, raw.dropped_pct),
-         "ZeroMQ PUB/SUB semantics");
+  for (std::size_t round = 1; round <= cfg.repeat; ++round) {
+    add(eng, engine_tcp(cfg));
+    add(raw, raw_tcp(cfg));
+    std::cout << "# round " << round << " of " << cfg.repeat
+              << ": engine received " << fmt(eng[0].back()) << "/s, dropped "
+              << fmt(eng[2].back()) << " %; raw received " << fmt(raw[0].back())
+              << "/s, dropped " << fmt(raw[2].back()) << " %" << std::endl;
+  }
+  report_runs("d", "tcp_sub_received", "TCP SUB client: received", "events/s",
+              eng[0], raw[0]);
+  report_runs("d", "tcp_sub_sent", "TCP SUB client: publisher rate", "events/s",
+              eng[1], raw[1]);
+  report_runs("d", "tcp_sub_dropped", "TCP SUB client: dropped", "%", eng[2],
+              raw[2], "ZeroMQ PUB/SUB semantics");
 }
 
 } // namespace ee::bench

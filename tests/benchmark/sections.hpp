@@ -21,7 +21,12 @@ int child_engine_pipeline(std::uint64_t n);
 /// @returns the exit code.
 int child_raw_pipeline(std::uint64_t n);
 
-/// Section a: the pipeline on the engine and on raw libzmq.
+/// Child mode: the pipeline's physical floor (pipeline_floor.cpp): three
+/// threads and two lock-free rings, `n` events. @returns the exit code.
+int child_floor_pipeline(std::uint64_t n);
+
+/// Section a: the pipeline on the engine, on raw libzmq and at the floor, in
+/// interleaved rounds.
 void section_a(const settings& cfg);
 
 // -- b. one-hop fan-out (section_fanout.cpp) ----------------------------------

@@ -5,13 +5,17 @@
 #include "bridge/children.hpp"
 
 #include <csignal>
+#include <fstream>
+#include <sstream>
 #include <thread>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include "bridge/bridge.hpp"
 #include "bridge/protocol.hpp"
 #include "fake_engine.hpp"
+#include "tests/support/eventually.hpp"
 
 using namespace ee;
 using namespace ee::test;
@@ -126,15 +130,13 @@ TEST(Children, ARelaunchDoesNotBlockTheLoop) {
   ASSERT_TRUE(logs.wait_for("killed by signal 9"));
   // The new process starts once the old one is reaped; the old one's exit
   // is not reported (the engine asked for it).
-  auto deadline = std::chrono::steady_clock::now() + 10s;
   auto launched = [&] {
     int n = 0;
     for (auto& l : logs.lines())
       n += l.find("launched pid") != std::string::npos ? 1 : 0;
     return n;
   };
-  while (launched() < 2 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(5ms);
+  EXPECT_TRUE(ee::test::eventually([&] { return launched() >= 2; }, 10s));
   EXPECT_EQ(launched(), 2);
   {
     std::lock_guard<std::mutex> guard{engine.mtx};
@@ -172,16 +174,80 @@ TEST(Children, ShutdownReturnsByItsDeadline) {
 
 TEST(Children, OutputReadTogetherWithEofIsSplitIntoLines) {
   // Several lines and the end of the pipe arrive in one read.
+  auto k = keeper::start(1s);
+  ASSERT_TRUE(k);
   process proc;
   ASSERT_FALSE(
-      proc.launch({"/bin/sh", "-c", "printf 'one\\ntwo\\nthree'"}, {}, ""));
+      proc.launch(*k, {"/bin/sh", "-c", "printf 'one\\ntwo\\nthree'"}, {}, ""));
   bool normal = false;
+  int sig = 0;
   std::string text;
-  for (int i = 0; i < 5000 && !proc.poll_exit(normal, text); ++i)
-    std::this_thread::sleep_for(1ms); // (the pipe then holds all and EOF)
+  // (Once it exited, the pipe holds all its output and EOF.)
+  ASSERT_TRUE(ee::test::eventually(
+      [&] { return proc.poll_exit(normal, sig, text); }, 5s));
   std::vector<std::string> lines;
   for (int i = 0; i < 10 && proc.stdout_fd() >= 0; ++i)
     proc.drain(proc.stdout_fd(),
                [&](const std::string& l) { lines.push_back(l); });
   EXPECT_EQ(lines, (std::vector<std::string>{"one", "two", "three"}));
+}
+
+namespace {
+
+// @returns the parent pid of `pid` (from /proc), or -1.
+pid_t parent_of(pid_t pid) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string text{std::istreambuf_iterator<char>{in}, {}};
+  auto end = text.rfind(')');
+  if (end == std::string::npos)
+    return -1;
+  std::istringstream rest{text.substr(end + 1)};
+  char state = 0;
+  pid_t ppid = -1;
+  rest >> state >> ppid;
+  return ppid;
+}
+
+pid_t launched_pid(log_capture& logs) {
+  for (auto& l : logs.lines())
+    if (auto at = l.find("launched pid "); at != std::string::npos)
+      return std::stoi(l.substr(at + 13));
+  return 0;
+}
+
+} // namespace
+
+TEST(Children, AKilledKeeperIsReportedAndItsPluginsStopped) {
+  log_capture logs;
+  fake_engine engine;
+  auto opened = bridge::open(test_config(), {child(1, "stubborn", stubborn)});
+  ASSERT_TRUE(opened);
+  auto b = std::move(*opened);
+  engine.link = b.get();
+  b->start(engine, credit{10, 1 << 20});
+  b->launch(1);
+  ASSERT_TRUE(logs.wait_for("[stubborn] stubborn ready"));
+  auto pid = launched_pid(logs);
+  ASSERT_GT(pid, 0);
+  auto keeper_pid = parent_of(pid);
+  ASSERT_GT(keeper_pid, 0);
+  ASSERT_NE(keeper_pid, ::getpid()) << "plugins are the keeper's children";
+  ASSERT_EQ(::kill(keeper_pid, SIGKILL), 0);
+  ASSERT_TRUE(logs.wait_for("process keeper"));
+  ASSERT_TRUE(engine.wait_for([&] { return !engine.exits.empty(); }));
+  EXPECT_FALSE(engine.exits[0].normal);
+  EXPECT_NE(engine.exits[0].text.find("keeper"), std::string::npos)
+      << engine.exits[0].text;
+  // Reaped by whoever adopted it.
+  EXPECT_TRUE(ee::test::eventually([&] { return ::kill(pid, 0) != 0; }))
+      << "the plugin outlived its keeper";
+  // A new launch starts a new keeper.
+  b->launch(1);
+  EXPECT_TRUE(ee::test::eventually([&] {
+    int n = 0;
+    for (auto& l : logs.lines())
+      n += l.find("[stubborn] stubborn ready") != std::string::npos ? 1 : 0;
+    return n == 2;
+  }));
+  b->shutdown(std::chrono::steady_clock::now() + 300ms);
 }

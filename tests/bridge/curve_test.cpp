@@ -13,6 +13,7 @@
 #include "bridge/refusal_log.hpp"
 #include "curve_util.hpp"
 #include "fake_engine.hpp"
+#include "tests/support/eventually.hpp"
 
 using namespace ee;
 using namespace ee::test;
@@ -76,13 +77,7 @@ struct fixture {
   // Waits until the counters say so (bounded).
   template <class Pred>
   bool wait_stats(Pred pred) {
-    auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (pred(b->stats()))
-        return true;
-      std::this_thread::sleep_for(2ms);
-    }
-    return false;
+    return ee::test::eventually([&] { return pred(b->stats()); }, 10s);
   }
 };
 
@@ -329,7 +324,8 @@ TEST(Curve, BadKeysAreClearErrorsWhenTheBridgeOpens) {
   auto cfg = k.config();
   cfg.security.secret_key_file = (k.dir.path / "nope.key_secret").string();
   auto missing = open_error(cfg);
-  EXPECT_TRUE(contains(missing, "security.secret_key_file")) << missing;
+  EXPECT_TRUE(contains(missing, "[engine.security] secret_key_file"))
+      << missing;
   EXPECT_TRUE(contains(missing, "does not exist")) << missing;
   cfg.security.secret_key_file = (k.dir.path / "server.key").string();
   auto public_only = open_error(cfg);
@@ -348,7 +344,7 @@ TEST(Curve, BadKeysAreClearErrorsWhenTheBridgeOpens) {
   cfg = k.config();
   cfg.security.allowed_keys = {"not a key"};
   auto bad_key = open_error(cfg);
-  EXPECT_TRUE(contains(bad_key, "security.allowed_keys[0]")) << bad_key;
+  EXPECT_TRUE(contains(bad_key, "security_config::allowed_keys[0]")) << bad_key;
   auto p = plugin(1, "p");
   p.client_key_file = (k.dir.path / "clients/ok.key").string();
   auto bad_client = open_error(k.config(), {p});

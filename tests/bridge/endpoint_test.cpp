@@ -15,6 +15,7 @@
 #include "bridge/bridge.hpp"
 #include "bridge/protocol.hpp"
 #include "fake_engine.hpp"
+#include "tests/support/eventually.hpp"
 
 using namespace ee;
 using namespace ee::test;
@@ -103,10 +104,8 @@ TEST(Endpoint, AVanishedConnectionsEventGoesToTheNextRequest) {
     EXPECT_EQ(request(s, std::string{next_cmd}), "Ev0");
   } // closed without confirming
   // The bridge notices (a request racing the disconnect would get Ev1).
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (f.b->stats().endpoints[0].redeliveries == 0 &&
-         std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(1ms);
+  EXPECT_TRUE(ee::test::eventually(
+      [&] { return f.b->stats().endpoints[0].redeliveries > 0; }, 10s));
   auto s = req_socket(f.ctx, f.port("p"));
   EXPECT_EQ(request(s, std::string{next_cmd}), "Ev0");
   EXPECT_EQ(request(s, std::string{next_cmd}), "Ev1");

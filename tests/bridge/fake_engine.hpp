@@ -54,6 +54,7 @@ public:
   std::map<endpoint_id, int> quits;
   std::vector<exit_report> exits;
   std::vector<std::pair<std::string, bool>> raw_subs;
+  std::vector<std::string> failures;
 
   /// Adds events for endpoint `id`, delivered within `window`.
   void feed(endpoint_id id, std::vector<event> events, std::size_t window) {
@@ -117,6 +118,12 @@ public:
   void raw_subscription(std::string filter, bool subscribed) override {
     std::lock_guard<std::mutex> guard{mtx};
     raw_subs.emplace_back(std::move(filter), subscribed);
+    cv.notify_all();
+  }
+
+  void failed(std::string what) override {
+    std::lock_guard<std::mutex> guard{mtx};
+    failures.push_back(std::move(what));
     cv.notify_all();
   }
 

@@ -10,6 +10,7 @@
 
 #include "bridge/bridge.hpp"
 #include "fake_engine.hpp"
+#include "tests/support/eventually.hpp"
 
 using namespace ee;
 using namespace ee::test;
@@ -35,14 +36,13 @@ struct raw_fixture {
 
   // Waits until `take_raw_released` added up to `bytes`.
   bool wait_released(std::uint64_t bytes) {
-    auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      released += b->take_raw_released();
-      if (released >= bytes)
-        return released == bytes;
-      std::this_thread::sleep_for(1ms);
-    }
-    return false;
+    bool reached = ee::test::eventually(
+        [&] {
+          released += b->take_raw_released();
+          return released >= bytes;
+        },
+        10s);
+    return reached && released == bytes;
   }
 };
 
@@ -100,12 +100,12 @@ TEST(RawPorts, ASlowSubscriberMakesDropsThatAreCountedAndReleased) {
     f.b->deliver_raw(std::move(batch));
     // (Handled in order; wait until this batch is through.)
     f.b->deliver_raw({});
-    std::this_thread::sleep_for(20ms);
+    // A short wait for the first drop, else one more batch.
+    (void)ee::test::eventually(
+        [&] { return f.b->stats().raw_dropped > 0; }, 20ms);
   }
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (f.b->stats().raw_dropped == 0 &&
-         std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(5ms);
+  (void)ee::test::eventually([&] { return f.b->stats().raw_dropped > 0; },
+                             10s);
   EXPECT_GT(f.b->stats().raw_dropped, 0u);
   // Closing the subscriber releases what ZeroMQ still held for it.
   sub.close();
@@ -148,5 +148,43 @@ TEST(RawPorts, RawPublishersAreReadOnlyWithCredit) {
   EXPECT_EQ(b->stats().rejected, 1u);
   EXPECT_LE(engine.published_calls[raw_publish_port],
             engine.published_events[raw_publish_port].size());
+  b->shutdown(std::chrono::steady_clock::now() + 1s);
+}
+
+TEST(RawPorts, SubscriptionsBeyondTheTotalLimitCostTheLargestSubscriber) {
+  auto cfg = test_config();
+  cfg.max_subscriptions = 5;
+  fake_engine engine;
+  auto opened = bridge::open(cfg, {});
+  ASSERT_TRUE(opened) << opened.error().to_string();
+  auto& b = *opened;
+  engine.link = b.get();
+  b->start(engine, credit{1000, 64 << 20});
+  zmq::context_t ctx{1};
+  zmq::socket_t flood{ctx, zmq::socket_type::xsub};
+  flood.set(zmq::sockopt::linger, 0);
+  flood.set(zmq::sockopt::reconnect_ivl, -1); // cut once, gone for good
+  flood.connect("tcp://127.0.0.1:" + std::to_string(b->subscribe_port()));
+  for (int i = 0; i < 10; ++i) {
+    auto sub = "\1F" + std::to_string(i);
+    flood.send(zmq::buffer(sub));
+  }
+  // Five reach the engine; the sixth disconnects the flooder, which
+  // releases its five.
+  ASSERT_TRUE(engine.wait_for([&] {
+    int subscribed = 0, released = 0;
+    for (auto& [filter, on] : engine.raw_subs)
+      (on ? subscribed : released) += 1;
+    return subscribed == 5 && released == 5;
+  })) << engine.raw_subs.size();
+  EXPECT_EQ(b->stats().refused_subscribers, 1u);
+  // A well-behaved subscriber gets in afterwards.
+  zmq::socket_t sub{ctx, zmq::socket_type::sub};
+  sub.set(zmq::sockopt::linger, 0);
+  sub.set(zmq::sockopt::subscribe, "G");
+  sub.connect("tcp://127.0.0.1:" + std::to_string(b->subscribe_port()));
+  EXPECT_TRUE(engine.wait_for([&] {
+    return engine.raw_subs.back() == std::pair<std::string, bool>{"G", true};
+  }));
   b->shutdown(std::chrono::steady_clock::now() + 1s);
 }

@@ -82,6 +82,14 @@ TEST(ZapPolicy, HandshakeFailuresNameTheCauseAndTheFix) {
                               "port 6000"))
       << reset;
   EXPECT_TRUE(contains(reset, "most likely a plain-text client")) << reset;
+  // The handshake timer: libzmq reports it without detail, with the errno
+  // its I/O thread had last (EAGAIN from a read that found nothing).
+  auto slow = describe_handshake_failure(ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL,
+                                         EAGAIN, "the port 6000", true);
+  EXPECT_TRUE(contains(slow, "did not complete its handshake on the port "
+                             "6000 within 2 s"))
+      << slow;
+  EXPECT_FALSE(contains(slow, "hung up")) << slow;
   // Without CURVE a client that gives up early is no refusal.
   EXPECT_EQ(describe_handshake_failure(ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL,
                                        ECONNRESET, "x", false),

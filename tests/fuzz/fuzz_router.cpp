@@ -409,7 +409,7 @@ private:
                     name + std::to_string(c.queued_bytes) +
                         " bytes queued, budget " +
                         std::to_string(s.limits.bytes));
-      EE_FUZZ_CHECK(c.queued <= c.peak_queued && c.queued_bytes <= c.peak_bytes,
+      EE_FUZZ_CHECK(c.queued <= c.peak_queue && c.queued_bytes <= c.peak_bytes,
                     name + "peaks");
       EE_FUZZ_CHECK(s.in_flight.size() <= c.queued,
                     name + "more in flight than queued");

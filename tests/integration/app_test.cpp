@@ -13,10 +13,12 @@
 
 #include "examples/common/example_events.hpp"
 #include "tests/integration/test_util.hpp"
+#include "tests/support/eventually.hpp"
 
 using namespace std::chrono_literals;
 using namespace example;
 using ee::test::collector;
+using ee::test::eventually;
 using ee::test::run_bounded;
 
 namespace {
@@ -68,6 +70,9 @@ public:
   std::string name() const override { return name_; }
 
   std::vector<ee::event_type> subscriptions() const override {
+    // A plugin slow to subscribe is the case under test: the barrier must
+    // hold the others however long it takes, and the public API has no
+    // signal of "the others are waiting" that a gate could open on.
     if (slow_.count() > 0)
       std::this_thread::sleep_for(slow_);
     std::vector<ee::event_type> result;
@@ -308,6 +313,7 @@ public:
   }
   std::string name() const override { return "slow_blocking"; }
   std::vector<ee::event_type> subscriptions() const override {
+    // Slow to subscribe on purpose (see receiver_plugin::subscriptions).
     std::this_thread::sleep_for(300ms);
     return {ee::event_type{"Boot"}};
   }
@@ -492,9 +498,7 @@ TEST(App, StopEndsPluginsThatNeverStopThemselves) {
   app.emplace_plugin<idle_plugin>().emplace_plugin<idle_blocking>();
   auto fut = std::async(std::launch::async, [&] { return app.run(); });
   // on_stop runs only for a plugin that started: wait for that, not a while.
-  for (int i = 0; i < 20000 && !idle_plugin::started; ++i)
-    std::this_thread::sleep_for(1ms);
-  ASSERT_TRUE(idle_plugin::started);
+  ASSERT_TRUE(eventually([] { return idle_plugin::started.load(); }));
   app.stop();
   ASSERT_EQ(fut.wait_for(20s), std::future_status::ready);
   auto err = fut.get();
@@ -564,6 +568,32 @@ TEST(App, RawCafPluginsReceiveEventsAsMessages) {
   EXPECT_EQ(out->strings(), std::vector<std::string>{"Pong42"});
 }
 
+using self_ping_atom = caf::atom_constant<caf::atom("self_ping")>;
+
+// Throws from a response handler: outside the host's own callbacks, so the
+// exception reaches the host's exception handler.
+class raw_thrower : public ee::caf_plugin {
+public:
+  std::string name() const override { return "raw_thrower"; }
+  std::vector<ee::event_type> subscriptions() const override { return {}; }
+  caf::behavior make_behavior(caf::event_based_actor* self,
+                              ee::context&) override {
+    self->request(caf::actor{self}, caf::infinite, self_ping_atom::value)
+        .then([](int) { throw std::runtime_error("boom from a response"); });
+    return {[](self_ping_atom) { return 1; }};
+  }
+};
+
+TEST(App, AnExceptionEscapingToTheHostKeepsItsText) {
+  ee::app app{local_config()};
+  app.emplace_plugin<raw_thrower>();
+  auto err = run_bounded(app, 20s);
+  ASSERT_TRUE(err);
+  EXPECT_NE(err.to_string().find("std::runtime_error: boom from a response"),
+            std::string::npos)
+      << err.to_string();
+}
+
 // -- bad input
 // ---------------------------------------------------------------------
 
@@ -606,6 +636,24 @@ TEST(AppErrors, RunTwiceAndNoPlugins) {
   EXPECT_NE(err2.message().find("no plugins registered"), std::string::npos);
 }
 
+TEST(AppErrors, ZeroQueuesAndWindowsAreRefused) {
+  auto out = std::make_shared<collector>();
+  for (auto field :
+       {&ee::app_config::queue_capacity, &ee::app_config::delivery_window,
+        &ee::app_config::publish_window}) {
+    auto cfg = local_config();
+    cfg.*field = 0;
+    ee::app app{cfg};
+    app.emplace_plugin<receiver_plugin>("p", std::vector<std::string>{}, 0u,
+                                        out);
+    auto err = app.run();
+    ASSERT_TRUE(err);
+    EXPECT_EQ(err.code(), ee::ec::invalid_config);
+    EXPECT_NE(err.message().find("must be at least 1"), std::string::npos)
+        << err.message();
+  }
+}
+
 TEST(AppErrors, PortsOutOfRangeOrTwice) {
   auto out = std::make_shared<collector>();
   {
@@ -615,7 +663,7 @@ TEST(AppErrors, PortsOutOfRangeOrTwice) {
     auto err = app.run();
     ASSERT_TRUE(err);
     EXPECT_EQ(err.code(), ee::ec::invalid_config);
-    EXPECT_NE(err.message().find("publish port 70000 is out of range"),
+    EXPECT_NE(err.message().find("publish_port is 70000, out of range"),
               std::string::npos);
   }
   {
@@ -624,7 +672,7 @@ TEST(AppErrors, PortsOutOfRangeOrTwice) {
                                         out);
     auto err = app.run();
     ASSERT_TRUE(err);
-    EXPECT_NE(err.message().find("subscribe port -1"), std::string::npos);
+    EXPECT_NE(err.message().find("subscribe_port is -1"), std::string::npos);
   }
   {
     ee::app app{7777, 7777};
@@ -633,7 +681,8 @@ TEST(AppErrors, PortsOutOfRangeOrTwice) {
     auto err = app.run();
     ASSERT_TRUE(err);
     EXPECT_EQ(err.code(), ee::ec::duplicate_port);
-    EXPECT_NE(err.message().find("port 7777 is configured twice"),
+    EXPECT_NE(err.message().find("port 7777 of the engine's subscribe_port is "
+                                 "already used by the engine's publish_port"),
               std::string::npos);
   }
 }

@@ -11,8 +11,10 @@
 #include <zmq.hpp>
 
 #include "tests/integration/test_util.hpp"
+#include "tests/support/eventually.hpp"
 
 using namespace std::chrono_literals;
+using ee::test::eventually;
 using ee::test::run_bounded;
 
 namespace {
@@ -177,8 +179,8 @@ TEST(FlowControl, BackpressureTravelsUpAChain) {
   auto fut = std::async(std::launch::async, [&] { return app.run(); });
   ASSERT_TRUE(app.wait_started(10s));
   // Wait until the sink has finished, then stop the relay.
-  for (int i = 0; i < 6000 && slow_consumer::received < 10000; ++i)
-    std::this_thread::sleep_for(10ms);
+  EXPECT_TRUE(eventually([] { return slow_consumer::received == 10000; },
+                         60s));
   auto st = app.stats();
   app.stop();
   ASSERT_EQ(fut.wait_for(20s), std::future_status::ready);
@@ -205,19 +207,16 @@ ee::subscriber_stats run_drop_policy(ee::overflow_policy policy) {
   auto fut = std::async(std::launch::async, [&] { return app.run(); });
   EXPECT_TRUE(app.wait_started(10s));
   ee::subscriber_stats st;
-  for (int i = 0; i < 2000; ++i) {
+  bool settled = eventually([&] {
     auto all = app.stats();
     auto found = all.plugins.find("lossy");
-    if (found == all.plugins.end()) {
-      ADD_FAILURE() << "no stats for 'lossy' (published " << all.published
-                    << ")";
-      break;
-    }
+    if (found == all.plugins.end())
+      return false;
     st = found->second;
-    if (st.routed == 2000 && st.handled + st.dropped == 2000)
-      break;
-    std::this_thread::sleep_for(10ms);
-  }
+    return st.routed == 2000 && st.handled + st.dropped == 2000;
+  });
+  EXPECT_TRUE(settled) << "routed " << st.routed << ", handled " << st.handled
+                       << ", dropped " << st.dropped;
   app.stop();
   if (fut.wait_for(20s) != std::future_status::ready)
     std::abort();
@@ -266,23 +265,30 @@ TEST(FlowControl, RawPublishersOnTheWireAreHeldBackByTcp) {
   zmq::context_t ctx;
   // 5,000 events from a raw PUB client that waits instead of dropping.
   std::thread pub_thread{[&] {
-    zmq::socket_t pub{ctx, zmq::socket_type::pub};
+    // An XPUB is a PUB that also reads the subscriptions it gets: the
+    // engine's subscription arriving is the sign that nothing sent from
+    // now on is dropped for want of a subscriber.
+    zmq::socket_t pub{ctx, zmq::socket_type::xpub};
     pub.set(zmq::sockopt::linger, 5000);
     pub.set(zmq::sockopt::xpub_nodrop, 1);
     pub.set(zmq::sockopt::sndhwm, 100);
+    pub.set(zmq::sockopt::sndtimeo, 20000);
+    pub.set(zmq::sockopt::rcvtimeo, 20000);
     pub.connect("tcp://127.0.0.1:" + std::to_string(app.publish_port()));
-    std::this_thread::sleep_for(200ms); // connection set-up
+    zmq::message_t subscription;
+    ASSERT_TRUE(pub.recv(subscription));
+    ASSERT_EQ(subscription.to_string(), std::string(1, '\x01'));
+    // With xpub_nodrop a blocking send waits while the pipe is full.
     for (int i = 0; i < 5000; ++i) {
       auto msg = "Seq:" + std::to_string(i);
-      while (!pub.send(zmq::buffer(msg), zmq::send_flags::dontwait))
-        std::this_thread::sleep_for(1ms);
+      ASSERT_TRUE(pub.send(zmq::buffer(msg)));
     }
   }};
   pub_thread.join();
   // Two publishers are not ordered with respect to each other: let the
   // first one's events arrive before the second starts.
-  for (int i = 0; i < 6000 && slow_consumer::received < 5000; ++i)
-    std::this_thread::sleep_for(10ms);
+  ASSERT_TRUE(eventually([] { return slow_consumer::received >= 5000; },
+                         60s));
   // Then 5,000 from a REQ client on the external plugin's port: each reply
   // waits until the engine has room.
   zmq::socket_t req{ctx, zmq::socket_type::req};
@@ -298,8 +304,8 @@ TEST(FlowControl, RawPublishersOnTheWireAreHeldBackByTcp) {
     ASSERT_EQ(reply.to_string(), "event-engine: msg published");
   }
   req.send(zmq::str_buffer("plugin_command: quit"));
-  for (int i = 0; i < 6000 && slow_consumer::received < 10000; ++i)
-    std::this_thread::sleep_for(10ms);
+  EXPECT_TRUE(eventually([] { return slow_consumer::received == 10000; },
+                         60s));
   auto st = app.stats();
   ASSERT_EQ(fut.wait_for(20s), std::future_status::ready);
   auto err = fut.get();

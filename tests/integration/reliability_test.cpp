@@ -11,8 +11,11 @@
 #include <gtest/gtest.h>
 
 #include "tests/integration/test_util.hpp"
+#include "tests/support/eventually.hpp"
 
 using namespace std::chrono_literals;
+using ee::test::eventually;
+using ee::test::gate;
 using ee::test::run_bounded;
 
 namespace {
@@ -48,17 +51,6 @@ private:
   std::vector<std::string> filters_;
 };
 
-/// Waits (bounded) until `pred` holds.
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 20s) {
-  auto until = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > until)
-      return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
 
 } // namespace
 
@@ -77,6 +69,9 @@ public:
     // nop
   }
   void on_stop(ee::context&) override {
+    // A slow on_stop is the case under test: ~app must wait it out. Nothing
+    // outside the plugin could open a gate at the "right" moment, since a
+    // broken ~app returns at no observable point.
     std::this_thread::sleep_for(20ms);
     stopped = true;
   }
@@ -282,6 +277,8 @@ public:
     return {ee::event_type{"Big"}};
   }
   void on_event(ee::context& ctx, const ee::event&) override {
+    // A slow subscriber is the case under test (queues fill, publishers
+    // wait); sleeping rather than spinning leaves the CPU to the engine.
     std::this_thread::sleep_for(5ms);
     if (++got_ == n_)
       ctx.stop();
@@ -341,8 +338,7 @@ public:
   std::vector<ee::event_type> subscriptions() const override { return {}; }
   void run(ee::publisher& pub, ee::subscriber&) override {
     running = true;
-    while (!release)
-      std::this_thread::sleep_for(1ms);
+    (void)release.wait(std::chrono::minutes{1});
     // After it was abandoned, the plugin's calls fail cleanly: nothing it
     // touches was freed.
     try {
@@ -353,7 +349,7 @@ public:
     ended = true;
   }
   static inline std::atomic<bool> running{false};
-  static inline std::atomic<bool> release{false};
+  static inline gate release;
   static inline std::atomic<bool> refused{false};
   static inline std::atomic<bool> ended{false};
 };
@@ -365,22 +361,21 @@ public:
   std::vector<ee::event_type> subscriptions() const override { return {}; }
   void on_start(ee::context&) override {
     running = true;
-    while (!release)
-      std::this_thread::sleep_for(1ms);
+    (void)release.wait(std::chrono::minutes{1});
     ended = true;
   }
   void on_event(ee::context&, const ee::event&) override {
     // nop
   }
   static inline std::atomic<bool> running{false};
-  static inline std::atomic<bool> release{false};
+  static inline gate release;
   static inline std::atomic<bool> ended{false};
 };
 
 template <class Stuck>
 void expect_run_returns_within_grace(const char* stuck_name) {
   Stuck::running = false;
-  Stuck::release = false;
+  Stuck::release.close();
   Stuck::ended = false;
   auto cfg = local_config();
   cfg.shutdown_grace = 1s;
@@ -403,7 +398,7 @@ void expect_run_returns_within_grace(const char* stuck_name) {
   EXPECT_EQ(err.message().find("bystander"), std::string::npos);
   // The stuck plugin is still running; let it finish and see it end well.
   EXPECT_FALSE(Stuck::ended);
-  Stuck::release = true;
+  Stuck::release.open();
   EXPECT_TRUE(eventually([] { return Stuck::ended.load(); }));
 }
 

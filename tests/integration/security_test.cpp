@@ -99,6 +99,7 @@ TEST(AppSecurity, ABadKeyIsARunError) {
   auto err = run_bounded(a, std::chrono::seconds{30});
   ASSERT_TRUE(err);
   EXPECT_EQ(err.code(), ee::ec::invalid_config);
-  EXPECT_NE(err.message().find("security.secret_key"), std::string::npos)
+  EXPECT_NE(err.message().find("[engine.security] secret_key"),
+            std::string::npos)
       << err.message();
 }

@@ -67,6 +67,28 @@ KILL_GRACE_S = 5.0
 READY_RE = re.compile(r"^event-engine: ready (.*)$", re.MULTILINE)
 
 
+def eventually(cond: Callable[[], Any], timeout: float = WAIT_S,
+               what: Union[str, Callable[[], str]] = "the condition") -> Any:
+    """Waits until ``cond()`` returns something true and returns it; raises
+    AssertionError naming ``what`` (a string, or a function that describes the
+    state, called only on failure) after ``timeout`` seconds.
+
+    The one polling loop of the tests (the twin of C++'s
+    ``ee::test::eventually``): the pause grows from 1 ms to 20 ms, so a quick
+    condition costs little time and a slow one little CPU."""
+    deadline = time.monotonic() + timeout
+    pause = 0.001
+    while True:
+        value = cond()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            text = what() if callable(what) else what
+            raise AssertionError(f"{text}: not within {timeout} s")
+        time.sleep(pause)
+        pause = min(pause * 2, 0.02)
+
+
 def binary_path(name: str) -> Path:
     """The path of binary ``name``; skips the test if it is not built.
 
@@ -182,35 +204,21 @@ class EngineProcess:
                         timeout: float = WAIT_S) -> "re.Match[str]":
         """Waits until ``pattern`` (a regex) appears in the output."""
         rx = re.compile(pattern) if isinstance(pattern, str) else pattern
-        deadline = time.monotonic() + timeout
-        while True:
-            m = rx.search(self.output())
-            if m:
-                return m
-            if time.monotonic() >= deadline:
-                raise AssertionError(
-                    f"{rx.pattern!r} did not appear within {timeout} s; "
-                    f"output:\n{self.output()}"
-                )
-            time.sleep(0.02)
+        return eventually(
+            lambda: rx.search(self.output()), timeout,
+            lambda: f"{rx.pattern!r} did not appear; output:\n{self.output()}")
 
     def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
+        def ready() -> Optional["re.Match[str]"]:
             m = READY_RE.search(self.output())
-            if m:
-                break
-            if self.proc.poll() is not None:
+            if not m and self.proc.poll() is not None:
                 raise AssertionError(
                     f"{self.argv[0]} exited with {self.proc.returncode} before "
                     f"it was ready; output:\n{self.output()}"
                 )
-            if time.monotonic() >= deadline:
-                raise AssertionError(
-                    f"{self.argv[0]} not ready within {timeout} s; "
-                    f"output:\n{self.output()}"
-                )
-            time.sleep(0.01)
+            return m
+        m = eventually(ready, timeout,
+                       lambda: f"{self.argv[0]} ready; output:\n{self.output()}")
         for key, value in re.findall(r"(\S+)=(\d+)", m.group(1)):
             if key == "publish_port":
                 self.publish_port = int(value)
@@ -399,11 +407,13 @@ class BackgroundProcess:
         return rc
 
     def wait_for_stderr(self, pattern: str, timeout: float = WAIT_S) -> None:
-        deadline = time.monotonic() + timeout
-        while not re.search(pattern, self.stderr()):
-            if time.monotonic() >= deadline or self.proc.poll() is not None:
+        def found() -> bool:
+            if re.search(pattern, self.stderr()):
+                return True
+            if self.proc.poll() is not None:  # it will not come any more
                 raise AssertionError(f"{pattern!r} not on stderr: {self.stderr()}")
-            time.sleep(0.02)
+            return False
+        eventually(found, timeout, lambda: f"{pattern!r} on stderr: {self.stderr()}")
 
 
 @pytest.fixture
@@ -477,8 +487,13 @@ class Sockets:
         return s
 
     def pub(self, port: int, timeout_ms: int = WAIT_MS) -> "zmq.Socket":
-        s = self._make(zmq.PUB, timeout_ms)
+        """A publisher on the engine's publish port, returned once the engine's
+        subscription reached it: from then on nothing it sends is dropped for
+        want of a subscriber (no slow-joiner sleep). An XPUB is a PUB that
+        also reads the subscriptions it gets."""
+        s = self._make(zmq.XPUB, timeout_ms)
         s.connect(f"tcp://127.0.0.1:{port}")
+        assert s.recv() == b"\x01", "the engine did not subscribe"
         return s
 
     def close(self) -> None:

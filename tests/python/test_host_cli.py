@@ -105,7 +105,7 @@ def test_check_accepts_a_valid_file_and_the_older_flag(tmp_path):
     for args in (["check", str(cfg)], [str(cfg), "--check"]):
         res = run_cli(*args)
         assert res.returncode == 0, res.stdout + res.stderr
-        assert "is valid (1 plugins, 1 types, 0 warnings)" in res.stdout
+        assert "is valid (1 plugin, 1 type, 0 warnings)" in res.stdout
 
 
 def test_check_reports_every_error_with_position_and_fix(tmp_path):
@@ -151,7 +151,7 @@ port = 7000
     assert "7 errors, 0 warnings" in res.stdout
 
 
-def test_check_warns_about_overlapping_prefixes_and_busy_ports(tmp_path):
+def test_check_warns_about_overlapping_prefixes_and_refuses_busy_ports(tmp_path):
     blocker = pysocket.socket(pysocket.AF_INET, pysocket.SOCK_STREAM)
     try:
         blocker.bind(("127.0.0.1", 0))
@@ -164,12 +164,13 @@ def test_check_warns_about_overlapping_prefixes_and_busy_ports(tmp_path):
         res = run_cli("check", str(cfg))
     finally:
         blocker.close()
-    assert res.returncode == 0, res.stdout + res.stderr
+    # A port in use now is an error, as `run` would fail on it now.
+    assert res.returncode == 2, res.stdout + res.stderr
     assert (f"{cfg}:5:1: warning: the prefix of type 'T' (\"T\") starts the prefix "
             "of type 'TypeA'") in res.stderr, res.stderr
-    assert (f"{cfg}:2:16: warning: port {port} (publish_port) is in use on "
-            "127.0.0.1") in res.stderr, res.stderr
-    assert "2 warnings" in res.stdout
+    assert (f"{cfg}:2:16: error: cannot bind the publish port to "
+            f"tcp://127.0.0.1:{port} (Address already in use)") in res.stderr, res.stderr
+    assert "1 error, 1 warning" in res.stdout
 
 
 def test_command_line_ports_are_checked_for_clashes(tmp_path):
@@ -347,3 +348,127 @@ def test_log_file_rotates(engine, tmp_path):
     combined = "".join((tmp_path / name).read_text() for name in files)
     assert "last line" in combined
     assert "line 0000" not in combined  # rotated away: bounded on disk
+
+
+# -- machine-readable output -----------------------------------------------------------
+
+
+def quitting_app(tmp_path, *, bad: bool = False):
+    """An app file of one launched plugin that quits at once (``bad``: a file
+    with an unknown key)."""
+    from conftest import to_toml, with_free_ports
+    script = write_script(tmp_path, "quits.py", """\
+        from pyevents import Plugin
+        print("plugin says hi", flush=True)
+        with Plugin() as p:
+            pass
+    """)
+    cfg = tmp_path / "app.toml"
+    text = to_toml(with_free_ports({"plugin": [launched("q", script, "X")]}))
+    if bad:
+        text = text.replace("[engine]", "[engine]\npublsh_port = 1", 1)
+    cfg.write_text(text)
+    return cfg
+
+
+def test_stats_json_alone_on_stdout(tmp_path):
+    res = run_cli("run", str(quitting_app(tmp_path)), "--stats", "json")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)  # nothing else on stdout
+    assert doc["plugins"]["q"]["kind"] == "external", doc
+    assert "event-engine: ready" in res.stderr, res.stderr
+    assert "event-engine: all plugins finished" in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("bad", [False, True])
+def test_json_log_format_makes_every_stderr_line_json(tmp_path, bad):
+    res = run_cli("run", str(quitting_app(tmp_path, bad=bad)),
+                  "--log-format", "json")
+    assert res.returncode == (2 if bad else 0), res.stderr
+    records = [json.loads(line) for line in res.stderr.splitlines()]
+    messages = [r["message"] for r in records]
+    if bad:
+        assert any("unknown key 'publsh_port'" in m for m in messages), messages
+        assert any(r["level"] == "error" for r in records), records
+    else:
+        assert any(m.startswith("event-engine: ready ") for m in messages)
+        assert "event-engine: all plugins finished" in messages, messages
+        assert any(m.endswith("plugin says hi") for m in messages), messages
+
+
+def test_log_file_records_ready_and_the_end(tmp_path):
+    log = tmp_path / "run.log"
+    res = run_cli("run", str(quitting_app(tmp_path)), "--log-file", str(log))
+    assert res.returncode == 0, res.stderr
+    text = log.read_text()
+    assert "event-engine: ready " in text, text
+    assert "event-engine: all plugins finished" in text, text
+    assert "event-engine: ready " in res.stderr, res.stderr
+
+
+def test_log_file_in_a_missing_folder_is_refused(tmp_path):
+    log = tmp_path / "missing" / "x.log"
+    res = run_cli("run", str(quitting_app(tmp_path)), "--log-file", str(log))
+    assert res.returncode == 2, res.stderr
+    assert f"the folder {log.parent} does not exist" in res.stderr, res.stderr
+    assert not log.parent.exists()
+
+
+# -- command-line habits ---------------------------------------------------------------
+
+
+def test_help_and_version_subcommands_and_short_flags():
+    version = pyproject_version()
+    for args in (["version"], ["-V"], ["--version"]):
+        res = run_cli(*args)
+        assert res.returncode == 0, (args, res.stderr)
+        assert res.stdout.startswith(f"event-engine {version} "), res.stdout
+    for args in (["help"], ["-h"]):
+        res = run_cli(*args)
+        assert res.returncode == 0, (args, res.stderr)
+        assert re.search(r"^\s+tap\s", res.stdout, re.MULTILINE), res.stdout
+    res = run_cli("help", "pub")
+    assert res.returncode == 0, res.stderr
+    assert "--timeout" in res.stdout and "keygen" not in res.stdout, res.stdout
+
+
+def test_a_mistyped_subcommand_gets_a_suggestion(tmp_path):
+    for args in (["runn", "app.toml"], ["help", "tapp"]):
+        res = run_cli(*args)
+        assert res.returncode == 2, (args, res.stderr)
+        assert "did you mean" in res.stderr, res.stderr
+        assert "cannot read the config file" not in res.stderr, res.stderr
+
+
+def test_check_help_lists_only_what_check_uses():
+    res = run_cli("check", "--help")
+    assert res.returncode == 0, res.stderr
+    assert "--publish-port" in res.stdout, res.stdout
+    for unused in ("--metrics", "--stats", "--log-file", "--log-format", "--log-level"):
+        assert unused not in res.stdout, (unused, res.stdout)
+
+
+def test_quiet_and_verbose_set_the_log_level(tmp_path):
+    cfg = str(quitting_app(tmp_path))
+    quiet = run_cli("run", cfg, "-q")
+    assert quiet.returncode == 0, quiet.stderr
+    assert "plugin says hi" not in quiet.stderr, quiet.stderr
+    assert "event-engine: ready" in quiet.stderr, quiet.stderr
+    verbose = run_cli("run", cfg, "-v", "--log-format", "json")
+    assert verbose.returncode == 0, verbose.stderr
+    levels = {json.loads(l)["level"] for l in verbose.stderr.splitlines()}
+    assert "debug" in levels, verbose.stderr
+    assert run_cli("run", cfg, "-q", "-v").returncode == 2
+
+
+def test_messages_read_as_sentences(tmp_path):
+    cfg = tmp_path / "words.toml"
+    cfg.write_text('[engine]\npublish_port = 0\nsubscribe_port = 0\n'
+                   'queue_bytes = 0\n[[plugin]]\nname = "p"\nport = 0\n'
+                   'restart = "sometimes"\n')
+    res = run_cli("check", str(cfg))
+    assert res.returncode == 2, res.stderr
+    assert "restart is 'sometimes'. Use " in res.stderr, res.stderr
+    assert "out of range 1..2^40" in res.stderr, res.stderr
+    assert "1099511627776" not in res.stderr, res.stderr
+    assert "2 errors, 0 warnings" in res.stdout, res.stdout

@@ -14,7 +14,7 @@ from typing import Dict
 
 import pytest
 
-from conftest import WAIT_S, plugin, poll_readable, publish_ok
+from conftest import WAIT_S, eventually, plugin, poll_readable, publish_ok
 
 zmq = pytest.importorskip("zmq")
 from pyevents import Plugin  # noqa: E402
@@ -75,14 +75,7 @@ def sample(text: str, name: str, **labels: str) -> float:
 
 
 def wait_for(predicate, timeout: float = WAIT_S):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
+    return eventually(predicate, timeout, "the metrics")
 
 
 def test_prometheus_endpoint_counts_a_known_workload_exactly(engine):
@@ -107,6 +100,8 @@ def test_prometheus_endpoint_counts_a_known_workload_exactly(engine):
     assert sample(text, "ee_plugin_queue_events", plugin="sink") == 0
     assert sample(text, "ee_plugin_restarts_total", plugin="sink") == 0
     assert sample(text, "ee_raw_events_dropped_total") == 0
+    # Every event routed once: the plugin's and the engine's own.
+    assert sample(text, "ee_events_routed_total") >= N
     promtool = shutil.which("promtool")
     if promtool is None:
         pytest.skip("promtool (Debian package prometheus) is not installed")
@@ -139,6 +134,7 @@ def test_the_periodic_stats_event_carries_the_same_counters(engine, zsock):
     assert doc["plugins"]["src"]["published"] == N
     assert doc["plugins"]["sink"]["kind"] == "external"
     assert doc["plugins"]["sink"]["round_trips"] == N
+    assert doc["routed"] >= N + doc["system_events"]
     for name, t in doc["types"].items():
         assert t["routed"] == t["handled"] + t["dead_letters"] + t["dropped"] + t["queued"], name
     for name, p in doc["plugins"].items():
@@ -153,7 +149,7 @@ def test_stats_at_exit(engine, fmt):
     assert e.wait(10) == 0, e.output()
     out = e.output()
     if fmt == "json":
-        line = next(l for l in out.splitlines() if l.startswith('{"published"'))
+        line = next(l for l in out.splitlines() if l.startswith('{"routed"'))
         doc = json.loads(line)
         assert doc["types"]["Temp"]["published"] == N
         assert doc["plugins"]["sink"]["handled"] == N
@@ -172,3 +168,68 @@ def test_metrics_address_errors_are_clear(engine, tmp_path):
     assert r.returncode == 2
     assert "--metrics 'localhost:notaport'" in r.stderr
     assert "PORT" in r.stderr
+
+
+def test_idle_connections_do_not_stall_a_scrape(engine):
+    """Four connections that never send a request leave workers for a
+    scrape, which answers well inside the request timeout (5 s)."""
+    import socket
+    e = engine(toml_with_types(CONFIG), command="run", args=["--metrics", "0"])
+    port = metrics_port(e)
+    idle = [socket.create_connection(("127.0.0.1", port), timeout=WAIT_S)
+            for _ in range(4)]
+    try:
+        start = time.monotonic()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics",
+                                    timeout=4) as r:
+            assert r.status == 200
+            r.read()
+        assert time.monotonic() - start < 4
+    finally:
+        for s in idle:
+            s.close()
+
+
+def test_metrics_carry_build_info_and_start_time_only(engine):
+    """As exporters do: ee_build_info and process_start_time_seconds; no
+    samples of the HTTP library itself."""
+    from conftest import run_cli
+    e = engine(toml_with_types(CONFIG), command="run", args=["--metrics", "0"])
+    text = scrape(metrics_port(e))
+    version = run_cli("--version").stdout.split()[1]
+    assert sample(text, "ee_build_info", version=version) == 1
+    started = sample(text, "process_start_time_seconds")
+    assert abs(started - time.time()) < 600, started
+    assert "exposer_" not in text, text
+
+
+def test_metrics_port_in_use_is_said_plainly(tmp_path):
+    """The error names the address and the fix, not the HTTP library."""
+    import socket
+    from conftest import run_cli
+    cfg = tmp_path / "app.toml"
+    cfg.write_text(toml_with_types(CONFIG))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = run_cli("run", str(cfg), "--metrics", str(port), timeout=30)
+    assert r.returncode == 2, r.stderr
+    assert f"cannot serve metrics on 127.0.0.1:{port}: the port is in use" in r.stderr
+    assert "Civet" not in r.stderr and "context" not in r.stderr, r.stderr
+
+
+def test_the_engines_own_events_count_under_their_names(engine):
+    e = engine(toml_with_types(CONFIG), command="run", args=["--metrics", "0"])
+    port = metrics_port(e)
+
+    def counted() -> str:
+        text = scrape(port)
+        if 'type="ee.stats"' not in text:
+            return ""
+        stats = sample(text, "ee_type_events_published_total", type="ee.stats")
+        return text if stats >= 1 else ""
+
+    text = wait_for(counted)
+    for name in ("ee.lifecycle.failed", "ee.dead_letter"):
+        assert sample(text, "ee_type_events_published_total", type=name) == 0

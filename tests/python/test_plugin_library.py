@@ -142,8 +142,10 @@ factory = "make_logger"
      r"2.5.0\) has no factory 'make_flakey'; did you mean 'make_flaky'\? It has: "
      r"make_flaky, make_echo, make_logger"),
     ('library = "libee_test_plugins.so"\nfactory = "make_needs_key"',
-     r":\d+:8: error: plugin 'p': factory 'make_needs_key' failed: plugin 'p': "
+     r":\d+:8: error: plugin 'p': factory 'make_needs_key' failed: "
      r"config.needed is missing: add needed = <integer>"),
+    ('library = "libee_test_plugins.so"\nfactory = "zzz"',
+     r"has no factory 'zzz'\. It has: make_flaky, make_echo, make_logger"),
     ('library = "libee_test_plugins.so"\nfactory = "make_misnamed"',
      r"factory 'make_misnamed' made a plugin named 'someone_else', not 'p'"),
     ('library = "libee_test_plugins.so"\nfactory = "make_null"',
@@ -153,8 +155,8 @@ def test_bad_libraries_are_refused_at_check_and_run(tmp_path, entry, message):
     cfg = tmp_path / "lib.toml"
     cfg.write_text(f'[engine]\nenable_tcp = false\n[[plugin]]\nname = "p"\n{entry}\n')
     env = plugin_env(TEST_PLUGINS_DIR)
-    for sub in ("check", "run"):
-        res = run_cli(sub, str(cfg), env=env)
+    for sub in (["check", "--load-plugins"], ["run"]):
+        res = run_cli(*sub, str(cfg), env=env)
         assert res.returncode == 2, (sub, res.stdout, res.stderr)
         assert re.search(message, res.stderr), (sub, res.stderr)
         assert "event-engine: ready" not in res.stdout
@@ -163,7 +165,8 @@ def test_bad_libraries_are_refused_at_check_and_run(tmp_path, entry, message):
 def test_check_describes_the_libraries(tmp_path):
     cfg = tmp_path / "ok.toml"
     cfg.write_text(flaky_app())
-    res = run_cli("check", str(cfg), env=plugin_env(TEST_PLUGINS_DIR))
+    res = run_cli("check", "--load-plugins", str(cfg),
+                  env=plugin_env(TEST_PLUGINS_DIR))
     assert res.returncode == 0, res.stderr
     assert re.search(r"flaky: .*libee_test_plugins.so \(version 2.5.0, built "
                      r"with event-engine \d+\.\d+\.\d+\)", res.stdout), res.stdout

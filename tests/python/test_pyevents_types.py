@@ -1,4 +1,5 @@
-"""pyevents.types(): the app's named event types from EE_TYPES."""
+"""pyevents.types(): the app's named event types from EE_TYPES, or from an app
+file; without either it says why."""
 
 from __future__ import annotations
 
@@ -13,10 +14,28 @@ def test_reads_name_to_prefix_bytes():
     assert types(env) == {"Reading": b"\x01\xa0", "TypeA": b"TypeA", "Any": b""}
 
 
-def test_empty_without_the_variable(monkeypatch):
+def test_without_the_variable_it_says_why(monkeypatch):
     monkeypatch.delenv(TYPES_ENV, raising=False)
-    assert types() == {}
+    with pytest.raises(ConfigError, match=r"EE_TYPES is not set: this process was "
+                       r"not launched by `event-engine run`.*types\("):
+        types()
+    with pytest.raises(ConfigError, match="EE_TYPES is not set"):
+        types({})
     assert types({TYPES_ENV: "  "}) == {}
+
+
+def test_reads_the_types_of_an_app_file(tmp_path):
+    app = tmp_path / "app.toml"
+    app.write_text('[types]\nTypeA = "TypeA"\nReading = { hex = "01a0" }\n'
+                   'Ack = [2, 0xb0]\nLatin = "\\u00ff"\n')
+    assert types(app) == {"TypeA": b"TypeA", "Reading": b"\x01\xa0",
+                          "Ack": b"\x02\xb0", "Latin": b"\xc3\xbf"}
+    assert list(types(str(app))) == ["TypeA", "Reading", "Ack", "Latin"]
+    with pytest.raises(ConfigError, match="cannot read the app file"):
+        types(tmp_path / "missing.toml")
+    (tmp_path / "bad.toml").write_text('[types]\nA = { hex = "zz" }\n')
+    with pytest.raises(ConfigError, match=r"\[types\] A is not text"):
+        types(tmp_path / "bad.toml")
 
 
 def test_reads_the_process_environment(monkeypatch):

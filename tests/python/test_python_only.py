@@ -79,8 +79,8 @@ def test_secure_example_runs_with_keys_from_keygen(run_binary, tmp_path):
         if name == "secure.toml":
             text = text.replace('"../../bridge/python"', json.dumps(str(REPO / "bridge" / "python")))
         (tmp_path / name).write_text(text)
-    for name, folder in (("server", "keys"), ("sensor", "keys/clients"),
-                         ("monitor", "keys/clients")):
+    for name, folder in (("server", "keys"), ("sensor", "keys/plugins"),
+                         ("monitor", "keys/plugins"), ("ops", "keys/clients")):
         res = run_cli("keygen", name, "--dir", str(tmp_path / folder))
         assert res.returncode == 0, res.stderr
     check = run_cli("check", str(tmp_path / "secure.toml"), *FREE_PORTS)

@@ -6,6 +6,8 @@ bytes. Real engine processes, real sockets; every wait is bounded."""
 from __future__ import annotations
 
 import os
+import socket as pysocket
+import struct
 import threading
 import time
 from collections import Counter
@@ -21,11 +23,14 @@ zmq = pytest.importorskip("zmq")
 
 def feed(zsock, engine_proc, events: List[bytes]) -> None:
     """Publishes ``events`` from a raw PUB client that never drops."""
-    pub = zsock.context.socket(zmq.PUB)
+    pub = zsock.context.socket(zmq.XPUB)
     pub.setsockopt(zmq.LINGER, 2000)
+    pub.setsockopt(zmq.RCVTIMEO, 20000)
     pub.setsockopt(zmq.SNDHWM, 0)
     pub.connect(engine_proc.endpoint(engine_proc.publish_port))
-    time.sleep(0.2)  # PUB/SUB: let the connection come up before sending
+    # PUB/SUB: sending waits for the engine's subscription (a PUB drops
+    # what no subscriber asked for).
+    assert pub.recv() == b"\x01"
     for ev in events:
         pub.send(ev)
     pub.close()
@@ -183,7 +188,6 @@ def test_one_plugin_that_stops_reading_holds_back_only_its_own_publishers(engine
         publish_ok(other, b"Other%d" % i)
     assert time.monotonic() - start < WAIT_S
     pub = zsock.pub(e.publish_port)
-    time.sleep(0.2)
     pub.send(b"OtherRaw")
     got = []
     deadline = time.monotonic() + WAIT_S
@@ -237,3 +241,142 @@ def test_a_raw_subscriber_that_never_reads_costs_bounded_memory(engine, zsock):
     # publisher's window, ZeroMQ's and the allocator's own slack) for the
     # subscriber that never reads. (Before the byte budget: +300 MiB.)
     assert after - before < 32, f"RSS grew by {after - before:.0f} MiB"
+
+
+# -- memory behind the publish port, bounded in bytes (issue 14.3) --------------
+
+
+def vm_kib(pid: int, key: str) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def growth_settles_below(pid: int, before_kib: int, bound_mib: int,
+                         timeout_s: float = 60.0) -> int:
+    """Waits until the engine's RSS stops growing (unchanged within 1 MiB
+    for a second) or exceeds ``before_kib`` by ``bound_mib``; returns the
+    peak growth (VmHWM) in MiB."""
+    deadline = time.monotonic() + timeout_s
+    last, stable = vm_kib(pid, "VmRSS"), 0
+    while time.monotonic() < deadline and stable < 10:
+        time.sleep(0.1)  # sampling interval of a measurement, not a wait
+        now = vm_kib(pid, "VmRSS")
+        if now - before_kib > bound_mib * 1024:
+            break
+        stable = stable + 1 if abs(now - last) < 1024 else 0
+        last = now
+    return (vm_kib(pid, "VmHWM") - before_kib) // 1024
+
+
+def blocked_publishers(e, count: int, events: int, size: int) -> List[object]:
+    """``count`` raw PUB clients (SNDHWM 0: they never drop), each sending
+    ``events`` events of ``size`` bytes for a plugin that never reads."""
+    ctx = zmq.Context.instance()
+    pubs = []
+    for _ in range(count):
+        pub = ctx.socket(zmq.PUB)
+        pub.setsockopt(zmq.LINGER, 0)
+        pub.setsockopt(zmq.SNDHWM, 0)
+        pub.connect(e.endpoint(e.publish_port))
+        pubs.append(pub)
+    time.sleep(0.3)  # PUB/SUB: let the connections come up before sending
+    payload = b"Big" + b"x" * size
+    for pub in pubs:
+        for _ in range(events):
+            pub.send(payload, copy=False)
+    return pubs
+
+
+@pytest.mark.skipif(os.environ.get("EE_SANITIZED") == "1",
+                    reason="RSS says nothing under AddressSanitizer")
+@pytest.mark.parametrize("publishers,events", [(1, 300), (10, 30)])
+def test_the_publish_port_holds_bounded_bytes_for_a_plugin_that_never_reads(
+        engine, publishers, events):
+    budget = 4 * 1024 * 1024
+    e = engine({"engine": {"publish_window_bytes": budget, "queue_bytes": budget,
+                           "max_message_size": 2 * 1024 * 1024},
+                "plugin": [plugin("sink", "Big")]})
+    before = vm_kib(e.pid, "VmRSS")
+    pubs = blocked_publishers(e, publishers, events, 1 << 20)
+    try:
+        # 300 MiB are on their way; the engine keeps its budgets (4 MiB
+        # window, 4 MiB queue) and per connection RCVHWM (2 = window /
+        # max_message_size) events plus one being read. Before the bound:
+        # +300 MiB (libzmq's default RCVHWM of 1,000 messages).
+        peak = growth_settles_below(e.pid, before, 100)
+        bound = 8 + 6 * publishers + 16
+        assert peak < bound, f"the engine grew by {peak} MiB (bound {bound})"
+    finally:
+        for p in pubs:
+            p.close(linger=0)
+
+
+# -- subscriptions bounded (issue 19.2) --------------------------------------------
+
+
+def zmtp_sub(port: int) -> "pysocket.socket":
+    """A raw TCP connection that speaks ZMTP 3.0 (NULL) as a SUB socket, so
+    the test itself keeps no subscription trie."""
+    s = pysocket.create_connection(("127.0.0.1", port))
+    greeting = (b"\xff" + b"\x00" * 8 + b"\x7f" + b"\x03\x00" +
+                b"NULL".ljust(20, b"\x00") + b"\x00" + b"\x00" * 31)
+    ready = b"\x05READY" + b"\x0bSocket-Type" + struct.pack(">I", 3) + b"SUB"
+    s.sendall(greeting + b"\x04" + bytes([len(ready)]) + ready)
+    # The engine's greeting and READY (64 + 28 bytes): the handshake is done
+    # before the first subscription.
+    s.settimeout(WAIT_S)
+    got = b""
+    while len(got) < 92:
+        more = s.recv(92 - len(got))
+        assert more, "the engine closed the connection in its handshake"
+        got += more
+    return s
+
+
+def subscriptions(count: int, size: int, seed: str) -> bytes:
+    """``count`` distinct subscription frames of ``size`` filter bytes."""
+    out = []
+    for i in range(count):
+        body = b"\x01" + f"{seed}{i:08d}".encode().ljust(size, b"s")
+        out.append(b"\x02" + struct.pack(">Q", len(body)) + body)
+    return b"".join(out)
+
+
+def send_until_closed(s: "pysocket.socket", data: bytes) -> bool:
+    """Sends ``data``; returns False if the engine closed the connection."""
+    try:
+        s.sendall(data)
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(os.environ.get("EE_SANITIZED") == "1",
+                    reason="RSS says nothing under AddressSanitizer")
+def test_a_subscription_flood_costs_a_bounded_amount_and_is_given_back(engine):
+    e = engine({"plugin": [plugin("sink", "Nothing")]})
+    before = vm_kib(e.pid, "VmRSS")
+    flood = zmtp_sub(e.subscribe_port)
+    # 50,000 distinct 1 KiB subscriptions: 1.6 GiB of libzmq's trie before
+    # the limits; with the defaults (1 MiB per connection) about 32 MiB.
+    for chunk in range(50):
+        if not send_until_closed(flood, subscriptions(1000, 1024, f"c{chunk}-")):
+            break
+    peak = growth_settles_below(e.pid, before, 200)
+    assert peak < 64, f"the engine grew by {peak} MiB"
+    flood.settimeout(WAIT_S)
+    try:
+        while flood.recv(65536):  # the engine's greeting, then its hang-up
+            pass
+    except ConnectionResetError:
+        pass
+    flood.close()
+    e.wait_for_output(r"disconnected a subscriber on the subscribe port "
+                      r"\d+ that sent more than 1048576 bytes")
+    # What it held is given back.
+    growth_settles_below(e.pid, before, 200)
+    after = (vm_kib(e.pid, "VmRSS") - before) // 1024
+    assert after < 16, f"the engine kept {after} MiB after the disconnect"

@@ -467,3 +467,93 @@ def test_the_original_functions_are_unchanged_without_curve(engine):
         context.term()
     assert e.wait(15) == 0, e.output()  # the only plugin quit
     assert "security" not in e.output(), e.output()
+
+
+# -- memory before authentication (issue 19.1) --------------------------------------------
+
+
+def stalled_curve_client(port: int, announced: int, sent: int) -> "threading.Thread":
+    """A client that sends the CURVE greeting, then a frame header that
+    announces ``announced`` bytes and ``sent`` of them, and stalls (until the
+    engine hangs up). Runs in a thread; the socket closes when it ends."""
+    import socket as pysocket
+    import struct
+    import threading
+
+    def run() -> None:
+        s = pysocket.create_connection(("127.0.0.1", port))
+        try:
+            greeting = (b"\xff" + b"\x00" * 8 + b"\x7f" + b"\x03\x00" +
+                        b"CURVE".ljust(20, b"\x00") + b"\x00" + b"\x00" * 31)
+            s.sendall(greeting + b"\x06" + struct.pack(">Q", announced))
+            chunk = b"\x00" * (1 << 20)
+            for _ in range(sent // len(chunk)):
+                s.sendall(chunk)
+            s.settimeout(WAIT_S * 3)
+            while s.recv(65536):  # until the engine hangs up
+                pass
+        except OSError:
+            pass  # the engine hung up
+        finally:
+            s.close()
+
+    t = threading.Thread(target=run, daemon=True, name=f"port {port}")
+    t.start()
+    return t
+
+
+def vm_kib(pid: int, key: str) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+@pytest.mark.skipif(os.environ.get("EE_SANITIZED") == "1",
+                    reason="RSS says nothing under AddressSanitizer")
+@pytest.mark.parametrize("clients", [2, 10])
+def test_unauthenticated_clients_cost_a_few_mib_whatever_they_send(
+        engine, keyring, clients):
+    e = engine(secured(keyring, plugin("pa", "A")))
+    before = vm_kib(e.pid, "VmRSS")
+    # (The subscribe port drops such a frame at once: its frame limit is
+    # 64 KiB.)
+    ports = [e.publish_port, e.plugin_port("pa")]
+    # Each announces a 129 MiB frame (just within the frame limit of twice
+    # max_message_size plus 1 MiB) and sends 100 MiB of it: before the
+    # pre-authentication limit the engine grew by about 100 MiB per client
+    # for the whole handshake timeout.
+    threads = [stalled_curve_client(ports[i % len(ports)], 129 << 20, 100 << 20)
+               for i in range(clients)]
+    for t in threads:
+        t.join(WAIT_S * 4)
+    alive = [t.name for t in threads if t.is_alive()]
+    assert not alive, f"{alive} still connected; output:\n{e.output()}"
+    peak = (vm_kib(e.pid, "VmHWM") - before) // 1024
+    assert peak <= 4 + clients // 2, f"the engine grew by {peak} MiB"
+    e.wait_for_output(r"before authenticating")
+
+
+def test_a_handshake_that_times_out_is_logged_as_timed_out(engine, keyring):
+    """A client that connects to a CURVE port and sends nothing is dropped
+    after the handshake timeout (2 s), and the log says it timed out (not
+    that it hung up)."""
+    import socket as pysocket
+
+    e = engine(secured(keyring, plugin("pa", "A")))
+    start = time.monotonic()
+    s = pysocket.create_connection(("127.0.0.1", e.publish_port))
+    try:
+        s.settimeout(WAIT_S)
+        while s.recv(65536):  # the engine's greeting, then its hang-up
+            pass
+    except ConnectionResetError:
+        pass
+    finally:
+        s.close()
+    elapsed = time.monotonic() - start
+    assert 1.5 < elapsed < 4, f"dropped after {elapsed:.1f} s"
+    e.wait_for_output(r"a client did not complete its handshake on the publish "
+                      r"port \d+ within 2 s and was disconnected \(timed out")
+    assert "hung up during its handshake" not in e.output(), e.output()

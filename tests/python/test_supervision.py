@@ -77,7 +77,7 @@ def test_failing_process_escalates_with_a_clear_error(engine, tmp_path):
     })
     rc = e.wait(30)
     out = e.output()
-    assert rc == 1, out
+    assert rc == 3, out   # a plugin failed for good
     assert "restart_limit" in out, out
     assert "plugin 'crashy'" in out and "exited with code 3" in out, out
     assert len(re.findall(r"\[crashy\] about to fail", out)) == 3, out
@@ -143,7 +143,8 @@ def test_sigterm_stops_launched_processes(engine, tmp_path):
 
 def test_children_die_with_the_engine(engine, tmp_path):
     """Even when the engine is SIGKILLed (no chance to clean up), its launched
-    processes go too (PR_SET_PDEATHSIG)."""
+    processes go too (the process keeper; test_process_ownership.py counts
+    whole trees)."""
     script = write_script(tmp_path, "orphan.py", """\
         import time
         while True:
@@ -206,3 +207,27 @@ def test_grandchildren_are_stopped_too(engine, tmp_path):
     while not pid_gone(grandchild) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert pid_gone(grandchild)
+
+
+def test_a_launched_plugin_that_crashes_is_restarted_by_default(engine, tmp_path):
+    """No `restart` in its entry: a launched plugin is `transient`
+    (docs/configuration.md), so one crash does not leave it gone."""
+    marker = tmp_path / "crashed-once"
+    script = write_script(tmp_path, "crash_once.py", f"""\
+        import os, sys
+        from pyevents import Plugin
+        if not os.path.exists({str(marker)!r}):
+            open({str(marker)!r}, "w").close()
+            print("crashing", flush=True)
+            sys.exit(3)
+        with Plugin() as p:
+            print("second run", flush=True)
+            p.quit()
+    """)
+    e = engine({"plugin": [plugin("once", "X", command=[PYTHON, str(script)],
+                                  env={"PYTHONPATH": str(PYTHON_DIR)},
+                                  backoff_initial_ms=5)]})
+    rc = e.wait(30)
+    out = e.output()
+    assert rc == 0, out
+    assert "[once] crashing" in out and "[once] second run" in out, out

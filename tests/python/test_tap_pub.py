@@ -221,9 +221,67 @@ def test_pub_type_errors(tmp_path):
     cfg = tmp_path / "t.toml"
     cfg.write_text(app_text(SINK))
     res = run_cli("pub", "--type", "TypeA", "x")
-    assert res.returncode == 2 and "--type needs --types" in res.stderr
+    assert res.returncode == 2 and "--type needs --app" in res.stderr
     res = run_cli("pub", "--types", str(cfg), "--type", "TypeAA", "x")
     assert res.returncode == 2
     assert "defines no type 'TypeAA'; did you mean 'TypeA'?" in res.stderr
     res = run_cli("pub", "--file", str(cfg), "x")
     assert res.returncode == 2 and "not both" in res.stderr
+
+
+# -- tap never waits silently ------------------------------------------------------------
+
+
+def test_tap_takes_the_port_from_the_app_file(engine, background, zsock):
+    e = engine(app_text(SINK).replace("subscribe_port = 0",
+                                      f"subscribe_port = {free_port()}"),
+               command="run")
+    req = zsock.req(e.plugin_port("sink"))
+    tap = background("tap", "--app", e.argv[2], "--json", "Probe")
+    tap.wait_for_stderr(rf"subscribe port {e.subscribe_port}.* from {re.escape(e.argv[2])}")
+    tap.wait_for_stderr("connected")
+    sync_tap(tap, req)
+
+
+def test_tap_without_an_engine_says_so_after_its_timeout(tmp_path):
+    port = free_port()
+    res = run_cli("tap", "--port", str(port), "--timeout", "1", timeout=WAIT_S * 3)
+    assert res.returncode == 1, res.stderr
+    assert f"no engine at 127.0.0.1:{port}" in res.stderr, res.stderr
+
+
+def test_the_engines_own_events_are_named_and_shown_as_text(engine, background):
+    e = engine(app_text(SINK).replace("[engine]\n", "[engine]\nstats_interval_ms = 100\n"),
+               command="run")
+    text = background("tap", "--port", str(e.subscribe_port), "--count", "1", "ee.stats")
+    as_json = background("tap", "--port", str(e.subscribe_port), "--count", "1",
+                         "--json", "ee.stats")
+    assert text.wait(WAIT_S) == 0 and as_json.wait(WAIT_S) == 0
+    line = text.stdout().decode()
+    assert re.search(r'  ee\.stats  \d+ B  \\n\{"published":\d+', line), line
+    record = json.loads(as_json.stdout())
+    assert record["type"] == "ee.stats", record
+    assert json.loads(record["text"])["plugins"]["sink"]["kind"] == "external"
+
+
+def test_tap_suggests_a_type_for_a_mistyped_name(engine, background):
+    e = engine(app_text(SINK), command="run")
+    tap = background("tap", "--port", str(e.subscribe_port), "--types", e.argv[2],
+                     "TypeAA")
+    tap.wait_for_stderr("'TypeAA' is not a type of .*; did you mean 'TypeA'\\?")
+
+
+def test_a_config_with_types_subscribes_to_engine_events_by_name(tmp_path):
+    cfg = tmp_path / "app.toml"
+    cfg.write_text(app_text('[[plugin]]\nname = "mon"\nport = 0\n'
+                            'subscriptions = ["ee.stats", "ee.lifecycle.failed"]\n'))
+    res = run_cli("check", str(cfg))
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_tap_refuses_an_app_file_with_a_free_port(tmp_path):
+    cfg = tmp_path / "app.toml"
+    cfg.write_text(app_text(SINK))
+    res = run_cli("tap", "--app", str(cfg))
+    assert res.returncode == 2, res.stderr
+    assert "picks a free port at each run: give --port" in res.stderr

@@ -81,7 +81,7 @@ restart = "transient"
   EXPECT_EQ(p.subscriptions[1].filter(), "TypeB");
   EXPECT_EQ(p.command.size(), 2u);
   EXPECT_EQ(p.env.at("K"), "v");
-  EXPECT_EQ(p.env.count("EE_TYPES"), 0u); // no [types]
+  EXPECT_EQ(p.env.at("EE_TYPES"), "{}"); // no [types], but set
   EXPECT_EQ(p.working_dir, "/base");
   EXPECT_EQ(p.options.restart, ee::restart_policy::transient);
   EXPECT_EQ(d->plugin_order, std::vector<std::string>{"py"});
@@ -563,7 +563,7 @@ TEST(ConfigFile, AcceptsNonAsciiWhereTomlAllowsIt) {
 
 namespace {
 
-// A folder with key files for check_keys, removed at the end.
+// A folder with key files for the key checks of check_environment, removed at the end.
 struct key_folder {
   std::string path;
   key_folder() {
@@ -625,11 +625,18 @@ client_key_file = "clients/py1.key_secret"
 }
 
 TEST(ConfigFile, SecurityMistakesAreErrorsAndWarnings) {
-  auto no_secret = only_error("[engine.security]\ncurve = true\n"
-                              "allowed_clients_dir = \"c\"\n"
-                              "[[plugin]]\nname = \"p\"\nport = 0\n");
+  // Found by the one validation (check_environment), as app::run finds it.
+  auto no_pair = report("[engine.security]\ncurve = true\n"
+                        "[[plugin]]\nname = \"p\"\nport = 0\n");
+  ASSERT_TRUE(no_pair.ok());
+  auto env = to_strings(ee::check_environment(no_pair.description));
+  std::string no_secret;
+  for (auto& x : env)
+    if (has(x, "key pair"))
+      no_secret = x;
   EXPECT_TRUE(has(no_secret, "app.toml:2:9: error: [engine.security] curve = "
-                             "true needs secret_key_file"))
+                             "true: the engine has no key pair: set "
+                             "secret_key_file"))
       << no_secret;
   EXPECT_TRUE(has(no_secret, "event-engine keygen server")) << no_secret;
   auto typo =
@@ -695,7 +702,7 @@ client_key_file = "server.key_secret"
 )";
   auto d = ee::parse_config(text, k.path);
   ASSERT_TRUE(d) << d.error().to_string();
-  auto texts = to_strings(ee::check_keys(*d));
+  auto texts = to_strings(ee::check_environment(*d));
   ASSERT_EQ(texts.size(), 5u) << ::testing::PrintToString(texts);
   EXPECT_TRUE(has(texts[0], "3:19: error: [engine.security] secret_key_file: "
                             "key file '" +
@@ -718,5 +725,73 @@ client_key_file = "server.key_secret"
   EXPECT_TRUE(has(texts[4], "chmod 600")) << texts[4];
   // Without CURVE the files are not looked at.
   d->config.security.curve = false;
-  EXPECT_TRUE(ee::check_keys(*d).empty());
+  EXPECT_TRUE(ee::check_environment(*d).empty());
+}
+
+TEST(ConfigFile, NonAsciiTextPrefixesWarnAndShowTheHexForms) {
+  auto r = report("[types]\nLatin = \"\\u00ff\"\nEuro = \"\\u20ac\"\n"
+                  "Plain = \"TypeA\"\nBytes = { hex = \"ff\" }\n"
+                  "[[plugin]]\nname = \"p\"\nport = 0\n");
+  ASSERT_TRUE(r.ok()) << r.errors();
+  auto w = warnings(r);
+  ASSERT_EQ(w.size(), 2u) << ::testing::PrintToString(w);
+  EXPECT_TRUE(has(w[0], "app.toml:2:9: warning: [types] Latin is text with "
+                        "non-ASCII characters, which TOML stores as UTF-8: "
+                        "its prefix is the bytes c3bf; to say the bytes, "
+                        "write { hex = \"c3bf\" }, or { hex = \"ff\" } for one "
+                        "byte per character"))
+      << w[0];
+  EXPECT_TRUE(has(w[1], "[types] Euro is text with non-ASCII characters"))
+      << w[1];
+  EXPECT_FALSE(has(w[1], "one byte per character")) << w[1];
+  EXPECT_EQ(r.description.find_type("Latin")->filter(), "\xc3\xbf");
+}
+
+TEST(ConfigFile, ATypeWithABadPrefixIsReportedOnce) {
+  auto r = report("[types]\nA = { hex = \"zz\" }\nB = \"\"\n"
+                  "[[plugin]]\nname = \"p\"\nport = 0\n"
+                  "subscriptions = [\"A\", \"B\"]\n");
+  auto e = errors(r);
+  ASSERT_EQ(e.size(), 2u) << ::testing::PrintToString(e);
+  EXPECT_TRUE(has(e[0], "2:13: error: [types] A: hex")) << e[0];
+  EXPECT_TRUE(has(e[1], "3:5: error: [types] B has an empty prefix")) << e[1];
+}
+
+TEST(ConfigFile, WithoutTcpTheEnginePortsAreNotClaimed) {
+  // enable_tcp = false opens no raw port, so a plugin may use 5559 (as
+  // app::run agrees: the one validation decides both).
+  auto r = report("[engine]\nenable_tcp = false\n"
+                  "[[plugin]]\nname = \"p\"\nport = 5559\n");
+  ASSERT_TRUE(r.ok()) << r.errors();
+  auto env = to_strings(ee::check_environment(r.description));
+  for (auto& x : env)
+    EXPECT_FALSE(has(x, "already used")) << x;
+}
+
+TEST(ConfigFile, ReadsWhatLaunchedProcessesGet) {
+  auto d = parse("[engine]\n"
+                 "inherit_env = [\"PATH\", \"LC_*\"]\n"
+                 "[[plugin]]\n"
+                 "name = \"p\"\n"
+                 "port = 0\n"
+                 "subscriptions = [\"X\"]\n"
+                 "stderr_level = \"error\"\n");
+  ASSERT_TRUE(d) << d.error().to_string();
+  EXPECT_EQ(d->config.inherit_env, (std::vector<std::string>{"PATH", "LC_*"}));
+  ASSERT_EQ(d->plugins.size(), 1u);
+  EXPECT_EQ(d->plugins[0].stderr_level, ee::log_level::error);
+  // The defaults: app_config's list, stderr at warning.
+  auto dflt = parse("[[plugin]]\nname = \"p\"\nport = 0\nsubscriptions = "
+                    "[\"X\"]\n");
+  ASSERT_TRUE(dflt);
+  EXPECT_EQ(dflt->config.inherit_env, ee::app_config{}.inherit_env);
+  EXPECT_EQ(dflt->plugins[0].stderr_level, ee::log_level::warning);
+  EXPECT_NE(only_error("[engine]\ninherit_env = \"PATH\"\n")
+                .find("app.toml:2:15: error: [engine] inherit_env must be an "
+                      "array of variable names"),
+            std::string::npos);
+  EXPECT_NE(only_error("[[plugin]]\nname = \"p\"\nport = 0\nsubscriptions = "
+                       "[\"X\"]\nstderr_level = \"loud\"\n")
+                .find("stderr_level is 'loud'"),
+            std::string::npos);
 }

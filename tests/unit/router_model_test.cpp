@@ -439,7 +439,7 @@ private:
     x.pending.push_back(ev);
     ++x.c.queued;
     x.c.queued_bytes += ev.size();
-    x.c.peak_queued = std::max(x.c.peak_queued, x.c.queued);
+    x.c.peak_queue = std::max(x.c.peak_queue, x.c.queued);
     x.c.peak_bytes = std::max(x.c.peak_bytes, x.c.queued_bytes);
     if (x.active)
       dirty(s);
@@ -556,7 +556,7 @@ bool same(const subscriber_counters& a, const subscriber_counters& b) {
          a.dropped_policy == b.dropped_policy &&
          a.dropped_cycle == b.dropped_cycle &&
          a.dropped_retired == b.dropped_retired && a.queued == b.queued &&
-         a.queued_bytes == b.queued_bytes && a.peak_queued == b.peak_queued &&
+         a.queued_bytes == b.queued_bytes && a.peak_queue == b.peak_queue &&
          a.peak_bytes == b.peak_bytes;
 }
 

@@ -311,7 +311,7 @@ TEST_F(RouterTest, APublisherThatFeedsItselfStaysBoundedAndIsReported) {
     r.ack(self, 1);
   }
   r.flush(out);
-  EXPECT_LE(r.counters(self).peak_queued, 3u);
+  EXPECT_LE(r.counters(self).peak_queue, 3u);
   EXPECT_GT(r.counters(self).dropped_cycle, 0u);
   EXPECT_FALSE(r.waiting(p));
   EXPECT_FALSE(out.cycles.empty());

@@ -38,11 +38,19 @@ TEST(Text, PrintableMeansUtf8WithoutControls) {
   EXPECT_FALSE(is_printable("\xC2\x80")); // C1 control
 }
 
-TEST(Text, JsonEscapeAlwaysGivesValidJson) {
-  EXPECT_EQ(json_string("a\"b\\c\n\t"), R"("a\"b\\c\n\t")");
-  EXPECT_EQ(json_escape(std::string("\x01\x7f", 2)), "\\u0001\\u007f");
-  EXPECT_EQ(json_escape("caf\xC3\xA9"), "caf\xC3\xA9");
-  EXPECT_EQ(json_escape("\xFF"), "\\u00ff");
+TEST(Text, JsonTextIsAlwaysValidJson) {
+  EXPECT_EQ(to_json_text("a\"b\\c\n\t"), R"("a\"b\\c\n\t")");
+  EXPECT_EQ(to_json_text(std::string("\x01", 1)), "\"\\u0001\"");
+  EXPECT_EQ(to_json_text("caf\xC3\xA9"), "\"caf\xC3\xA9\"");
+  EXPECT_EQ(to_json_text("\xFF"), "\"\xEF\xBF\xBD\""); // U+FFFD
+  EXPECT_EQ(to_json_text({{"b", 1}, {"a", nullptr}}), R"({"b":1,"a":null})");
+}
+
+TEST(Text, CountsAndRangesReadAsWords) {
+  EXPECT_EQ(count_of(1, "plugin"), "1 plugin");
+  EXPECT_EQ(count_of(0, "type"), "0 types");
+  EXPECT_EQ(show_range(0, 65535), "0..65535");
+  EXPECT_EQ(show_range(1, 1LL << 40), "1..2^40");
 }
 
 TEST(Text, ClosestSuggestsLikelyTypos) {
