@@ -104,6 +104,10 @@ void add_run_options(CLI::App& cmd, host::run_options& opts) {
       ->expected(0, 1)
       ->default_str("text")
       ->check(CLI::IsMember({"text", "json", "prometheus"}));
+  cmd.add_option("--ready-file", opts.ready_file,
+                 "write the ready line to this file once every plugin is "
+                 "ready and remove it at exit (for health checks)")
+      ->envname("EE_READY_FILE");
 }
 
 void add_curve_options(CLI::App& cmd, host::curve_options& opts) {
