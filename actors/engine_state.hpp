@@ -49,7 +49,7 @@ inline const char* kind_name(plugin_kind k) {
 
 class engine_state;
 
-using engine_actor = caf::stateful_actor<engine_state>;
+using engine_actor = caf::stateful_actor<engine_state, engine_handle::base>;
 
 /// One plugin as the engine runs it.
 struct slot {
@@ -80,7 +80,8 @@ public:
     // nop
   }
 
-  caf::behavior make_behavior(std::shared_ptr<engine_params> params);
+  engine_handle::behavior_type
+  make_behavior(std::shared_ptr<engine_params> params);
 
 private:
   // -- start-up (engine.cpp)
@@ -97,7 +98,7 @@ private:
   void install_handlers();
 
   /// @returns the message table.
-  caf::behavior message_table();
+  engine_handle::behavior_type message_table();
 
 public:
   // -- router_sink
@@ -115,7 +116,7 @@ public:
       break;
     default:
       if (s.host)
-        self_->send(s.host, deliver_atom::value, std::move(events));
+        caf::anon_send(s.host, deliver_atom::value, std::move(events));
     }
   }
 
@@ -137,7 +138,7 @@ public:
       break;
     default:
       if (s.host)
-        self_->send(s.host, credit_atom::value, c.events, c.bytes);
+        caf::anon_send(s.host, credit_atom::value, c.events, c.bytes);
     }
   }
 
@@ -183,7 +184,7 @@ public:
     if (s.port)
       s.port->ok();
     else if (s.host)
-      self_->send(s.host, ok_atom::value);
+      caf::anon_send(s.host, ok_atom::value);
   }
 
   void stop(child_id id) override {
@@ -191,7 +192,7 @@ public:
     if (s.port)
       s.port->stop();
     else if (s.host)
-      self_->send(s.host, stop_atom::value);
+      caf::anon_send(s.host, stop_atom::value);
   }
 
   void abandon(child_id id) override {
