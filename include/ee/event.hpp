@@ -66,9 +66,6 @@ public:
     return data_ == other.data_;
   }
 
-  /// @returns how many events share this buffer.
-  long use_count() const noexcept { return data_.use_count(); }
-
   friend bool operator==(const event& x, const event& y) noexcept {
     return x.bytes() == y.bytes();
   }
