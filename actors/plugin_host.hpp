@@ -22,7 +22,7 @@ struct host_params {
   std::uint32_t restarts = 0;
   std::string name;
   std::string uuid;
-  caf::actor engine;
+  engine_handle engine;
   std::unique_ptr<plugin_base> instance;
   /// The plugin's outbox (shared with the engine, kept across restarts).
   std::shared_ptr<publish_queue> outbox;

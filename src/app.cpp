@@ -100,7 +100,7 @@ struct app::impl {
   bool stop_requested = false;
   std::optional<std::chrono::steady_clock::time_point> stop_time;
   // Valid while `phase == running`; sends to it happen under mtx.
-  caf::actor engine;
+  engine_handle engine;
   bridge* br = nullptr;
   int pub_port = -1;
   int sub_port = -1;
