@@ -154,6 +154,7 @@ using engine_handle = caf::typed_actor<
     caf::reacts_to<quit_atom, endpoint_id>,
     caf::reacts_to<exited_atom, endpoint_id, bool, std::string>,
     caf::reacts_to<raw_sub_atom, std::string, bool>,
+    caf::reacts_to<bridge_failed_atom, std::string>,
     caf::reacts_to<sup_timer_atom, int, slot_id, std::uint64_t>,
     caf::reacts_to<tick_atom>, caf::reacts_to<report_atom>,
     caf::reacts_to<stop_atom>, caf::reacts_to<stats_atom, stats_request_ptr>>;
