@@ -7,9 +7,9 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
-#include "actors/exception_text.hpp"
+#include "src/core/exception_text.hpp"
 #include "actors/messages.hpp"
-#include "actors/publish_queue.hpp"
+#include "src/core/publish_queue.hpp"
 #include "ee/plugin.hpp"
 
 namespace ee {

@@ -17,10 +17,10 @@
 #endif
 
 #include "actors/engine.hpp"
-#include "actors/exception_text.hpp"
+#include "src/core/exception_text.hpp"
 #include "actors/links.hpp"
 #include "actors/messages.hpp"
-#include "actors/stats_snapshot.hpp"
+#include "src/core/stats_snapshot.hpp"
 #include "app_validation.hpp"
 #include "bridge/bridge.hpp"
 #include "bridge/keeper.hpp"
