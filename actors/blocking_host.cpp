@@ -1,6 +1,6 @@
 #include "actors/blocking_host.hpp"
 
-#include "actors/exception_text.hpp"
+#include "src/core/exception_text.hpp"
 #include "ee/log.hpp"
 #include "src/core/type_lists.hpp"
 

@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "actors/publish_queue.hpp"
+#include "src/core/publish_queue.hpp"
 #include "bridge/seam.hpp"
 #include "ee/plugin.hpp"
 #include "src/core/publish_credit.hpp"

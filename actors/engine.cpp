@@ -11,10 +11,10 @@
 #include "actors/links.hpp"
 #include "actors/messages.hpp"
 #include "actors/plugin_host.hpp"
-#include "actors/publish_queue.hpp"
-#include "actors/router.hpp"
-#include "actors/stats_snapshot.hpp"
-#include "actors/supervisor.hpp"
+#include "src/core/publish_queue.hpp"
+#include "src/core/router.hpp"
+#include "src/core/stats_snapshot.hpp"
+#include "src/core/supervisor.hpp"
 #include "ee/caf.hpp"
 #include "ee/log.hpp"
 #include "src/core/type_lists.hpp"
@@ -78,7 +78,7 @@ spawn_result engine_state::spawn(child_id id, std::uint32_t inc) {
   router_.reset_credit(id);
   auto& cfg = params_->cfg;
   credit window{cfg.publish_window, cfg.publish_window_bytes};
-  auto engine = caf::actor_cast<caf::actor>(self_);
+  auto engine = caf::actor_cast<engine_handle>(self_);
   if (s.kind == plugin_kind::blocking) {
     // Its thread announces the subscriptions (ready_atom).
     auto port =
@@ -120,7 +120,8 @@ spawn_result engine_state::spawn(child_id id, std::uint32_t inc) {
   return {spawn_result::ready, ""};
 }
 
-caf::behavior engine_state::make_behavior(std::shared_ptr<engine_params> p) {
+engine_handle::behavior_type
+engine_state::make_behavior(std::shared_ptr<engine_params> p) {
   params_ = std::move(p);
   configure_router();
   configure_supervisor();
@@ -236,7 +237,7 @@ void engine_state::install_handlers() {
   });
 }
 
-caf::behavior engine_state::message_table() {
+engine_handle::behavior_type engine_state::message_table() {
   // Every handler translates, then flushes what routing decided.
   auto st = [self = self_]() -> engine_state& { return self->state; };
   return {
@@ -319,15 +320,15 @@ caf::behavior engine_state::message_table() {
 
 namespace {
 
-caf::behavior engine_fun(engine_actor* self,
-                         std::shared_ptr<engine_params> params) {
+engine_handle::behavior_type engine_fun(engine_actor* self,
+                                        std::shared_ptr<engine_params> params) {
   return self->state.make_behavior(std::move(params));
 }
 
 } // namespace
 
-caf::actor spawn_engine(caf::actor_system& sys,
-                        std::shared_ptr<engine_params> params) {
+engine_handle spawn_engine(caf::actor_system& sys,
+                           std::shared_ptr<engine_params> params) {
   return sys.spawn(engine_fun, std::move(params));
 }
 

@@ -10,6 +10,7 @@
 #include <caf/fwd.hpp>
 
 #include "actors/blocking_host.hpp"
+#include "actors/messages.hpp"
 #include "bridge/seam.hpp"
 #include "ee/app_config.hpp"
 #include "ee/error.hpp"
@@ -63,7 +64,7 @@ struct engine_params {
 };
 
 /// Spawns the engine actor, which spawns and supervises every plugin.
-caf::actor spawn_engine(caf::actor_system& sys,
-                        std::shared_ptr<engine_params> params);
+engine_handle spawn_engine(caf::actor_system& sys,
+                           std::shared_ptr<engine_params> params);
 
 } // namespace ee

@@ -16,14 +16,14 @@
 
 #include "actors/blocking_host.hpp"
 #include "actors/engine.hpp"
-#include "actors/exception_text.hpp"
+#include "src/core/exception_text.hpp"
 #include "actors/links.hpp"
 #include "actors/messages.hpp"
 #include "actors/plugin_host.hpp"
-#include "actors/publish_queue.hpp"
-#include "actors/router.hpp"
-#include "actors/stats_snapshot.hpp"
-#include "actors/supervisor.hpp"
+#include "src/core/publish_queue.hpp"
+#include "src/core/router.hpp"
+#include "src/core/stats_snapshot.hpp"
+#include "src/core/supervisor.hpp"
 #include "ee/engine_events.hpp"
 #include "ee/log.hpp"
 
@@ -50,7 +50,7 @@ inline const char* kind_name(plugin_kind k) {
 
 class engine_state;
 
-using engine_actor = caf::stateful_actor<engine_state>;
+using engine_actor = caf::stateful_actor<engine_state, engine_handle::base>;
 
 /// One plugin as the engine runs it.
 struct slot {
@@ -81,7 +81,8 @@ public:
     // nop
   }
 
-  caf::behavior make_behavior(std::shared_ptr<engine_params> params);
+  engine_handle::behavior_type
+  make_behavior(std::shared_ptr<engine_params> params);
 
 private:
   // -- start-up (engine.cpp)
@@ -98,7 +99,7 @@ private:
   void install_handlers();
 
   /// @returns the message table.
-  caf::behavior message_table();
+  engine_handle::behavior_type message_table();
 
 public:
   // -- router_sink
@@ -116,7 +117,7 @@ public:
       break;
     default:
       if (s.host)
-        self_->send(s.host, deliver_atom::value, std::move(events));
+        caf::anon_send(s.host, deliver_atom::value, std::move(events));
     }
   }
 
@@ -138,7 +139,7 @@ public:
       break;
     default:
       if (s.host)
-        self_->send(s.host, credit_atom::value, c.events, c.bytes);
+        caf::anon_send(s.host, credit_atom::value, c.events, c.bytes);
     }
   }
 
@@ -184,7 +185,7 @@ public:
     if (s.port)
       s.port->ok();
     else if (s.host)
-      self_->send(s.host, ok_atom::value);
+      caf::anon_send(s.host, ok_atom::value);
   }
 
   void stop(child_id id) override {
@@ -192,7 +193,7 @@ public:
     if (s.port)
       s.port->stop();
     else if (s.host)
-      self_->send(s.host, stop_atom::value);
+      caf::anon_send(s.host, stop_atom::value);
   }
 
   void abandon(child_id id) override {

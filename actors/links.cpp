@@ -10,7 +10,7 @@ namespace {
 
 class caf_blocking_link final : public blocking_link {
 public:
-  caf_blocking_link(caf::actor engine, slot_id slot, std::uint32_t inc)
+  caf_blocking_link(engine_handle engine, slot_id slot, std::uint32_t inc)
       : engine_(std::move(engine)), slot_(slot), inc_(inc) {
     // nop
   }
@@ -39,14 +39,14 @@ public:
   }
 
 private:
-  caf::actor engine_;
+  engine_handle engine_;
   slot_id slot_;
   std::uint32_t inc_;
 };
 
 class caf_engine_link final : public engine_link {
 public:
-  explicit caf_engine_link(caf::actor engine) : engine_(std::move(engine)) {
+  explicit caf_engine_link(engine_handle engine) : engine_(std::move(engine)) {
     // nop
   }
 
@@ -79,16 +79,16 @@ public:
   }
 
 private:
-  caf::actor engine_;
+  engine_handle engine_;
 };
 
 } // namespace
 
-std::unique_ptr<engine_link> make_engine_link(caf::actor engine) {
+std::unique_ptr<engine_link> make_engine_link(engine_handle engine) {
   return std::make_unique<caf_engine_link>(std::move(engine));
 }
 
-std::unique_ptr<blocking_link> make_blocking_link(caf::actor engine,
+std::unique_ptr<blocking_link> make_blocking_link(engine_handle engine,
                                                   std::uint32_t slot,
                                                   std::uint32_t incarnation) {
   return std::make_unique<caf_blocking_link>(std::move(engine), slot,

@@ -13,6 +13,8 @@
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
 
 #include "bridge/seam.hpp"
 #include "ee/event.hpp"
@@ -132,6 +134,30 @@ using bridge_failed_atom = caf::atom_constant<caf::atom("brfailed")>;
 
 /// `(stats_atom, stats_request_ptr)`: fill in a snapshot of the counters.
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
+
+// -- the engine's interface
+// ----------------------------------------------------------
+
+/// A handle to the engine actor: every message it takes, as listed above,
+/// so a message of the wrong shape does not compile.
+using engine_handle = caf::typed_actor<
+    caf::reacts_to<ready_atom, slot_id, std::uint32_t, std::vector<std::string>,
+                   std::vector<std::string>>,
+    caf::reacts_to<drain_atom, slot_id>,
+    caf::reacts_to<ack_atom, slot_id, std::uint64_t>,
+    caf::reacts_to<failure_atom, slot_id, std::uint32_t, std::uint64_t, bool,
+                   std::string>,
+    caf::reacts_to<ended_atom, slot_id, std::uint32_t, bool, std::string>,
+    caf::reacts_to<publish_atom, endpoint_id, event_batch>,
+    caf::reacts_to<settle_atom, endpoint_id, settlement>,
+    caf::reacts_to<first_atom, endpoint_id>,
+    caf::reacts_to<quit_atom, endpoint_id>,
+    caf::reacts_to<exited_atom, endpoint_id, bool, std::string>,
+    caf::reacts_to<raw_sub_atom, std::string, bool>,
+    caf::reacts_to<bridge_failed_atom, std::string>,
+    caf::reacts_to<sup_timer_atom, int, slot_id, std::uint64_t>,
+    caf::reacts_to<tick_atom>, caf::reacts_to<report_atom>,
+    caf::reacts_to<stop_atom>, caf::reacts_to<stats_atom, stats_request_ptr>>;
 
 } // namespace ee
 

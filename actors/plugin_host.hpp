@@ -7,9 +7,9 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
-#include "actors/exception_text.hpp"
+#include "src/core/exception_text.hpp"
 #include "actors/messages.hpp"
-#include "actors/publish_queue.hpp"
+#include "src/core/publish_queue.hpp"
 #include "ee/plugin.hpp"
 
 namespace ee {
@@ -22,7 +22,7 @@ struct host_params {
   std::uint32_t restarts = 0;
   std::string name;
   std::string uuid;
-  caf::actor engine;
+  engine_handle engine;
   std::unique_ptr<plugin_base> instance;
   /// The plugin's outbox (shared with the engine, kept across restarts).
   std::shared_ptr<publish_queue> outbox;

@@ -17,10 +17,10 @@
 #endif
 
 #include "actors/engine.hpp"
-#include "actors/exception_text.hpp"
+#include "src/core/exception_text.hpp"
 #include "actors/links.hpp"
 #include "actors/messages.hpp"
-#include "actors/stats_snapshot.hpp"
+#include "src/core/stats_snapshot.hpp"
 #include "app_validation.hpp"
 #include "bridge/bridge.hpp"
 #include "bridge/keeper.hpp"
@@ -100,7 +100,7 @@ struct app::impl {
   bool stop_requested = false;
   std::optional<std::chrono::steady_clock::time_point> stop_time;
   // Valid while `phase == running`; sends to it happen under mtx.
-  caf::actor engine;
+  engine_handle engine;
   bridge* br = nullptr;
   int pub_port = -1;
   int sub_port = -1;

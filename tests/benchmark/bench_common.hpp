@@ -40,7 +40,7 @@ struct settings {
   /// Section e: idle actor plugins through the barrier, one child per count.
   std::vector<std::uint64_t> plugins{1000, 100000};
   std::size_t restarts = 20;
-  /// Sections a to d: interleaved rounds of engine and baseline runs; each
+  /// Every section: interleaved rounds of engine and baseline runs; each
   /// figure is judged on its worst round.
   std::size_t repeat = 5;
   bool verbose = false;

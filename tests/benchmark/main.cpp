@@ -13,7 +13,7 @@
 //
 // Every figure is printed in a table with its ratio to the baseline, and as
 // one machine-readable line `RESULT name=value unit ratio=x` (plot.py reads
-// them). Sections a to d run `--repeat` interleaved rounds (engine and
+// them). Every section runs `--repeat` interleaved rounds (engine and
 // baseline alternate): each figure is the min / median / max of its rounds
 // and a target passes only if its worst round does. Every engine run happens in
 // a child process (this program re-executed with `--child ...`): each has its
@@ -96,7 +96,7 @@ void usage() {
          "  --tcp-events N    events for the TCP SUB client (1e6)\n"
          "  --plugins LIST    idle actor plugins at the barrier (1e3,1e5)\n"
          "  --restarts N      crashes for the restart latency (20)\n"
-         "  --repeat N        interleaved rounds of sections a-d (5); "
+         "  --repeat N        interleaved rounds of every section (5); "
          "targets\n"
          "                    judge the worst round\n"
          "  --quick           small figures for a smoke run\n"

@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -104,48 +105,75 @@ barrier_figures run_barrier_child(std::uint64_t k) {
   return f;
 }
 
-void barrier_part(const settings& cfg) {
-  std::map<std::uint64_t, barrier_figures> measured;
-  for (auto k : cfg.plugins) {
-    auto f = run_barrier_child(k);
-    measured[k] = f;
-    auto opt = [&f](double v) {
-      return f.ok ? std::optional<double>{v} : std::nullopt;
-    };
-    std::cout << "# barrier " << k << " plugins: ";
-    if (!f.ok) {
-      std::cout << "FAILED" << std::endl;
-    } else {
-      std::cout << fmt(f.barrier_s) << " s to the last on_start, stop -> run() "
-                << "returned " << fmt(f.stop_s) << " s; RSS "
-                << fmt(f.before_mb) << " -> " << fmt(f.registered_mb) << " -> "
-                << fmt(f.running_mb)
-                << " MB (before registering, registered, running): "
-                << fmt(f.registered_bytes) << " B per registered plugin, "
-                << fmt(f.idle_bytes) << " B per idle plugin" << std::endl;
-    }
-    std::string note;
-    for (auto [tk, limit] : barrier_targets)
-      if (tk == k) {
-        std::ostringstream out;
-        out << "target < " << limit << " s";
-        note = out.str();
-      }
-    auto ks = std::to_string(k);
-    report("e", "barrier_seconds_k" + ks,
-           ks + " plugins: run() -> last on_start", "s", opt(f.barrier_s),
-           std::nullopt, note);
-    report("e", "barrier_stop_seconds_k" + ks,
-           ks + " plugins: stop -> run() returned", "s", opt(f.stop_s),
-           std::nullopt, "every plugin idle until stop()");
-    report("e", "barrier_bytes_per_registered_plugin_k" + ks,
-           ks + " plugins: bytes per registered plugin", "B",
-           opt(f.registered_bytes), std::nullopt,
-           "RSS growth by registering / K");
-    report("e", "barrier_bytes_per_idle_plugin_k" + ks,
-           ks + " plugins: bytes per idle plugin", "B", opt(f.idle_bytes),
-           std::nullopt, "RSS growth by registering and running / K");
+void print_barrier(std::uint64_t k, const barrier_figures& f) {
+  std::cout << "# barrier " << k << " plugins: ";
+  if (!f.ok) {
+    std::cout << "FAILED" << std::endl;
+    return;
   }
+  std::cout << fmt(f.barrier_s) << " s to the last on_start, stop -> run() "
+            << "returned " << fmt(f.stop_s) << " s; RSS " << fmt(f.before_mb)
+            << " -> " << fmt(f.registered_mb) << " -> " << fmt(f.running_mb)
+            << " MB (before registering, registered, running): "
+            << fmt(f.registered_bytes) << " B per registered plugin, "
+            << fmt(f.idle_bytes) << " B per idle plugin" << std::endl;
+}
+
+/// The rounds of one plugin count (NaN: a failed run).
+struct barrier_runs {
+  std::vector<double> barrier_s;
+  std::vector<double> stop_s;
+  std::vector<double> registered_bytes;
+  std::vector<double> idle_bytes;
+  bool all_ok = true;
+
+  void add(const barrier_figures& f) {
+    auto v = [&f](double x) {
+      return f.ok ? x : std::numeric_limits<double>::quiet_NaN();
+    };
+    barrier_s.push_back(v(f.barrier_s));
+    stop_s.push_back(v(f.stop_s));
+    registered_bytes.push_back(v(f.registered_bytes));
+    idle_bytes.push_back(v(f.idle_bytes));
+    all_ok = all_ok && f.ok;
+  }
+};
+
+void report_barrier(std::uint64_t k, const barrier_runs& r) {
+  std::string note;
+  for (auto [tk, limit] : barrier_targets)
+    if (tk == k) {
+      std::ostringstream out;
+      out << "target < " << limit << " s";
+      note = out.str();
+    }
+  auto ks = std::to_string(k);
+  report_runs("e", "barrier_seconds_k" + ks,
+              ks + " plugins: run() -> last on_start", "s", r.barrier_s, {},
+              note);
+  report_runs("e", "barrier_stop_seconds_k" + ks,
+              ks + " plugins: stop -> run() returned", "s", r.stop_s, {},
+              "every plugin idle until stop()");
+  report_runs("e", "barrier_bytes_per_registered_plugin_k" + ks,
+              ks + " plugins: bytes per registered plugin", "B",
+              r.registered_bytes, {}, "RSS growth by registering / K");
+  report_runs("e", "barrier_bytes_per_idle_plugin_k" + ks,
+              ks + " plugins: bytes per idle plugin", "B", r.idle_bytes, {},
+              "RSS growth by registering and running / K");
+}
+
+void barrier_part(const settings& cfg) {
+  std::map<std::uint64_t, barrier_runs> measured;
+  for (std::size_t round = 1; round <= cfg.repeat; ++round) {
+    std::cout << "# round " << round << " of " << cfg.repeat << std::endl;
+    for (auto k : cfg.plugins) {
+      auto f = run_barrier_child(k);
+      print_barrier(k, f);
+      measured[k].add(f);
+    }
+  }
+  for (auto k : cfg.plugins)
+    report_barrier(k, measured[k]);
   for (auto [k, limit] : barrier_targets) {
     std::ostringstream what;
     what << k << " plugins through the barrier < " << limit << " s";
@@ -154,9 +182,10 @@ void barrier_part(const settings& cfg) {
       add_target({what.str(), "not run (see --plugins)", std::nullopt});
       continue;
     }
-    auto& f = i->second;
-    add_target({what.str(), f.ok ? fmt(f.barrier_s) + " s" : "failed",
-                f.ok && f.barrier_s < limit});
+    auto sp = spread_of(i->second.barrier_s);
+    add_target({what.str() + " (worst)",
+                sp ? spread_str(*sp) + " s (min / median / max)" : "failed",
+                i->second.all_ok && sp && sp->max < limit});
   }
 }
 

@@ -1,4 +1,4 @@
-// Fuzz target: the router (actors/router.hpp) driven the way the engine
+// Fuzz target: the router (src/core/router.hpp) driven the way the engine
 // drives it, by any sequence of operations.
 //
 // Input: first the topology (raw byte budget; 1..6 subscribers with their
@@ -21,7 +21,7 @@
 // publisher. At the end: opened, every subscriber active and consuming,
 // everything drains and no publisher stays waiting.
 
-#include "actors/router.hpp"
+#include "src/core/router.hpp"
 
 #include <algorithm>
 #include <deque>

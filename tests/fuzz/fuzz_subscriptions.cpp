@@ -1,4 +1,4 @@
-// Fuzz target: the subscription table (actors/subscription_table.hpp)
+// Fuzz target: the subscription table (src/core/subscription_table.hpp)
 // against a naive reference model (a count per subscriber and filter, and a
 // linear scan), for any sequence of adds, removes, remove_alls and matches.
 //
@@ -12,7 +12,7 @@
 // already in `out`; `matches_any` agrees; `size` counts the distinct
 // filters.
 
-#include "actors/subscription_table.hpp"
+#include "src/core/subscription_table.hpp"
 
 #include <algorithm>
 #include <map>

@@ -101,7 +101,9 @@ def test_log_levels_follow_what_happened(engine, tmp_path):
                     plugin("talk", "X", command=[PYTHON, str(talk)]),
                     plugin("calm", "X", command=[PYTHON, str(calm)],
                            stderr_level="info"),
-                    plugin("fail", "X", command=[PYTHON, str(fail)])]},
+                    # Not restarted: its one failure fails the run.
+                    plugin("fail", "X", command=[PYTHON, str(fail)],
+                           restart="temporary")]},
                command="run")
     e.wait_for_output(r"\[talk\] to stderr")
     e.wait_for_output(r"\[calm\] calm stderr")

@@ -258,7 +258,7 @@ def test_the_engines_own_events_are_named_and_shown_as_text(engine, background):
                          "--json", "ee.stats")
     assert text.wait(WAIT_S) == 0 and as_json.wait(WAIT_S) == 0
     line = text.stdout().decode()
-    assert re.search(r'  ee\.stats  \d+ B  \\n\{"published":\d+', line), line
+    assert re.search(r'  ee\.stats  \d+ B  \\n\{"routed":\d+', line), line
     record = json.loads(as_json.stdout())
     assert record["type"] == "ee.stats", record
     assert json.loads(record["text"])["plugins"]["sink"]["kind"] == "external"

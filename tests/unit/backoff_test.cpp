@@ -1,4 +1,4 @@
-#include "actors/backoff.hpp"
+#include "src/core/backoff.hpp"
 
 #include <gtest/gtest.h>
 

@@ -138,7 +138,7 @@ protected:
   caf::scheduler::test_coordinator& sched_;
   std::shared_ptr<engine_params> params_ = std::make_shared<engine_params>();
   std::shared_ptr<journal> journal_ = std::make_shared<journal>();
-  caf::actor engine_;
+  engine_handle engine_;
   std::optional<error> result_;
   engine_stats final_stats_;
 };

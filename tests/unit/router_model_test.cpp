@@ -5,7 +5,7 @@
 // and at the end every workload must drain completely (no publisher left
 // waiting): cycle breaking guarantees progress.
 
-#include "actors/router.hpp"
+#include "src/core/router.hpp"
 
 #include <algorithm>
 #include <deque>

@@ -2,7 +2,7 @@
 // credit and parking, cycles, the barrier, the engine's own events, raw
 // subscribers, custody. Deterministic: no threads, no clock.
 
-#include "actors/router.hpp"
+#include "src/core/router.hpp"
 
 #include <map>
 #include <string>

@@ -1,6 +1,6 @@
-// The snapshot of the router's counters (actors/stats_snapshot.cpp).
+// The snapshot of the router's counters (src/core/stats_snapshot.cpp).
 
-#include "actors/stats_snapshot.hpp"
+#include "src/core/stats_snapshot.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "actors/subscription_table.hpp"
+#include "src/core/subscription_table.hpp"
 
 #include <algorithm>
 #include <random>

@@ -3,7 +3,7 @@
 // at its boundaries, escalation texts, back-off, and the bounded, ordered
 // shutdown. Deterministic: no threads, no clock.
 
-#include "actors/supervisor.hpp"
+#include "src/core/supervisor.hpp"
 
 #include <map>
 #include <set>

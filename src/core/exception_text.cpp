@@ -1,4 +1,4 @@
-#include "actors/exception_text.hpp"
+#include "src/core/exception_text.hpp"
 
 #include <cstdlib>
 #include <cxxabi.h>

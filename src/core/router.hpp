@@ -9,8 +9,8 @@
 #include <utility>
 #include <vector>
 
-#include "actors/ring.hpp"
-#include "actors/subscription_table.hpp"
+#include "src/core/ring.hpp"
+#include "src/core/subscription_table.hpp"
 #include "ee/event.hpp"
 #include "ee/stats.hpp"
 #include "ee/supervision.hpp"

@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "actors/router.hpp"
-#include "actors/supervisor.hpp"
+#include "src/core/router.hpp"
+#include "src/core/supervisor.hpp"
 #include "ee/stats.hpp"
 
 // Copies a counter of a list in `ee/stats.hpp` from `from` to `to` (sums

@@ -1,8 +1,8 @@
-#include "actors/supervisor.hpp"
+#include "src/core/supervisor.hpp"
 
 #include <algorithm>
 
-#include "actors/backoff.hpp"
+#include "src/core/backoff.hpp"
 #include "ee/log.hpp"
 
 namespace ee {

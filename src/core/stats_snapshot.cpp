@@ -1,4 +1,4 @@
-#include "actors/stats_snapshot.hpp"
+#include "src/core/stats_snapshot.hpp"
 
 namespace ee {
 

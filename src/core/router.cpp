@@ -1,4 +1,4 @@
-#include "actors/router.hpp"
+#include "src/core/router.hpp"
 
 #include <algorithm>
 
