@@ -53,7 +53,9 @@ cleanup() {
   fi
   podman-compose -p "$PROJECT" -f containers/compose.yaml down \
     >/dev/null 2>&1 || true
-  podman network rm -f "$PROJECT-net" >/dev/null 2>&1 || true
+  # (podman-compose 1.0.3's down leaves the compose network.)
+  podman network rm -f "$PROJECT-net" "${PROJECT}_events" >/dev/null 2>&1 \
+    || true
   if [[ -n ${HOLDER:-} ]]; then
     kill "$HOLDER" 2>/dev/null || true
     wait "$HOLDER" 2>/dev/null || true
