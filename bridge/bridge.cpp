@@ -110,6 +110,7 @@ expected<children::child_config> open_endpoint(bridge::impl& d,
   ec.curve_secret = sec ? sec->secret : std::string{};
   ec.refusals = &d.refusals;
   ec.handshakes = d.handshakes.get();
+  ec.max_connections = cfg.max_connections;
   auto ep = endpoint::open(d.ctx, std::move(ec));
   if (!ep)
     return ep.error();

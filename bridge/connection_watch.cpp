@@ -92,6 +92,12 @@ std::string connection_watch::accepted(int fd) {
   auto peer = describe(fd);
   if (peer.empty())
     return {}; // closed already: nothing to watch
+  if (conns_.size() >= max_connections_) {
+    hang_up(fd);
+    return "refused a connection from " + peer + ": the port has " +
+           std::to_string(conns_.size()) +
+           " connections already ([engine] max_connections)";
+  }
   conn c;
   c.address = peer.substr(0, peer.rfind(':'));
   c.peer = std::move(peer);

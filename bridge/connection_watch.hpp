@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -56,12 +57,15 @@ public:
   /// (RFC 26), while a refusal sends at most a short ERROR (about 12).
   static constexpr std::uint64_t handshake_done_bytes = 64 + 170 + 40;
 
-  /// Watches connections accepted on local port `port`.
-  explicit connection_watch(int port = 0, handshake_book* book = nullptr)
-      : port_(port), book_(book) {}
+  /// Watches connections accepted on local port `port`, at most
+  /// `max_connections` at a time (`app_config::max_connections`).
+  explicit connection_watch(int port = 0, handshake_book* book = nullptr,
+                            std::size_t max_connections =
+                                std::numeric_limits<std::size_t>::max())
+      : port_(port), book_(book), max_connections_(max_connections) {}
 
   /// A connection was accepted on `fd`. @returns an empty string, or why
-  /// it was ended at once (a handshake limit).
+  /// it was ended at once (the port's connection limit, a handshake limit).
   std::string accepted(int fd);
 
   /// The connection on `fd` closed.
@@ -103,6 +107,7 @@ private:
 
   int port_;
   handshake_book* book_;
+  std::size_t max_connections_;
   std::size_t pending_ = 0;
   std::unordered_map<int, conn> conns_;
 };

@@ -76,7 +76,8 @@ expected<std::unique_ptr<endpoint>> endpoint::open(zmq::context_t& ctx,
           "the command port of external plugin '" + ep->cfg_.name + "'"))
     return err;
   ep->port_ = address::bound_port(ep->router_);
-  ep->watch_ = connection_watch{ep->port_, ep->cfg_.handshakes};
+  ep->watch_ = connection_watch{ep->port_, ep->cfg_.handshakes,
+                                ep->cfg_.max_connections};
   return ep;
 }
 

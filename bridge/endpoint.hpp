@@ -69,6 +69,8 @@ public:
     refusal_log* refusals = nullptr;
     /// With CURVE: the bridge's pending handshakes (outlives the endpoint).
     handshake_book* handshakes = nullptr;
+    /// Connections at a time (`app_config::max_connections`).
+    std::size_t max_connections = 256;
   };
 
   /// Creates the ROUTER and its monitor and binds the ROUTER. @returns an

@@ -78,11 +78,13 @@ raw_ports::open(zmq::context_t& ctx, const app_config& cfg,
     if (!curve_secret.empty()) {
       make_curve_server(rp->sub_, curve_secret, zap_domain_publish());
       make_curve_server(rp->xpub_, curve_secret, zap_domain_subscribe());
-      rp->refusals_ = refusals;
-      rp->sub_mon_ = monitor(ctx, rp->sub_, rp.get(), "sub",
-                             ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED |
-                                 handshake_failures);
     }
+    // Watched with CURVE or without: the connection limit applies to both.
+    rp->refusals_ = refusals;
+    rp->curve_ = !curve_secret.empty();
+    rp->sub_mon_ = monitor(ctx, rp->sub_, rp.get(), "sub",
+                           ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED |
+                               handshake_failures);
     rp->sub_.set(zmq::sockopt::linger, 0);
     rp->sub_.set(zmq::sockopt::maxmsgsize, frame_limit(cfg.max_message_size));
     // Not read without credit: TCP pushes back once this much waits.
@@ -106,8 +108,10 @@ raw_ports::open(zmq::context_t& ctx, const app_config& cfg,
                                "the subscribe port"))
     return err;
   rp->subscribe_port_ = address::bound_port(rp->xpub_);
-  rp->publishers_ = connection_watch{rp->publish_port_, handshakes};
-  rp->subscribers_ = connection_watch{rp->subscribe_port_, handshakes};
+  rp->publishers_ = connection_watch{rp->publish_port_, handshakes,
+                                     cfg.max_connections};
+  rp->subscribers_ = connection_watch{rp->subscribe_port_, handshakes,
+                                      cfg.max_connections};
   return rp;
 }
 
@@ -137,7 +141,7 @@ void raw_ports::drain_monitor(zmq::socket_t& mon, const std::string& what,
     }
     if (refusals_ == nullptr)
       continue;
-    auto line = describe_handshake_failure(ev->id, ev->value, what, true);
+    auto line = describe_handshake_failure(ev->id, ev->value, what, curve_);
     if (!line.empty())
       refusals_->refused(line, std::chrono::steady_clock::now());
   }

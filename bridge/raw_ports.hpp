@@ -122,6 +122,8 @@ private:
   std::optional<zmq::socket_t> sub_mon_;
   zmq::socket_t xpub_mon_;
   refusal_log* refusals_ = nullptr;
+  // Whether the ports speak CURVE (how a failed handshake is described).
+  bool curve_ = false;
   std::atomic<std::uint64_t>& released_;
   std::size_t max_message_size_;
   std::size_t max_subscriptions_;

@@ -93,6 +93,14 @@ struct app_config {
   std::size_t max_subscription_bytes = 1024 * 1024;
   /// See `max_subscriptions`.
   std::size_t max_subscriber_bytes = 1024 * 1024;
+  /// TCP connections at a time on each port (the publish port, the
+  /// subscribe port, each plugin's port). libzmq holds up to its receive
+  /// high-water mark plus one frame for each connection whatever the
+  /// budgets, so this bounds what many connections can make the engine
+  /// hold (docs/design.md, the memory table). One more is disconnected at
+  /// once, logged (rate-limited) and counted in
+  /// `engine_stats::refused_connections`.
+  std::size_t max_connections = 256;
   /// Which plugins are restarted when one fails.
   restart_strategy strategy = restart_strategy::one_for_one;
   /// Restart intensity: at most `max_restarts` within `restart_period`,

@@ -85,6 +85,7 @@ struct library_plugin_config {
 /// max_subscriptions = 10000    # raw SUB clients' distinct filters in total
 /// max_subscription_bytes = 1048576  # their bytes in total
 /// max_subscriber_bytes = 1048576    # subscription bytes per connection
+/// max_connections = 256        # TCP connections at a time on each port
 /// strategy = "one_for_one"     # one_for_all, rest_for_one
 /// max_restarts = 5
 /// restart_period_ms = 10000

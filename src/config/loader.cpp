@@ -24,6 +24,7 @@ const std::vector<std::string> engine_keys{"publish_port",
                                            "max_subscriptions",
                                            "max_subscription_bytes",
                                            "max_subscriber_bytes",
+                                           "max_connections",
                                            "strategy",
                                            "max_restarts",
                                            "restart_period_ms",
@@ -246,6 +247,7 @@ void loader::engine(const toml::table& t) {
   integer(t, "max_subscription_bytes", c.max_subscription_bytes, 1, max_size,
           s);
   integer(t, "max_subscriber_bytes", c.max_subscriber_bytes, 1, max_size, s);
+  integer(t, "max_connections", c.max_connections, 1, 1000000, s);
   enumeration(t, "strategy", c.strategy, s);
   integer(t, "max_restarts", c.max_restarts, 0, 1000000, s);
   milliseconds(t, "restart_period_ms", c.restart_period, 1, s);

@@ -15,7 +15,8 @@ from typing import Dict, List
 
 import pytest
 
-from conftest import (NEXT, PUBLISHED, WAIT_S, free_port, next_msg, plugin,  # noqa: F401
+from conftest import (NEXT, PUBLISHED, WAIT_S, eventually, free_port, next_msg,  # noqa: F401
+                      plugin,
                       poll_readable, publish, publish_ok, sync_subs)
 
 zmq = pytest.importorskip("zmq")
@@ -380,3 +381,79 @@ def test_a_subscription_flood_costs_a_bounded_amount_and_is_given_back(engine):
     growth_settles_below(e.pid, before, 200)
     after = (vm_kib(e.pid, "VmRSS") - before) // 1024
     assert after < 16, f"the engine kept {after} MiB after the disconnect"
+
+
+# -- connections bounded per port (issue 14.3: many publishers) --------------------
+
+
+def zmtp_peer(port: int, socket_type: bytes) -> "pysocket.socket":
+    """A raw TCP connection that starts a ZMTP 3.0 (NULL) handshake as a
+    ``socket_type`` socket: the engine answers with its greeting and READY,
+    unless it refused the connection (then the socket reads its end)."""
+    s = pysocket.create_connection(("127.0.0.1", port))
+    greeting = (b"\xff" + b"\x00" * 8 + b"\x7f" + b"\x03\x00" +
+                b"NULL".ljust(20, b"\x00") + b"\x00" + b"\x00" * 31)
+    ready = (b"\x05READY" + b"\x0bSocket-Type" +
+             struct.pack(">I", len(socket_type)) + socket_type)
+    try:
+        s.sendall(greeting + b"\x04" + bytes([len(ready)]) + ready)
+    except (ConnectionResetError, BrokenPipeError):
+        pass  # refused before it could say anything: answered() says so
+    s.settimeout(WAIT_S)
+    return s
+
+
+def hung_up(s: "pysocket.socket") -> bool:
+    """Reads until the engine ends the connection (True) or WAIT_S passes
+    (False). libzmq sends its greeting at once, so a refused connection may
+    read some bytes before its end."""
+    s.settimeout(WAIT_S)
+    try:
+        while s.recv(4096):
+            pass
+        return True
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except pysocket.timeout:
+        return False
+
+
+def still_open(s: "pysocket.socket") -> bool:
+    """Reads what is there without waiting: True unless the connection ended."""
+    s.setblocking(False)
+    try:
+        while s.recv(4096):
+            pass
+        return False
+    except BlockingIOError:
+        return True
+    except (ConnectionResetError, BrokenPipeError):
+        return False
+
+
+@pytest.mark.parametrize("port_of,socket_type", [
+    (lambda e: e.publish_port, b"PUB"),
+    (lambda e: e.plugin_port("sink"), b"DEALER"),
+], ids=["publish_port", "plugin_port"])
+def test_a_port_takes_at_most_max_connections(engine, zsock, port_of, socket_type):
+    # libzmq holds up to a receive high-water mark and a frame per
+    # connection whatever the budgets: the number of connections is what
+    # bounds many publishers together. The first three are served, the
+    # others are disconnected at once and counted. (Before: all eight.)
+    e = engine({"engine": {"max_connections": 3},
+                "plugin": [plugin("sink", "Ev"), plugin("src", "Unused")]})
+    port = port_of(e)
+    peers = [zmtp_peer(port, socket_type) for _ in range(8)]
+    try:
+        # The engine decides in the order it accepts: the last five go.
+        assert [hung_up(p) for p in peers[3:]] == [True] * 5
+        e.wait_for_output(r"refused a connection from 127\.0\.0\.1:\d+: the port "
+                          r"has 3 connections already \(\[engine\] max_connections\)")
+        # Decided before the five: the first three stay.
+        assert [still_open(p) for p in peers[:3]] == [True] * 3
+    finally:
+        for p in peers:
+            p.close()
+    # The engine goes on serving.
+    src = zsock.req(e.plugin_port("src"))
+    publish_ok(src, b"EvAfter")

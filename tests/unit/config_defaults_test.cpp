@@ -100,6 +100,7 @@ TEST(ConfigDefaults, EveryEngineDefaultIsDocumented) {
       {"max_subscriptions", number(c.max_subscriptions)},
       {"max_subscription_bytes", number(c.max_subscription_bytes)},
       {"max_subscriber_bytes", number(c.max_subscriber_bytes)},
+      {"max_connections", number(c.max_connections)},
       {"strategy", in_quotes(ee::name_of(c.strategy))},
       {"max_restarts", number(c.max_restarts)},
       {"restart_period_ms", number(c.restart_period.count())},
