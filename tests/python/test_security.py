@@ -531,7 +531,9 @@ def test_unauthenticated_clients_cost_a_few_mib_whatever_they_send(
     alive = [t.name for t in threads if t.is_alive()]
     assert not alive, f"{alive} still connected; output:\n{e.output()}"
     peak = (vm_kib(e.pid, "VmHWM") - before) // 1024
-    assert peak <= 4 + clients // 2, f"the engine grew by {peak} MiB"
+    # (Its own threads and libzmq's buffers move by a few MiB on a loaded
+    # machine; before the limit: +99 MiB for two clients, +699 MiB for ten.)
+    assert peak <= 8 + clients // 2, f"the engine grew by {peak} MiB"
     e.wait_for_output(r"before authenticating")
 
 
@@ -553,7 +555,7 @@ def test_a_handshake_that_times_out_is_logged_as_timed_out(engine, keyring):
     finally:
         s.close()
     elapsed = time.monotonic() - start
-    assert 1.5 < elapsed < 4, f"dropped after {elapsed:.1f} s"
+    assert 1.5 < elapsed < 8, f"dropped after {elapsed:.1f} s"  # 2 s (was 10 s)
     e.wait_for_output(r"a client did not complete its handshake on the publish "
                       r"port \d+ within 2 s and was disconnected \(timed out")
     assert "hung up during its handshake" not in e.output(), e.output()
