@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <fcntl.h>
 #include <filesystem>
 #include <memory>
 
@@ -95,9 +96,17 @@ error install_log_sink(const log_options& opts) {
   try {
     if (opts.file.empty())
       sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-    else
+    else {
+      // Every file the engine opens is close-on-exec (docs/security.md):
+      // spdlog opens with fopen, so mark each file it opens, rotation too.
+      spdlog::file_event_handlers handlers;
+      handlers.after_open = [](const spdlog::filename_t&, std::FILE* f) {
+        int fd = ::fileno(f);
+        ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) | FD_CLOEXEC);
+      };
       sink = std::make_shared<spdlog::sinks::rotating_file_sink_mt>(
-          opts.file, opts.max_size, opts.max_files);
+          opts.file, opts.max_size, opts.max_files, false, handlers);
+    }
   } catch (const spdlog::spdlog_ex& e) {
     return error{ec::invalid_config,
                  "cannot open the log file '" + opts.file + "': " + e.what()};

@@ -12,6 +12,7 @@ import re
 import signal
 import socket as pysocket
 import time
+from pathlib import Path
 
 import pytest
 
@@ -348,6 +349,22 @@ def test_log_file_rotates(engine, tmp_path):
     combined = "".join((tmp_path / name).read_text() for name in files)
     assert "last line" in combined
     assert "line 0000" not in combined  # rotated away: bounded on disk
+
+
+def test_the_log_file_is_close_on_exec(engine, tmp_path):
+    # Every file the engine opens is close-on-exec, the --log-file too (a
+    # launched plugin that changes user must not be able to write into a
+    # root-owned log). Before: opened by fopen, inherited on exec.
+    log = tmp_path / "engine.log"
+    e = engine({"plugin": [plugin("p", "X")]}, command="run",
+               args=["--log-file", str(log)])
+    fds = Path(f"/proc/{e.pid}/fd")
+    found = [fd for fd in fds.iterdir() if os.readlink(fd) == str(log)]
+    assert found, "the engine does not hold its log file open"
+    for fd in found:
+        info = Path(f"/proc/{e.pid}/fdinfo/{fd.name}").read_text()
+        flags = int(re.search(r"flags:\s+([0-7]+)", info).group(1), 8)
+        assert flags & os.O_CLOEXEC, f"{fd}: flags {flags:o}"
 
 
 # -- machine-readable output -----------------------------------------------------------
