@@ -269,9 +269,13 @@ void children::kill_all() noexcept {
     ::usleep(1000);
   }
   if (keeper_) {
-    auto left = std::chrono::ceil<std::chrono::milliseconds>(end_deadline_ -
-                                                             clock_type::now());
-    keeper_->finish(std::clamp(left, std::chrono::milliseconds{0}, grace_));
+    // No shutdown began (the bridge failed): nothing to wait for.
+    auto now = clock_type::now();
+    auto left = end_deadline_ > now
+                    ? std::chrono::ceil<std::chrono::milliseconds>(
+                          end_deadline_ - now)
+                    : std::chrono::milliseconds{0};
+    keeper_->finish(std::min(left, grace_));
     keeper_.reset();
   }
 }
