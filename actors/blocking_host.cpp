@@ -1,7 +1,7 @@
 #include "actors/blocking_host.hpp"
 
-#include "src/core/exception_text.hpp"
 #include "ee/log.hpp"
+#include "src/core/exception_text.hpp"
 #include "src/core/type_lists.hpp"
 
 namespace ee {

@@ -11,10 +11,10 @@
 #include <thread>
 #include <vector>
 
-#include "src/core/publish_queue.hpp"
 #include "bridge/seam.hpp"
 #include "ee/plugin.hpp"
 #include "src/core/publish_credit.hpp"
+#include "src/core/publish_queue.hpp"
 
 namespace ee {
 

@@ -11,12 +11,12 @@
 #include "actors/links.hpp"
 #include "actors/messages.hpp"
 #include "actors/plugin_host.hpp"
+#include "ee/caf.hpp"
+#include "ee/log.hpp"
 #include "src/core/publish_queue.hpp"
 #include "src/core/router.hpp"
 #include "src/core/stats_snapshot.hpp"
 #include "src/core/supervisor.hpp"
-#include "ee/caf.hpp"
-#include "ee/log.hpp"
 #include "src/core/type_lists.hpp"
 
 namespace ee {

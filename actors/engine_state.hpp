@@ -16,16 +16,16 @@
 
 #include "actors/blocking_host.hpp"
 #include "actors/engine.hpp"
-#include "src/core/exception_text.hpp"
 #include "actors/links.hpp"
 #include "actors/messages.hpp"
 #include "actors/plugin_host.hpp"
+#include "ee/engine_events.hpp"
+#include "ee/log.hpp"
+#include "src/core/exception_text.hpp"
 #include "src/core/publish_queue.hpp"
 #include "src/core/router.hpp"
 #include "src/core/stats_snapshot.hpp"
 #include "src/core/supervisor.hpp"
-#include "ee/engine_events.hpp"
-#include "ee/log.hpp"
 
 namespace ee {
 

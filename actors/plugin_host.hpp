@@ -7,10 +7,10 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
-#include "src/core/exception_text.hpp"
 #include "actors/messages.hpp"
-#include "src/core/publish_queue.hpp"
 #include "ee/plugin.hpp"
+#include "src/core/exception_text.hpp"
+#include "src/core/publish_queue.hpp"
 
 namespace ee {
 

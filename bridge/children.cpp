@@ -271,10 +271,10 @@ void children::kill_all() noexcept {
   if (keeper_) {
     // No shutdown began (the bridge failed): nothing to wait for.
     auto now = clock_type::now();
-    auto left = end_deadline_ > now
-                    ? std::chrono::ceil<std::chrono::milliseconds>(
-                          end_deadline_ - now)
-                    : std::chrono::milliseconds{0};
+    auto left =
+        end_deadline_ > now
+            ? std::chrono::ceil<std::chrono::milliseconds>(end_deadline_ - now)
+            : std::chrono::milliseconds{0};
     keeper_->finish(std::min(left, grace_));
     keeper_.reset();
   }

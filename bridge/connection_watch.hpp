@@ -59,9 +59,9 @@ public:
 
   /// Watches connections accepted on local port `port`, at most
   /// `max_connections` at a time (`app_config::max_connections`).
-  explicit connection_watch(int port = 0, handshake_book* book = nullptr,
-                            std::size_t max_connections =
-                                std::numeric_limits<std::size_t>::max())
+  explicit connection_watch(
+      int port = 0, handshake_book* book = nullptr,
+      std::size_t max_connections = std::numeric_limits<std::size_t>::max())
       : port_(port), book_(book), max_connections_(max_connections) {}
 
   /// A connection was accepted on `fd`. @returns an empty string, or why

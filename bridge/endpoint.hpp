@@ -16,10 +16,10 @@
 #include "bridge/connection_watch.hpp"
 #include "bridge/refusal_log.hpp"
 #include "bridge/seam.hpp"
-#include "src/core/publish_credit.hpp"
 #include "ee/error.hpp"
 #include "ee/expected.hpp"
 #include "ee/external_plugin.hpp"
+#include "src/core/publish_credit.hpp"
 
 namespace ee {
 

@@ -108,10 +108,10 @@ raw_ports::open(zmq::context_t& ctx, const app_config& cfg,
                                "the subscribe port"))
     return err;
   rp->subscribe_port_ = address::bound_port(rp->xpub_);
-  rp->publishers_ = connection_watch{rp->publish_port_, handshakes,
-                                     cfg.max_connections};
-  rp->subscribers_ = connection_watch{rp->subscribe_port_, handshakes,
-                                      cfg.max_connections};
+  rp->publishers_ =
+      connection_watch{rp->publish_port_, handshakes, cfg.max_connections};
+  rp->subscribers_ =
+      connection_watch{rp->subscribe_port_, handshakes, cfg.max_connections};
   return rp;
 }
 

@@ -12,9 +12,9 @@
 #include "bridge/connection_watch.hpp"
 #include "bridge/refusal_log.hpp"
 #include "bridge/seam.hpp"
-#include "src/core/publish_credit.hpp"
 #include "ee/app_config.hpp"
 #include "ee/expected.hpp"
+#include "src/core/publish_credit.hpp"
 
 namespace ee {
 
@@ -105,7 +105,6 @@ public:
 private:
   raw_ports(zmq::context_t& ctx, std::atomic<std::uint64_t>& released,
             const app_config& cfg);
-
 
   void drain_monitor(zmq::socket_t& mon, const std::string& what,
                      connection_watch* watch);

@@ -17,16 +17,16 @@
 #endif
 
 #include "actors/engine.hpp"
-#include "src/core/exception_text.hpp"
 #include "actors/links.hpp"
 #include "actors/messages.hpp"
-#include "src/core/stats_snapshot.hpp"
 #include "app_validation.hpp"
 #include "bridge/bridge.hpp"
 #include "bridge/keeper.hpp"
 #include "bridge/process.hpp"
-#include "src/core/type_lists.hpp"
 #include "ee/log.hpp"
+#include "src/core/exception_text.hpp"
+#include "src/core/stats_snapshot.hpp"
+#include "src/core/type_lists.hpp"
 
 namespace ee {
 

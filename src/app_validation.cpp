@@ -52,10 +52,11 @@ public:
       fail("engine.bind_address", ec::invalid_config,
            "[engine] bind_address is empty: use \"127.0.0.1\" (the "
            "default), \"*\" or an interface address");
-    for (auto [value, key] : {std::pair{cfg.queue_capacity, "queue_capacity"},
-                              std::pair{cfg.delivery_window, "delivery_window"},
-                              std::pair{cfg.publish_window, "publish_window"},
-                              std::pair{cfg.max_connections, "max_connections"}})
+    for (auto [value, key] :
+         {std::pair{cfg.queue_capacity, "queue_capacity"},
+          std::pair{cfg.delivery_window, "delivery_window"},
+          std::pair{cfg.publish_window, "publish_window"},
+          std::pair{cfg.max_connections, "max_connections"}})
       if (value == 0)
         fail(std::string{"engine."} + key, ec::invalid_config,
              std::string{"[engine] "} + key + " must be at least 1");

@@ -117,14 +117,12 @@ struct library_plugin_config {
 /// await_first_request = false
 /// delivery = "at_least_once"   # or "at_most_once"
 /// max_delivery_attempts = 3
-/// restart = "transient"        # default if the engine starts it, else temporary
-/// backoff_initial_ms = 10
-/// backoff_max_ms = 5000
-/// queue_capacity = 0           # 0 = the engine's
-/// queue_bytes = 0
-/// overflow = "block"           # drop_oldest, drop_newest
-/// allowed_keys = ["clients/py1.key"]  # with CURVE: only these on its port
-/// client_key_file = "clients/py1.key_secret"  # its process's own pair
+/// restart = "transient"        # default if the engine starts it, else
+/// temporary backoff_initial_ms = 10 backoff_max_ms = 5000 queue_capacity = 0
+/// # 0 = the engine's queue_bytes = 0 overflow = "block"           #
+/// drop_oldest, drop_newest allowed_keys = ["clients/py1.key"]  # with CURVE:
+/// only these on its port client_key_file = "clients/py1.key_secret"  # its
+/// process's own pair
 ///
 /// [[plugin]]                   # a C++ plugin from a shared library
 /// name = "counter"

@@ -42,7 +42,7 @@
   X(refused_connections, counter, "ee_refused_connections_total", "",          \
     "TCP connections refused: beyond max_connections, or in their handshake "  \
     "(CURVE: keys not allowed, plain-text clients, wrong server keys; see "    \
-    "docs/security.md)")           \
+    "docs/security.md)")                                                       \
   X(refused_subscribers, counter, "ee_refused_subscribers_total", "",          \
     "Raw SUB clients disconnected for going beyond a subscription limit "      \
     "(max_subscriptions and its siblings)")

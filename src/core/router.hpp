@@ -9,12 +9,12 @@
 #include <utility>
 #include <vector>
 
-#include "src/core/ring.hpp"
-#include "src/core/subscription_table.hpp"
 #include "ee/event.hpp"
 #include "ee/stats.hpp"
 #include "ee/supervision.hpp"
+#include "src/core/ring.hpp"
 #include "src/core/shared_types.hpp"
+#include "src/core/subscription_table.hpp"
 
 namespace ee {
 

@@ -4,9 +4,9 @@
 #include <string>
 #include <vector>
 
+#include "ee/stats.hpp"
 #include "src/core/router.hpp"
 #include "src/core/supervisor.hpp"
-#include "ee/stats.hpp"
 
 // Copies a counter of a list in `ee/stats.hpp` from `from` to `to` (sums
 // from `dropped()`).

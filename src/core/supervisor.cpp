@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "src/core/backoff.hpp"
 #include "ee/log.hpp"
+#include "src/core/backoff.hpp"
 
 namespace ee {
 

@@ -101,11 +101,10 @@ TEST(RawPorts, ASlowSubscriberMakesDropsThatAreCountedAndReleased) {
     // (Handled in order; wait until this batch is through.)
     f.b->deliver_raw({});
     // A short wait for the first drop, else one more batch.
-    (void)ee::test::eventually(
-        [&] { return f.b->stats().raw_dropped > 0; }, 20ms);
+    (void)ee::test::eventually([&] { return f.b->stats().raw_dropped > 0; },
+                               20ms);
   }
-  (void)ee::test::eventually([&] { return f.b->stats().raw_dropped > 0; },
-                             10s);
+  (void)ee::test::eventually([&] { return f.b->stats().raw_dropped > 0; }, 10s);
   EXPECT_GT(f.b->stats().raw_dropped, 0u);
   // Closing the subscriber releases what ZeroMQ still held for it.
   sub.close();

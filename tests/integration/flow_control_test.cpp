@@ -179,8 +179,7 @@ TEST(FlowControl, BackpressureTravelsUpAChain) {
   auto fut = std::async(std::launch::async, [&] { return app.run(); });
   ASSERT_TRUE(app.wait_started(10s));
   // Wait until the sink has finished, then stop the relay.
-  EXPECT_TRUE(eventually([] { return slow_consumer::received == 10000; },
-                         60s));
+  EXPECT_TRUE(eventually([] { return slow_consumer::received == 10000; }, 60s));
   auto st = app.stats();
   app.stop();
   ASSERT_EQ(fut.wait_for(20s), std::future_status::ready);
@@ -287,8 +286,7 @@ TEST(FlowControl, RawPublishersOnTheWireAreHeldBackByTcp) {
   pub_thread.join();
   // Two publishers are not ordered with respect to each other: let the
   // first one's events arrive before the second starts.
-  ASSERT_TRUE(eventually([] { return slow_consumer::received >= 5000; },
-                         60s));
+  ASSERT_TRUE(eventually([] { return slow_consumer::received >= 5000; }, 60s));
   // Then 5,000 from a REQ client on the external plugin's port: each reply
   // waits until the engine has room.
   zmq::socket_t req{ctx, zmq::socket_type::req};
@@ -304,8 +302,7 @@ TEST(FlowControl, RawPublishersOnTheWireAreHeldBackByTcp) {
     ASSERT_EQ(reply.to_string(), "event-engine: msg published");
   }
   req.send(zmq::str_buffer("plugin_command: quit"));
-  EXPECT_TRUE(eventually([] { return slow_consumer::received == 10000; },
-                         60s));
+  EXPECT_TRUE(eventually([] { return slow_consumer::received == 10000; }, 60s));
   auto st = app.stats();
   ASSERT_EQ(fut.wait_for(20s), std::future_status::ready);
   auto err = fut.get();

@@ -51,7 +51,6 @@ private:
   std::vector<std::string> filters_;
 };
 
-
 } // namespace
 
 // -- ~app waits for run() (defect 4)

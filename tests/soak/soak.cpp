@@ -515,8 +515,7 @@ int main(int argc, char** argv) {
         "every routed event has one type (" +
             std::to_string(published_by_types) + " vs " +
             std::to_string(st.routed) + ")");
-  check(published_by_plugins + st.raw_published + st.system_events ==
-            st.routed,
+  check(published_by_plugins + st.raw_published + st.system_events == st.routed,
         "every routed event has one publisher (plugins " +
             std::to_string(published_by_plugins) + " + raw " +
             std::to_string(st.raw_published) + " + engine " +
@@ -559,13 +558,12 @@ int main(int argc, char** argv) {
   check(margin(rss_after), "RSS after the run " + std::to_string(rss_after) +
                                " MiB vs after warm-up " +
                                std::to_string(rss_warm) + " MiB");
-  std::cout << "# routed " << st.routed << " (plugins "
-            << published_by_plugins << ", raw " << st.raw_published
-            << ", engine " << st.system_events << "), delivered "
-            << st.delivered << ", dropped " << st.dropped << ", dead letters "
-            << st.dead_letters << "\n# failures: relay " << state.relay_throws
-            << ", sink " << state.sink_throws << ", Python processes killed "
-            << kills << "; restarts:";
+  std::cout << "# routed " << st.routed << " (plugins " << published_by_plugins
+            << ", raw " << st.raw_published << ", engine " << st.system_events
+            << "), delivered " << st.delivered << ", dropped " << st.dropped
+            << ", dead letters " << st.dead_letters << "\n# failures: relay "
+            << state.relay_throws << ", sink " << state.sink_throws
+            << ", Python processes killed " << kills << "; restarts:";
   for (auto& [name, x] : st.plugins)
     if (x.restarts > 0)
       std::cout << " " << name << " " << x.restarts;

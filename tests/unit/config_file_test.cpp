@@ -563,7 +563,8 @@ TEST(ConfigFile, AcceptsNonAsciiWhereTomlAllowsIt) {
 
 namespace {
 
-// A folder with key files for the key checks of check_environment, removed at the end.
+// A folder with key files for the key checks of check_environment, removed at
+// the end.
 struct key_folder {
   std::string path;
   key_folder() {

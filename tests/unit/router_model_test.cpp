@@ -572,7 +572,7 @@ void expect_types_balanced(const router& r, const std::string& at) {
   for (type_id t = 0; t <= r.types(); ++t) {
     auto& c = r.counters_of_type(t);
     ASSERT_EQ(c.routed, c.handled + c.dead_letters + c.dropped() + c.queued)
-      << at << ": books of type " << t;
+        << at << ": books of type " << t;
     routed += c.routed;
     published += c.published;
     queued += c.queued;
