@@ -8,14 +8,6 @@
 
 namespace ee {
 
-namespace {
-
-bool contains(const std::vector<sub_id>& xs, sub_id x) {
-  return std::find(xs.begin(), xs.end(), x) != xs.end();
-}
-
-} // namespace
-
 // -- credit and parking -------------------------------------------------------
 
 void router::owe(pub_id pub, std::uint64_t events, std::uint64_t bytes) {
@@ -105,7 +97,8 @@ void router::blockers(pub_id pub, std::vector<sub_id>& out) {
   std::sort(edge_matched_.begin(), edge_matched_.end());
   for (auto id : edge_matched_) {
     auto& s = subs_[id];
-    if (!s.gone && !contains(head.skip, id) &&
+    auto& skip = head.skip;
+    if (!s.gone && std::find(skip.begin(), skip.end(), id) == skip.end() &&
         s.limits.overflow == overflow_policy::block && full(s, head.ev.size()))
       out.push_back(id);
   }
