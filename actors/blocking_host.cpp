@@ -39,10 +39,12 @@ void blocking_port::deliver(event_batch&& events) {
 }
 
 void blocking_port::grant(credit c) {
-  {
-    std::lock_guard<std::mutex> guard{mtx_};
-    credit_.grant(c);
-  }
+  credit_.grant(c);
+  // Both sides are sequentially consistent: a thread that found no credit
+  // after announcing its wait is seen here (see await_credit).
+  if (!credit_wait_.load(std::memory_order_seq_cst))
+    return;
+  { std::lock_guard<std::mutex> guard{mtx_}; }
   cv_.notify_all();
 }
 
@@ -80,17 +82,28 @@ bool blocking_port::abandoned() const {
 // --------------------------------------------------------------------
 
 void blocking_port::publish(event ev) {
+  // No lock unless the plugin must wait or ring the doorbell.
+  if (stop_.load(std::memory_order_acquire) || !credit_.available())
+    await_credit();
+  credit_.spend(ev.size());
+  if (outbox_->push(std::move(ev)))
+    ring_doorbell();
+}
+
+void blocking_port::await_credit() {
+  // Flow control: wait while the engine holds this publisher back.
   lock guard{mtx_};
+  credit_wait_.store(true, std::memory_order_seq_cst);
+  while (!stop_ && !credit_.available())
+    cv_.wait(guard);
+  credit_wait_.store(false, std::memory_order_relaxed);
   if (stop_)
     stop_inside_publish(guard);
-  // Flow control: wait while the engine holds this publisher back.
-  while (!credit_.available()) {
-    cv_.wait(guard);
-    if (stop_)
-      stop_inside_publish(guard);
-  }
-  credit_.spend(ev.size());
-  if (outbox_->push(std::move(ev)) && link_)
+}
+
+void blocking_port::ring_doorbell() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (link_)
     link_->drain();
 }
 
@@ -118,8 +131,7 @@ std::optional<event> blocking_port::recv(std::chrono::milliseconds timeout) {
 }
 
 bool blocking_port::stopping() const noexcept {
-  std::lock_guard<std::mutex> guard{mtx_};
-  return stop_;
+  return stop_.load(std::memory_order_acquire);
 }
 
 std::optional<event> blocking_port::next(lock& guard) {

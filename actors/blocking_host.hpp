@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -39,7 +40,9 @@ public:
 /// engine hands events over directly, and a plugin stuck in its own code can
 /// be abandoned (its thread left running) without anything it can still
 /// touch being freed: the thread shares ownership of the port, its plugin
-/// instance and its outbox. Thread-safe.
+/// instance and its outbox. Thread-safe, but `publish` is for the plugin's
+/// own thread (the one `run` runs on): publishing takes no lock (the outbox
+/// is a single-producer ring, the credit a running total).
 class blocking_port final : public publisher, public subscriber {
 public:
   blocking_port(std::string name, std::string uuid,
@@ -95,6 +98,8 @@ private:
   using lock = std::unique_lock<std::mutex>;
 
   std::optional<event> next(lock& guard);
+  void await_credit();
+  void ring_doorbell();
   void ack_all(lock& guard);
   [[noreturn]] void stop_inside_publish(lock& guard);
   void report_failure(const std::string& what);
@@ -112,9 +117,14 @@ private:
   std::deque<event> inbox_;
   // Events `recv` returned and the engine has not been told about.
   std::uint64_t returned_ = 0;
-  publish_credit credit_;
   bool ok_ = false;
-  bool stop_ = false;
+  // -- written under mtx_, read without it by `publish` --
+  std::atomic<bool> stop_{false};
+  // -- lock-free --
+  shared_publish_credit credit_;
+  // The plugin's thread waits for credit (a grant must wake it).
+  std::atomic<bool> credit_wait_{false};
+  // -- guarded by mtx_ --
   bool abandoned_ = false;
   bool finished_ = false;
 };

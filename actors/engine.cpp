@@ -153,6 +153,7 @@ void engine_state::configure_router() {
     s.spec = &spec;
     s.kind = spec.kind;
     s.uuid = make_uuid();
+    s.outbox = std::make_shared<publish_queue>(cfg.publish_window);
     subscriber_limits lim;
     lim.capacity = spec.options.queue_capacity != 0
                        ? spec.options.queue_capacity

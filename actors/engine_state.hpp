@@ -58,8 +58,8 @@ struct slot {
   plugin_kind kind = plugin_kind::actor;
   std::string uuid;
   // What the plugin publishes goes through here (see publish_queue); it
-  // survives restarts.
-  std::shared_ptr<publish_queue> outbox = std::make_shared<publish_queue>();
+  // survives restarts. Its ring holds the publish window.
+  std::shared_ptr<publish_queue> outbox;
   // The running incarnation's host: an actor, or a blocking thread's port.
   caf::actor host;
   std::shared_ptr<blocking_port> port;

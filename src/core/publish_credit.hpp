@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -44,6 +45,49 @@ public:
 private:
   std::int64_t events_ = 0;
   std::int64_t bytes_ = 0;
+};
+
+/// The publish credit of a publisher that runs on its own thread (a
+/// blocking plugin): the engine grants from its thread, the publisher spends
+/// on its own, without a lock. Grants are running totals the publisher
+/// compares with what it spent; the totals only grow, so a publisher that
+/// reads an older total only waits longer. `grant` is sequentially
+/// consistent, so a publisher that announces it waits and then finds no
+/// credit is seen waiting by the next grant (see `blocking_port`).
+class shared_publish_credit {
+public:
+  explicit shared_publish_credit(credit initial) noexcept { grant(initial); }
+
+  /// Adds `c` (the engine's thread; one caller at a time).
+  void grant(credit c) noexcept {
+    events_.fetch_add(c.events, std::memory_order_seq_cst);
+    bytes_.fetch_add(c.bytes, std::memory_order_seq_cst);
+  }
+
+  /// Spends the credit of one event of `size` bytes (the publisher only).
+  void spend(std::size_t size) noexcept {
+    ++spent_events_;
+    spent_bytes_ += size;
+  }
+
+  /// @returns true if the publisher may publish its next event (the
+  /// publisher only).
+  bool available() const noexcept {
+    return left(events_, spent_events_) > 0 && left(bytes_, spent_bytes_) > 0;
+  }
+
+private:
+  static std::int64_t left(const std::atomic<std::uint64_t>& granted,
+                           std::uint64_t spent) noexcept {
+    return static_cast<std::int64_t>(granted.load(std::memory_order_seq_cst) -
+                                     spent);
+  }
+
+  std::atomic<std::uint64_t> events_{0};
+  std::atomic<std::uint64_t> bytes_{0};
+  // The publisher's own.
+  std::uint64_t spent_events_ = 0;
+  std::uint64_t spent_bytes_ = 0;
 };
 
 } // namespace ee
