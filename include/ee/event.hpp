@@ -47,6 +47,11 @@ struct empty_event_storage {
 
 extern empty_event_storage empty_event;
 
+/// Lets the engine's router count many holders of an event at once (one
+/// atomic addition per fanned-out event instead of one per subscriber);
+/// defined in src/core/event_refs.hpp.
+struct event_refs;
+
 /// @returns a block for `size` bytes with one reference (bytes unset).
 event_block* make_event_block(std::size_t size);
 
@@ -148,6 +153,8 @@ public:
   }
 
 private:
+  friend struct detail::event_refs;
+
   explicit event(detail::event_block* b) noexcept : b_(b) {
     // nop
   }

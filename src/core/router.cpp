@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "src/core/event_refs.hpp"
+
 namespace ee {
 
 router_sink::~router_sink() = default;
@@ -191,13 +193,11 @@ void router::publish_system(event ev) {
   matched_.clear();
   table_.match(ev.bytes(), matched_, true);
   std::sort(matched_.begin(), matched_.end());
-  bool any = false;
-  for (auto id : matched_) {
-    if (subs_[id].gone)
-      continue;
-    enqueue(id, ev, t);
-    any = true;
-  }
+  matched_.erase(std::remove_if(matched_.begin(), matched_.end(),
+                                [this](sub_id id) { return subs_[id].gone; }),
+                 matched_.end());
+  fan_out(ev, t);
+  bool any = !matched_.empty();
   if (raw_table_.matches_any(ev.bytes(), true)) {
     route_raw(ev, true);
     any = true;
@@ -258,12 +258,13 @@ router::outcome router::try_route(pub_id pub, const event& ev,
   auto t = classify(ev.bytes());
   ++type_counters_[t].published;
   bool any = !skip.empty();
-  for (auto id : matched_) {
-    if (subs_[id].gone || contains(skip, id))
-      continue;
-    enqueue(id, ev, t);
-    any = true;
-  }
+  matched_.erase(std::remove_if(matched_.begin(), matched_.end(),
+                                [&](sub_id id) {
+                                  return subs_[id].gone || contains(skip, id);
+                                }),
+                 matched_.end());
+  fan_out(ev, t);
+  any = any || !matched_.empty();
   if (raw_table_.matches_any(ev.bytes(), false)) {
     route_raw(ev, false);
     any = true;
@@ -273,7 +274,14 @@ router::outcome router::try_route(pub_id pub, const event& ev,
   return outcome::routed;
 }
 
-void router::enqueue(sub_id id, const event& ev, type_id t) {
+void router::fan_out(const event& ev, type_id t) {
+  // One atomic addition for all of them, not one per subscriber.
+  detail::event_refs::add(ev, static_cast<std::uint32_t>(matched_.size()));
+  for (auto id : matched_)
+    enqueue(id, detail::event_refs::adopt(ev), t);
+}
+
+void router::enqueue(sub_id id, event ev, type_id t) {
   auto& s = subs_[id];
   auto& c = s.counters;
   ++c.routed;
@@ -293,10 +301,10 @@ void router::enqueue(sub_id id, const event& ev, type_id t) {
       return;
     }
   }
-  s.pending.push_back(item{ev, t});
+  c.queued_bytes += ev.size();
+  s.pending.push_back(item{std::move(ev), t});
   ++type_counters_[t].queued;
   ++c.queued;
-  c.queued_bytes += ev.size();
   note_queue(s);
   if (s.active)
     mark_dirty(id);

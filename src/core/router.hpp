@@ -341,7 +341,9 @@ private:
   bool full(const subscriber& s, std::size_t size) const;
   type_id classify(std::string_view bytes) const;
   outcome try_route(pub_id pub, const event& ev, std::vector<sub_id>& skip);
-  void enqueue(sub_id id, const event& ev, type_id t);
+  // Enqueues `ev` for every subscriber in `matched_`.
+  void fan_out(const event& ev, type_id t);
+  void enqueue(sub_id id, event ev, type_id t);
   void drop_typed(type_id t, std::uint64_t type_counters::*reason);
   void drop_pending_front(subscriber& s);
   void route_raw(const event& ev, bool system);

@@ -5,7 +5,8 @@
 //      engine vs the original topology on libzmq (PUB -> XSUB/XPUB proxy ->
 //      SUB) and vs the floor (three threads, two lock-free rings), events/s,
 //      CPU per event, peak RSS, totals; the engine also at several counts
-//   b. one-hop fan-out to 1, 10, 100 subscribers, engine vs inproc PUB -> K SUB
+//   b. one-hop fan-out to 1, 10, 100, 1000 subscribers, engine vs inproc PUB
+//      -> K SUB
 //   c. external plugin round trips through pyevents vs pyzmq REQ -> ROUTER echo
 //   d. a raw TCP SUB client on the engine's subscribe port vs TCP PUB -> SUB
 //   e. K idle actor plugins (1,000 and 100,000) through the start barrier:
@@ -127,6 +128,8 @@ int main(int argc, char** argv) {
       return child_floor_pipeline(arg(2));
     if (kind == "fanout")
       return child_fanout(arg(2), arg(3));
+    if (kind == "fanout-raw")
+      return child_fanout_raw(arg(2), arg(3));
     if (kind == "rt" && args.size() > 3)
       return child_rt(args[2], arg(3));
     if (kind == "tcp")

@@ -35,7 +35,13 @@ void section_a(const settings& cfg);
 /// @returns the exit code.
 int child_fanout(std::size_t k, std::uint64_t n);
 
-/// Section b: fan-out to 1, 10 and 100 subscribers, engine and raw libzmq.
+/// Child mode: raw libzmq's fan-out to `k` subscribers of `n` events (for
+/// single measurements; section b runs it in the parent).
+/// @returns the exit code.
+int child_fanout_raw(std::size_t k, std::uint64_t n);
+
+/// Section b: fan-out to 1, 10, 100 and 1,000 subscribers, engine and raw
+/// libzmq.
 void section_b(const settings& cfg);
 
 // -- c. external plugin round trips (section_round_trips.cpp) -----------------
