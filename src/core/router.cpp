@@ -20,6 +20,19 @@ router::router(std::size_t raw_bytes) : raw_budget_(raw_bytes) {
   // nop
 }
 
+router::~router() {
+  for (auto& s : subs_)
+    for (std::size_t i = 0; i < s.pending.size(); ++i)
+      release_spare(s, s.pending[i].ev);
+}
+
+void router::release_spare(const subscriber& s, const event& ev) {
+  if (s.who != custody::router)
+    return;
+  event spare = detail::event_refs::adopt(ev);
+  // Released here, as it goes out of scope.
+}
+
 // -- topology -----------------------------------------------------------------
 
 sub_id router::add_subscriber(std::string name, subscriber_limits limits,
@@ -72,8 +85,10 @@ void router::retire(sub_id sub) {
   s.active = false;
   table_.remove_all(sub);
   auto dropped = s.pending.size();
-  for (std::size_t i = 0; i < s.pending.size(); ++i)
+  for (std::size_t i = 0; i < s.pending.size(); ++i) {
     drop_typed(s.pending[i].type, &type_counters::dropped_retired);
+    release_spare(s, s.pending[i].ev);
+  }
   s.pending.clear_and_release();
   // What is queued beyond the events in flight was pending.
   auto dropped_bytes = s.counters.queued_bytes - s.in_flight_bytes;
@@ -192,7 +207,7 @@ void router::publish_system(event ev) {
   ++type_counters_[t].published;
   matched_.clear();
   table_.match(ev.bytes(), matched_, true);
-  std::sort(matched_.begin(), matched_.end());
+  sort_matched();
   matched_.erase(std::remove_if(matched_.begin(), matched_.end(),
                                 [this](sub_id id) { return subs_[id].gone; }),
                  matched_.end());
@@ -206,27 +221,32 @@ void router::publish_system(event ev) {
     ++totals_.unmatched;
 }
 
-bool router::full(const subscriber& s, std::size_t size) const {
-  auto& c = s.counters;
-  return c.queued >= s.limits.capacity ||
-         (c.queued > 0 && c.queued_bytes + size > s.limits.bytes);
+void router::sort_matched() {
+  // Subscriber order decides which cycle is broken first and who waits on
+  // whom: keep it canonical. The table usually yields it already (one
+  // filter, subscribed in id order): then a check is enough.
+  if (!std::is_sorted(matched_.begin(), matched_.end()))
+    std::sort(matched_.begin(), matched_.end());
 }
 
 router::outcome router::try_route(pub_id pub, const event& ev,
                                   std::vector<sub_id>& skip) {
   matched_.clear();
   table_.match(ev.bytes(), matched_, false);
-  // Subscriber order decides which cycle is broken first and who waits on
-  // whom: keep it canonical (matches are few; the sort is cheap).
-  std::sort(matched_.begin(), matched_.end());
+  sort_matched();
+  // One pass: keep who takes the event (not gone, not skipped), collect
+  // who is full.
   std::vector<sub_id> wait;
+  auto keep = matched_.begin();
   for (auto id : matched_) {
     auto& s = subs_[id];
-    if (s.gone || contains(skip, id))
+    if (s.gone || (!skip.empty() && contains(skip, id)))
       continue;
+    *keep++ = id;
     if (s.limits.overflow == overflow_policy::block && full(s, ev.size()))
       wait.push_back(id);
   }
+  matched_.erase(keep, matched_.end());
   if (!wait.empty()) {
     // A subscriber that (transitively) waits on this publisher would never
     // make room: waiting for it is a deadlock. Drop the event for it.
@@ -246,6 +266,7 @@ router::outcome router::try_route(pub_id pub, const event& ev,
         ++pubs_[pub].counters.cycles_broken;
         cycles_.emplace_back(pub, *i);
         skip.push_back(*i);
+        matched_.erase(std::find(matched_.begin(), matched_.end(), *i));
         i = wait.erase(i);
       }
     }
@@ -257,14 +278,8 @@ router::outcome router::try_route(pub_id pub, const event& ev,
   ++totals_.routed;
   auto t = classify(ev.bytes());
   ++type_counters_[t].published;
-  bool any = !skip.empty();
-  matched_.erase(std::remove_if(matched_.begin(), matched_.end(),
-                                [&](sub_id id) {
-                                  return subs_[id].gone || contains(skip, id);
-                                }),
-                 matched_.end());
+  bool any = !skip.empty() || !matched_.empty();
   fan_out(ev, t);
-  any = any || !matched_.empty();
   if (raw_table_.matches_any(ev.bytes(), false)) {
     route_raw(ev, false);
     any = true;
@@ -275,8 +290,12 @@ router::outcome router::try_route(pub_id pub, const event& ev,
 }
 
 void router::fan_out(const event& ev, type_id t) {
-  // One atomic addition for all of them, not one per subscriber.
-  detail::event_refs::add(ev, static_cast<std::uint32_t>(matched_.size()));
+  // One atomic addition for all of them, not one per subscriber (and not
+  // one more per delivery: router custody's spare references).
+  std::uint32_t refs = 0;
+  for (auto id : matched_)
+    refs += subs_[id].who == custody::router ? 2 : 1;
+  detail::event_refs::add(ev, refs);
   for (auto id : matched_)
     enqueue(id, detail::event_refs::adopt(ev), t);
 }
@@ -298,6 +317,7 @@ void router::enqueue(sub_id id, event ev, type_id t) {
     case overflow_policy::block: // only the engine's own events get here
       ++c.dropped_policy;
       ++type_counters_[t].dropped_policy;
+      release_spare(s, ev);
       return;
     }
   }
@@ -319,6 +339,7 @@ void router::drop_typed(type_id t, std::uint64_t type_counters::*reason) {
 void router::drop_pending_front(subscriber& s) {
   auto size = s.pending.front().ev.size();
   drop_typed(s.pending.front().type, &type_counters::dropped_policy);
+  release_spare(s, s.pending.front().ev);
   s.pending.pop_front();
   --s.counters.queued;
   s.counters.queued_bytes -= size;
@@ -385,6 +406,8 @@ void router::requeue(sub_id sub) {
     return;
   s.counters.redelivered += s.in_flight.size();
   while (!s.in_flight.empty()) {
+    // Pending again: it needs its spare reference back (a rare path).
+    detail::event_refs::add(s.in_flight.back().ev, 1);
     s.pending.push_front(std::move(s.in_flight.back()));
     s.in_flight.pop_back();
   }
@@ -491,7 +514,8 @@ void router::deliver(sub_id id, router_sink& sink) {
     bytes += x.ev.size();
     ++type_counters_[x.type].delivered;
     if (s.who == custody::router) {
-      batch.push_back(x.ev);
+      // The batch takes the pending item's spare reference (no atomic).
+      batch.push_back(detail::event_refs::adopt(x.ev));
       s.in_flight.push_back(std::move(x));
     } else {
       ++s.owned_by_type[x.type];

@@ -158,6 +158,8 @@ public:
   router(const router&) = delete;
   router& operator=(const router&) = delete;
 
+  ~router();
+
   // -- topology ---------------------------------------------------------------
 
   /// Adds a subscriber (inactive, no filters). @returns its id.
@@ -296,7 +298,8 @@ private:
     std::vector<sub_id> skip;
   };
 
-  // A queued event and its type.
+  // A queued event and its type (pending with router custody: holding two
+  // references, see `release_spare`).
   struct item {
     event ev;
     type_id type;
@@ -338,7 +341,17 @@ private:
 
   enum class outcome { routed, waiting };
 
-  bool full(const subscriber& s, std::size_t size) const;
+  bool full(const subscriber& s, std::size_t size) const {
+    auto& c = s.counters;
+    return c.queued >= s.limits.capacity ||
+           (c.queued > 0 && c.queued_bytes + size > s.limits.bytes);
+  }
+
+  void sort_matched();
+  // Router custody: a pending event holds a spare reference, which its
+  // delivery batch takes over, so delivering writes no reference count
+  // (a cache line the subscribers' threads keep writing). Releases it.
+  static void release_spare(const subscriber& s, const event& ev);
   type_id classify(std::string_view bytes) const;
   outcome try_route(pub_id pub, const event& ev, std::vector<sub_id>& skip);
   // Enqueues `ev` for every subscriber in `matched_`.
