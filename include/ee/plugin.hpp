@@ -51,7 +51,9 @@ public:
 // ----------------------------------------------------------
 
 /// Publishes events from a blocking plugin. Blocks while the engine holds back
-/// publishers (flow control).
+/// publishers (flow control). Not thread-safe: publish from the thread that
+/// runs `blocking_plugin::run` (the outbox behind it is a single-producer
+/// ring, so publishing takes no lock).
 class publisher {
 public:
   virtual ~publisher();

@@ -4,24 +4,32 @@
 
 namespace ee {
 
+std::vector<subscription_table::length_class>::iterator
+subscription_table::lower_length(std::size_t len) {
+  return std::lower_bound(
+      lengths_.begin(), lengths_.end(), len,
+      [](const length_class& l, std::size_t n) { return l.len < n; });
+}
+
 void subscription_table::add(std::string_view filter, subscriber sub) {
   if (places_.size() <= sub) {
     places_.resize(sub + 1);
     seen_.resize(sub + 1, 0);
   }
-  auto i = filters_.find(filter);
+  auto i = filters_.find(key_of(filter));
   if (i == filters_.end()) {
     auto e = std::make_unique<entry>();
     e->filter = std::string{filter};
-    std::string_view key{e->filter};
-    i = filters_.emplace(key, std::move(e)).first;
-    auto len = key.size();
-    auto l = std::lower_bound(lengths_.begin(), lengths_.end(),
-                              std::make_pair(len, std::size_t{0}));
-    if (l != lengths_.end() && l->first == len)
-      ++l->second;
-    else
-      lengths_.insert(l, {len, 1});
+    auto k = key_of(e->filter);
+    i = filters_.emplace(k, std::move(e)).first;
+    auto len = k.bytes.size();
+    auto l = lower_length(len);
+    if (l == lengths_.end() || l->len != len)
+      l = lengths_.insert(l, length_class{len, 0, 0});
+    ++l->count;
+    if (len > 0)
+      l->last_bytes |= std::uint64_t{1}
+                       << (static_cast<unsigned char>(filter[len - 1]) & 63);
   }
   auto& e = *i->second;
   if (auto p = find_place(sub, &e)) {
@@ -60,15 +68,14 @@ void subscription_table::erase_member(entry& e, std::uint32_t index) {
 void subscription_table::erase_entry(entry& e) {
   auto len = e.filter.size();
   // Erase by iterator: a key-based erase would read the key after freeing it.
-  filters_.erase(filters_.find(std::string_view{e.filter})); // destroys e
-  auto l = std::lower_bound(lengths_.begin(), lengths_.end(),
-                            std::make_pair(len, std::size_t{0}));
-  if (--l->second == 0)
+  filters_.erase(filters_.find(key_of(e.filter))); // destroys e
+  auto l = lower_length(len);
+  if (--l->count == 0)
     lengths_.erase(l);
 }
 
 bool subscription_table::remove(std::string_view filter, subscriber sub) {
-  auto i = filters_.find(filter);
+  auto i = filters_.find(key_of(filter));
   if (i == filters_.end())
     return false;
   auto& e = *i->second;
@@ -93,12 +100,14 @@ void subscription_table::match(std::string_view bytes,
                                std::vector<subscriber>& out,
                                bool skip_empty) const {
   ++stamp_;
-  for (auto& [len, count] : lengths_) {
+  prefix_hash h{bytes};
+  for (auto& l : lengths_) {
+    auto len = l.len;
     if (len > bytes.size())
       break;
-    if (len == 0 && skip_empty)
+    if ((len == 0 && skip_empty) || !l.may_match(bytes))
       continue;
-    auto i = filters_.find(bytes.substr(0, len));
+    auto i = filters_.find(key{bytes.substr(0, len), h.at(len)});
     if (i == filters_.end())
       continue;
     for (auto& m : i->second->subs) {
@@ -112,12 +121,14 @@ void subscription_table::match(std::string_view bytes,
 
 bool subscription_table::matches_any(std::string_view bytes,
                                      bool skip_empty) const {
-  for (auto& [len, count] : lengths_) {
+  prefix_hash h{bytes};
+  for (auto& l : lengths_) {
+    auto len = l.len;
     if (len > bytes.size())
       break;
-    if (len == 0 && skip_empty)
+    if ((len == 0 && skip_empty) || !l.may_match(bytes))
       continue;
-    if (filters_.count(bytes.substr(0, len)) > 0)
+    if (filters_.count(key{bytes.substr(0, len), h.at(len)}) > 0)
       return true;
   }
   return false;
