@@ -321,8 +321,9 @@ void router::enqueue(sub_id id, event ev, type_id t) {
       return;
     }
   }
-  c.queued_bytes += ev.size();
-  s.pending.push_back(item{std::move(ev), t});
+  auto size = ev.size();
+  c.queued_bytes += size;
+  s.pending.push_back(item{std::move(ev), t, size});
   ++type_counters_[t].queued;
   ++c.queued;
   note_queue(s);
@@ -337,7 +338,7 @@ void router::drop_typed(type_id t, std::uint64_t type_counters::*reason) {
 }
 
 void router::drop_pending_front(subscriber& s) {
-  auto size = s.pending.front().ev.size();
+  auto size = s.pending.front().size;
   drop_typed(s.pending.front().type, &type_counters::dropped_policy);
   release_spare(s, s.pending.front().ev);
   s.pending.pop_front();
@@ -366,7 +367,7 @@ void router::ack(sub_id sub, std::uint64_t n) {
   std::uint64_t bytes = 0;
   for (std::uint64_t i = 0; i < n; ++i) {
     auto& front = s.in_flight.front();
-    bytes += front.ev.size();
+    bytes += front.size;
     auto& tc = type_counters_[front.type];
     ++tc.handled;
     --tc.queued;
@@ -511,7 +512,7 @@ void router::deliver(sub_id id, router_sink& sink) {
   std::uint64_t bytes = 0;
   for (std::uint64_t i = 0; i < n; ++i) {
     auto& x = s.pending.front();
-    bytes += x.ev.size();
+    bytes += x.size;
     ++type_counters_[x.type].delivered;
     if (s.who == custody::router) {
       // The batch takes the pending item's spare reference (no atomic).

@@ -298,11 +298,14 @@ private:
     std::vector<sub_id> skip;
   };
 
-  // A queued event and its type (pending with router custody: holding two
-  // references, see `release_spare`).
+  // A queued event, its type and its size (pending with router custody:
+  // holding two references, see `release_spare`). The size is kept here so
+  // that delivering and acknowledging read no event's block: its line is
+  // the one the subscribers' threads write when they drop their copies.
   struct item {
     event ev;
     type_id type;
+    std::size_t size;
   };
 
   struct subscriber {
