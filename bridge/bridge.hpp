@@ -19,12 +19,12 @@ namespace ee {
 /// its slot.
 struct bridge_plugin : external_plugin_config {
   /// Its slot in the engine; names it in every `engine_link` call.
-  endpoint_id id = 0;
+  endpoint_id id;
 };
 
 /// Counters of one external plugin's endpoint.
 struct endpoint_stats {
-  endpoint_id id = 0;
+  endpoint_id id;
   std::string name;
   /// Requests read from its port.
   std::uint64_t requests = 0;

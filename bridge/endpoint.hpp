@@ -50,7 +50,7 @@ public:
 
   /// What an endpoint needs to know.
   struct config {
-    endpoint_id id = 0;
+    endpoint_id id;
     std::string name;
     int port = 0;
     std::string bind_address = "127.0.0.1";

@@ -312,12 +312,13 @@ error app::impl::run_engine() {
   // -- the bridge
   // ---------------------------------------------------------------
   std::vector<bridge_plugin> bps;
-  for (slot_id i = 0; i < plugins.size(); ++i) {
+  for (std::size_t i = 0; i < plugins.size(); ++i) {
     if (plugins[i].kind != plugin_kind::external)
       continue;
     bridge_plugin bp;
     static_cast<external_plugin_config&>(bp) = externals[i];
-    bp.id = i;
+    bp.id = endpoint_id{bps.size()};
+    plugins[i].endpoint = bp.id;
     bps.push_back(std::move(bp));
   }
   std::unique_ptr<bridge> br;
