@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-namespace ee::test::supervision {
+namespace ee::test::supervision_fixture {
 
 using namespace std::chrono_literals;
 
@@ -98,4 +98,4 @@ inline ee::plugin_factory member_factory(std::string name,
   return [name, j] { return std::make_unique<member>(name, j); };
 }
 
-} // namespace ee::test::supervision
+} // namespace ee::test::supervision_fixture

@@ -18,7 +18,7 @@
 #include "tests/support/eventually.hpp"
 
 using namespace std::chrono_literals;
-using namespace ee::test::supervision;
+using namespace ee::test::supervision_fixture;
 using ee::test::collector;
 using ee::test::eventually;
 using ee::test::run_bounded;

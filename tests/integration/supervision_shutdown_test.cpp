@@ -15,7 +15,7 @@
 #include "tests/support/eventually.hpp"
 
 using namespace std::chrono_literals;
-using namespace ee::test::supervision;
+using namespace ee::test::supervision_fixture;
 using ee::test::eventually;
 
 // -- graceful shutdown
