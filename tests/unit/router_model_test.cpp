@@ -88,208 +88,258 @@ void expect_same_state(const router& r, const model& m, const std::string& at) {
   ASSERT_EQ(a.raw_bytes, b.raw_bytes) << at;
 }
 
-void run_workload(unsigned seed, int steps) {
-  std::mt19937 rng{seed};
-  auto pick = [&](std::size_t n) {
-    return std::uniform_int_distribution<std::size_t>{0, n - 1}(rng);
-  };
-  const std::vector<std::string> filters{"", "a", "ab", "b", "abc", "ba"};
-  auto random_event = [&] {
+const std::vector<std::string> filters{"", "a", "ab", "b", "abc", "ba"};
+
+// One random workload: the router and the model, built alike from a seed,
+// then given the same random operations.
+class workload {
+public:
+  explicit workload(unsigned seed)
+      : seed_(seed), rng_(seed), raw_budget_(4 + pick(20)), r_(raw_budget_),
+        m_(raw_budget_) {
+    // nop
+  }
+
+  // Event types (some of them prefixes of others), subscribers, publishers.
+  void build() {
+    std::vector<std::pair<std::string, std::string>> types;
+    for (auto k = pick(4); k > 0; --k)
+      types.emplace_back("t" + std::to_string(k),
+                         filters[pick(filters.size())]);
+    r_.set_types(types);
+    n_subs_ = 2 + pick(5);
+    for (std::size_t i = 0; i < n_subs_; ++i) {
+      add_subscriber(i);
+      if (::testing::Test::HasFatalFailure())
+        return;
+    }
+    n_pubs_ = 1 + pick(4);
+    for (std::size_t i = 0; i < n_pubs_; ++i) {
+      credit w{1 + pick(8), 1 + pick(40)};
+      // Most publishers are also subscribers (plugins); some are not (wire).
+      std::uint32_t self =
+          i < n_subs_ && pick(4) > 0 ? static_cast<std::uint32_t>(i) : no_id;
+      ASSERT_EQ(
+          r_.add_publisher("p" + std::to_string(i), w, sub_id{self}).value,
+          m_.add_publisher(w, self));
+    }
+    if (pick(3) == 0) {
+      r_.set_open(false);
+      m_.set_open(false);
+    }
+  }
+
+  // One random operation on both, then their states compared.
+  void step(int step) {
+    auto s = static_cast<std::uint32_t>(pick(n_subs_));
+    auto p = static_cast<std::uint32_t>(pick(n_pubs_));
+    auto n = pick(20);
+    if (n < 14)
+      traffic(n, s, p, step);
+    else
+      control(n, s, step);
+    if (::testing::Test::HasFatalFailure())
+      return;
+    expect_same_state(r_, m_, step_name(step, op_name(n)));
+    expect_types_balanced(r_, step_name(step, op_name(n)));
+  }
+
+  // Liveness: open, activate, consume everything; nothing may stay stuck.
+  void drain() {
+    r_.set_open(true);
+    m_.set_open(true);
+    for (std::uint32_t s = 0; s < n_subs_; ++s) {
+      r_.set_active(sub_id{s}, true);
+      m_.set_active(s, true);
+    }
+    for (int round = 0; round < 200; ++round) {
+      capture c;
+      r_.flush(c);
+      ASSERT_TRUE(c.out == m_.flush())
+          << "seed " << seed_ << " drain " << round;
+      r_.break_cycles();
+      m_.break_cycles();
+      for (std::uint32_t s = 0; s < n_subs_; ++s)
+        consume(s, 100, 1000);
+      expect_same_state(r_, m_, "seed " + std::to_string(seed_) + " drain");
+      expect_types_balanced(r_, "seed " + std::to_string(seed_) + " drain");
+    }
+    for (std::uint32_t p = 0; p < n_pubs_; ++p)
+      EXPECT_FALSE(r_.waiting(pub_id{p}))
+          << "seed " << seed_ << ": publisher " << p << " is stuck";
+    for (std::uint32_t s = 0; s < n_subs_; ++s)
+      EXPECT_EQ(r_.counters(sub_id{s}).queued, 0u) << "seed " << seed_;
+  }
+
+private:
+  std::size_t pick(std::size_t n) {
+    return std::uniform_int_distribution<std::size_t>{0, n - 1}(rng_);
+  }
+
+  std::string random_event() {
     std::string ev;
     auto n = pick(5);
     for (std::size_t i = 0; i < n; ++i)
       ev += static_cast<char>('a' + pick(3));
     return ev;
-  };
-  auto raw_budget = 4 + pick(20);
-  router r{raw_budget};
-  // Event types, some of them prefixes of others.
-  std::vector<std::pair<std::string, std::string>> types;
-  for (auto k = pick(4); k > 0; --k)
-    types.emplace_back("t" + std::to_string(k), filters[pick(filters.size())]);
-  r.set_types(types);
-  model m{raw_budget};
-  capture cap;
-  const std::size_t n_subs = 2 + pick(5);
-  std::vector<custody> who;
-  for (std::size_t i = 0; i < n_subs; ++i) {
+  }
+
+  // The operations by their number, 0..19.
+  static const char* op_name(std::size_t n) {
+    static const char* const rest[] = {
+        "system", "toggle active",           "failure",
+        "raw",    "open/retire/resubscribe", "break cycles"};
+    return n < 8    ? "publish"
+           : n < 11 ? "ack/settle"
+           : n < 14 ? "flush"
+                    : rest[n - 14];
+  }
+
+  std::string step_name(int step, const char* op) const {
+    return "seed " + std::to_string(seed_) + " step " + std::to_string(step) +
+           " (" + op + ")";
+  }
+
+  void add_subscriber(std::size_t i) {
     subscriber_limits l;
     l.capacity = 1 + pick(5);
     l.bytes = 2 + pick(16);
     l.window = 1 + pick(3);
     l.overflow = static_cast<overflow_policy>(pick(4) == 0 ? 1 + pick(2) : 0);
     auto c = pick(4) == 0 ? custody::owner : custody::router;
-    who.push_back(c);
-    auto a = r.add_subscriber("s" + std::to_string(i), l, c);
-    auto b = m.add_subscriber(l, c);
+    who_.push_back(c);
+    auto a = r_.add_subscriber("s" + std::to_string(i), l, c);
+    auto b = m_.add_subscriber(l, c);
     ASSERT_EQ(a.value, b);
     std::vector<std::string> fs;
     for (auto k = pick(3); k > 0; --k)
       fs.push_back(filters[pick(filters.size())]);
-    r.subscribe(sub_id{a}, fs);
-    m.subscribe(b, fs);
+    r_.subscribe(sub_id{a}, fs);
+    m_.subscribe(b, fs);
     if (pick(5) > 0) {
-      r.set_active(sub_id{a}, true);
-      m.set_active(b, true);
+      r_.set_active(sub_id{a}, true);
+      m_.set_active(b, true);
     }
   }
-  const std::size_t n_pubs = 1 + pick(4);
-  for (std::size_t i = 0; i < n_pubs; ++i) {
-    credit w{1 + pick(8), 1 + pick(40)};
-    // Most publishers are also subscribers (plugins); some are not (wire).
-    std::uint32_t self =
-        i < n_subs && pick(4) > 0 ? static_cast<std::uint32_t>(i) : no_id;
-    ASSERT_EQ(r.add_publisher("p" + std::to_string(i), w, sub_id{self}).value,
-              m.add_publisher(w, self));
+
+  // Acks `n` events of `s` (router custody), or settles its `k` oldest
+  // (owner custody; the model knows them).
+  void consume(std::uint32_t s, std::uint64_t n, std::uint64_t k) {
+    if (who_[s] == custody::router) {
+      r_.ack(sub_id{s}, n);
+      m_.ack(s, n);
+    } else {
+      r_.settle(sub_id{s}, m_.settle_oldest(s, k));
+    }
   }
-  if (pick(3) == 0) {
-    r.set_open(false);
-    m.set_open(false);
-  }
-  auto step_name = [&](int step, const char* op) {
-    return "seed " + std::to_string(seed) + " step " + std::to_string(step) +
-           " (" + op + ")";
-  };
-  for (int step = 0; step < steps; ++step) {
-    auto s = static_cast<std::uint32_t>(pick(n_subs));
-    auto p = static_cast<std::uint32_t>(pick(n_pubs));
-    const char* op = "";
-    switch (pick(20)) {
-    case 0:
-    case 1:
-    case 2:
-    case 3:
-    case 4:
-    case 5:
-    case 6:
-    case 7: {
-      op = "publish";
+
+  // Operations 0..13: publish, ack/settle, flush.
+  void traffic(std::size_t n, std::uint32_t s, std::uint32_t p, int step) {
+    if (n < 8) {
       auto ev = random_event();
-      r.publish(pub_id{p}, event{ev});
-      m.publish(p, ev);
-      break;
-    }
-    case 8:
-    case 9:
-    case 10: {
-      op = "ack/settle";
-      auto n = 1 + pick(3);
-      if (who[s] == custody::router) {
-        r.ack(sub_id{s}, n);
-        m.ack(s, n);
-      } else {
-        // The owner settles its oldest events (the model knows them).
-        r.settle(sub_id{s}, m.settle_oldest(s, n));
-      }
-      break;
-    }
-    case 11:
-    case 12:
-    case 13: {
-      op = "flush";
+      r_.publish(pub_id{p}, event{ev});
+      m_.publish(p, ev);
+    } else if (n < 11) {
+      auto k = 1 + pick(3);
+      consume(s, k, k);
+    } else {
       capture c;
-      r.flush(c);
-      auto expected = m.flush();
-      ASSERT_TRUE(c.out == expected) << step_name(step, op);
+      r_.flush(c);
+      auto expected = m_.flush();
+      ASSERT_TRUE(c.out == expected) << step_name(step, op_name(n));
+    }
+  }
+
+  // Operations 14..19: system events, activity, failures, raw subscribers,
+  // open/retire/resubscribe, cycle breaking.
+  void control(std::size_t n, std::uint32_t s, int step) {
+    switch (n) {
+    case 14: {
+      auto ev = "ee." + random_event();
+      r_.publish_system(event{ev});
+      m_.publish_system(ev);
       break;
     }
-    case 14:
-      op = "system";
-      {
-        auto ev = "ee." + random_event();
-        r.publish_system(event{ev});
-        m.publish_system(ev);
-      }
+    case 15: {
+      bool on = pick(3) > 0;
+      r_.set_active(sub_id{s}, on);
+      m_.set_active(s, on);
       break;
-    case 15:
-      op = "toggle active";
-      {
-        bool on = pick(3) > 0;
-        r.set_active(sub_id{s}, on);
-        m.set_active(s, on);
-      }
-      break;
+    }
     case 16:
-      op = "failure";
-      if (who[s] == custody::router) {
-        if (pick(2) == 0) {
-          auto a = r.take_dead_letter(sub_id{s});
-          auto b = m.take_dead_letter(s);
-          ASSERT_EQ(a.has_value(), b.has_value()) << step_name(step, op);
-          if (a) {
-            ASSERT_EQ(a->str(), *b);
-          }
-        }
-        r.requeue(sub_id{s});
-        m.requeue(s);
-      }
+      failure(s, step);
       break;
     case 17:
-      op = "raw";
-      {
-        auto f = filters[pick(filters.size())];
-        bool on = pick(2) == 0;
-        r.raw_subscribe(f, on);
-        m.raw_subscribe(f, on);
-        auto released = pick(8);
-        r.raw_released(released);
-        m.raw_released(released);
-      }
+      raw_change();
       break;
     case 18:
-      op = "open/retire/resubscribe";
-      if (pick(4) == 0) {
-        r.set_open(true);
-        m.set_open(true);
-      } else if (pick(10) == 0) {
-        r.retire(sub_id{s});
-        m.retire(s);
-      } else {
-        std::vector<std::string> fs{filters[pick(filters.size())]};
-        r.subscribe(sub_id{s}, fs);
-        m.subscribe(s, fs);
-      }
+      open_retire_or_resubscribe(s);
       break;
-    case 19:
-      op = "break cycles";
-      r.break_cycles();
-      m.break_cycles();
-      break;
+    default:
+      r_.break_cycles();
+      m_.break_cycles();
     }
-    expect_same_state(r, m, step_name(step, op));
-    expect_types_balanced(r, step_name(step, op));
+  }
+
+  void failure(std::uint32_t s, int step) {
+    if (who_[s] != custody::router)
+      return;
+    if (pick(2) == 0) {
+      auto a = r_.take_dead_letter(sub_id{s});
+      auto b = m_.take_dead_letter(s);
+      ASSERT_EQ(a.has_value(), b.has_value()) << step_name(step, op_name(16));
+      if (a) {
+        ASSERT_EQ(a->str(), *b);
+      }
+    }
+    r_.requeue(sub_id{s});
+    m_.requeue(s);
+  }
+
+  void raw_change() {
+    auto f = filters[pick(filters.size())];
+    bool on = pick(2) == 0;
+    r_.raw_subscribe(f, on);
+    m_.raw_subscribe(f, on);
+    auto released = pick(8);
+    r_.raw_released(released);
+    m_.raw_released(released);
+  }
+
+  void open_retire_or_resubscribe(std::uint32_t s) {
+    if (pick(4) == 0) {
+      r_.set_open(true);
+      m_.set_open(true);
+    } else if (pick(10) == 0) {
+      r_.retire(sub_id{s});
+      m_.retire(s);
+    } else {
+      std::vector<std::string> fs{filters[pick(filters.size())]};
+      r_.subscribe(sub_id{s}, fs);
+      m_.subscribe(s, fs);
+    }
+  }
+
+  unsigned seed_;
+  std::mt19937 rng_;
+  std::size_t raw_budget_;
+  router r_;
+  model m_;
+  std::size_t n_subs_ = 0;
+  std::size_t n_pubs_ = 0;
+  std::vector<custody> who_;
+};
+
+void run_workload(unsigned seed, int steps) {
+  workload w{seed};
+  w.build();
+  for (int step = 0; step < steps; ++step) {
     if (::testing::Test::HasFatalFailure())
       return;
+    w.step(step);
   }
-  // Liveness: open, activate, consume everything; nothing may stay stuck.
-  r.set_open(true);
-  m.set_open(true);
-  for (std::uint32_t s = 0; s < n_subs; ++s) {
-    r.set_active(sub_id{s}, true);
-    m.set_active(s, true);
-  }
-  for (int round = 0; round < 200; ++round) {
-    capture c;
-    r.flush(c);
-    ASSERT_TRUE(c.out == m.flush()) << "seed " << seed << " drain " << round;
-    r.break_cycles();
-    m.break_cycles();
-    for (std::uint32_t s = 0; s < n_subs; ++s) {
-      if (who[s] == custody::router) {
-        r.ack(sub_id{s}, 100);
-        m.ack(s, 100);
-      } else {
-        r.settle(sub_id{s}, m.settle_oldest(s, 1000));
-      }
-    }
-    expect_same_state(r, m, "seed " + std::to_string(seed) + " drain");
-    expect_types_balanced(r, "seed " + std::to_string(seed) + " drain");
-  }
-  for (std::uint32_t p = 0; p < n_pubs; ++p)
-    EXPECT_FALSE(r.waiting(pub_id{p}))
-        << "seed " << seed << ": publisher " << p << " is stuck";
-  for (std::uint32_t s = 0; s < n_subs; ++s)
-    EXPECT_EQ(r.counters(sub_id{s}).queued, 0u) << "seed " << seed;
+  if (!::testing::Test::HasFatalFailure())
+    w.drain();
 }
 
 } // namespace
