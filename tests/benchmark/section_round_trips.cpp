@@ -168,7 +168,7 @@ constexpr double original_cpu_us_per_pair = 176;
 
 /// The baselines of one round (NaN: that run failed).
 struct raw_figures {
-  double rt = std::numeric_limits<double>::quiet_NaN(); // REQ -> echo
+  double rt = std::numeric_limits<double>::quiet_NaN();    // REQ -> echo
   double py_rt = std::numeric_limits<double>::quiet_NaN(); // pyevents -> echo
   double cpu_us_per_pair = std::numeric_limits<double>::quiet_NaN(); // echo
   double floor_rt = std::numeric_limits<double>::quiet_NaN(); // TCP ping-pong
@@ -336,8 +336,8 @@ void report_rounds(const settings& cfg, const rt_rounds& r) {
   auto judged = [](const std::optional<struct spread>& s) {
     return s ? spread_str(*s) + "x (min / median / max)" : "run failed";
   };
-  add_target({"pyevents round trips >= 1.0x raw echo (median)",
-              judged(spread), spread && spread->median >= 1.0});
+  add_target({"pyevents round trips >= 1.0x raw echo (median)", judged(spread),
+              spread && spread->median >= 1.0});
   add_target({"pyevents round trips >= 0.9x raw echo" + worst, judged(spread),
               spread && spread->min >= 0.9});
   add_target({"pyzmq REQ -> engine >= 1.0x raw echo" + worst, judged(bare),
@@ -348,10 +348,10 @@ void report_rounds(const settings& cfg, const rt_rounds& r) {
   std::ostringstream what;
   what << "engine CPU per pair < " << original_cpu_us_per_pair
        << " us (Rust original)" << worst;
-  add_target({what.str(),
-              cpu ? spread_str(*cpu) + " us (min / median / max)"
-                  : "run failed",
-              cpu_ok && cpu->max < original_cpu_us_per_pair});
+  add_target(
+      {what.str(),
+       cpu ? spread_str(*cpu) + " us (min / median / max)" : "run failed",
+       cpu_ok && cpu->max < original_cpu_us_per_pair});
 }
 
 } // namespace
@@ -380,11 +380,10 @@ void section_c(const settings& cfg) {
     r.floor_rt.push_back(raw.floor_rt);
     std::cout << "# round " << round << " of " << cfg.repeat
               << ", round trips/s: pyevents->engine " << fmt(rt)
-              << ", REQ->engine " << fmt(r.eng_bare_rt.back())
-              << ", REQ->echo " << fmt(raw.rt) << ", pyevents->echo "
-              << fmt(raw.py_rt) << ", TCP floor " << fmt(raw.floor_rt)
-              << "; CPU us/pair: engine " << fmt(cpu) << ", echo "
-              << fmt(raw.cpu_us_per_pair) << std::endl;
+              << ", REQ->engine " << fmt(r.eng_bare_rt.back()) << ", REQ->echo "
+              << fmt(raw.rt) << ", pyevents->echo " << fmt(raw.py_rt)
+              << ", TCP floor " << fmt(raw.floor_rt) << "; CPU us/pair: engine "
+              << fmt(cpu) << ", echo " << fmt(raw.cpu_us_per_pair) << std::endl;
   }
   report_rounds(cfg, r);
 }
