@@ -55,7 +55,7 @@ expected<std::unique_ptr<endpoint>> endpoint::open(zmq::context_t& ctx,
       make_curve_server(r, ep->cfg_.curve_secret,
                         zap_domain_plugin(ep->cfg_.id));
     // The monitor before the bind: no connection is accepted unseen.
-    auto mon = "inproc://ee-monitor-" + std::to_string(ep->cfg_.id) + "-" +
+    auto mon = "inproc://ee-monitor-" + to_string(ep->cfg_.id) + "-" +
                std::to_string(reinterpret_cast<std::uintptr_t>(ep.get()));
     int events = ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED |
                  ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL;

@@ -8,7 +8,7 @@
 namespace {
 
 ee::expected<ee::app_description> parse(const std::string& text) {
-  return ee::parse_config(text, "/base");
+  return ee::read_config(text, "/base").result();
 }
 
 ee::config_report report(const std::string& text) {
@@ -425,7 +425,7 @@ TEST(ConfigFile, ErrorsNameTheProblem) {
   d = parse("[engine\n");
   ASSERT_FALSE(d);
   EXPECT_TRUE(has(d.error().message(), "1:8:")) << d.error().message();
-  auto f = ee::load_config_file("/nonexistent/ee.toml");
+  auto f = ee::read_config_file("/nonexistent/ee.toml").result();
   ASSERT_FALSE(f);
   EXPECT_TRUE(has(f.error().message(), "/nonexistent/ee.toml"));
 }
@@ -438,7 +438,7 @@ TEST(ConfigFile, LoadsAFileAndResolvesPathsFromItsFolder) {
     out << "[[plugin]]\nname = \"p\"\nport = 0\n"
            "command = [\"./run.sh\"]\nworking_dir = \"sub\"\n";
   }
-  auto d = ee::load_config_file(path);
+  auto d = ee::read_config_file(path).result();
   ASSERT_TRUE(d) << d.error().to_string();
   auto& p = d->plugins.at(0);
   EXPECT_EQ(p.command[0].substr(p.command[0].size() - 9), "/./run.sh");
@@ -448,7 +448,7 @@ TEST(ConfigFile, LoadsAFileAndResolvesPathsFromItsFolder) {
 }
 
 TEST(ConfigFile, CheckEnvironmentFindsPortClashesAndMissingThings) {
-  auto d = ee::parse_config(R"([engine]
+  auto d = ee::read_config(R"([engine]
 publish_port = 7000
 subscribe_port = 7001
 
@@ -466,7 +466,8 @@ working_dir = "/nonexistent-ee-dir"
 name = "c"
 port = 7100
 )",
-                            "/");
+                           "/")
+               .result();
   ASSERT_TRUE(d) << d.error().to_string();
   auto diags = ee::check_environment(*d);
   auto texts = to_strings(diags);
@@ -701,7 +702,7 @@ port = 0
 allowed_keys = ["p.key"]
 client_key_file = "server.key_secret"
 )";
-  auto d = ee::parse_config(text, k.path);
+  auto d = ee::read_config(text, k.path).result();
   ASSERT_TRUE(d) << d.error().to_string();
   auto texts = to_strings(ee::check_environment(*d));
   ASSERT_EQ(texts.size(), 5u) << ::testing::PrintToString(texts);

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <limits>
 #include <map>
 #include <random>
 #include <set>
@@ -21,11 +22,18 @@ using namespace ee;
 
 namespace {
 
+// "None" for the model's own plain ids.
+constexpr std::uint32_t no_id = std::numeric_limits<std::uint32_t>::max();
+
+} // namespace
+
+namespace {
+
 // -- what a flush emitted -----------------------------------------------------
 
 struct outputs {
-  std::map<sub_id, std::vector<std::string>> delivered;
-  std::map<pub_id, std::pair<std::uint64_t, std::uint64_t>> granted;
+  std::map<std::uint32_t, std::vector<std::string>> delivered;
+  std::map<std::uint32_t, std::pair<std::uint64_t, std::uint64_t>> granted;
   std::vector<std::string> raw;
   std::vector<std::pair<pub_id, sub_id>> cycles;
 
@@ -39,11 +47,11 @@ struct capture : router_sink {
   outputs out;
   void deliver(sub_id s, event_batch&& evs) override {
     for (auto& e : evs)
-      out.delivered[s].push_back(e.str());
+      out.delivered[s.value].push_back(e.str());
   }
   void grant(pub_id p, credit c) override {
-    out.granted[p].first += c.events;
-    out.granted[p].second += c.bytes;
+    out.granted[p.value].first += c.events;
+    out.granted[p.value].second += c.bytes;
   }
   void deliver_raw(event_batch&& evs) override {
     for (auto& e : evs)
@@ -569,7 +577,7 @@ bool same(const publisher_counters& a, const publisher_counters& b) {
 // The per-type books balance too, and add up to the per-subscriber ones.
 void expect_types_balanced(const router& r, const std::string& at) {
   std::uint64_t routed = 0, published = 0, queued = 0;
-  for (type_id t = 0; t <= r.types(); ++t) {
+  for (auto t : r.type_ids()) {
     auto& c = r.counters_of_type(t);
     ASSERT_EQ(c.routed, c.handled + c.dead_letters + c.dropped() + c.queued)
         << at << ": books of type " << t;
@@ -578,7 +586,7 @@ void expect_types_balanced(const router& r, const std::string& at) {
     queued += c.queued;
   }
   std::uint64_t sub_routed = 0, sub_queued = 0;
-  for (sub_id i = 0; i < r.subscribers(); ++i) {
+  for (auto i : r.subscriber_ids()) {
     sub_routed += r.counters(i).routed;
     sub_queued += r.counters(i).queued;
   }
@@ -588,8 +596,8 @@ void expect_types_balanced(const router& r, const std::string& at) {
 }
 
 void expect_same_state(const router& r, const model& m, const std::string& at) {
-  for (sub_id i = 0; i < r.subscribers(); ++i) {
-    auto& c = r.counters(i);
+  for (std::uint32_t i = 0; i < r.subscribers(); ++i) {
+    auto& c = r.counters(sub_id{i});
     ASSERT_TRUE(same(c, m.subs[i].c)) << at << ": subscriber " << i;
     ASSERT_EQ(c.routed, c.handled + c.dead_letters + c.dropped() + c.queued)
         << at << ": books of subscriber " << i;
@@ -598,10 +606,10 @@ void expect_same_state(const router& r, const model& m, const std::string& at) {
       ASSERT_LE(c.queued, l.capacity) << at;
     }
   }
-  for (pub_id i = 0; i < r.publishers(); ++i) {
-    ASSERT_TRUE(same(r.counters_of_publisher(i), m.pubs[i].c))
+  for (std::uint32_t i = 0; i < r.publishers(); ++i) {
+    ASSERT_TRUE(same(r.counters_of_publisher(pub_id{i}), m.pubs[i].c))
         << at << ": publisher " << i;
-    ASSERT_EQ(r.waiting(i), m.waiting(i)) << at << ": publisher " << i;
+    ASSERT_EQ(r.waiting(pub_id{i}), m.waiting(i)) << at << ": publisher " << i;
   }
   auto& a = r.totals();
   auto& b = m.totals;
@@ -647,14 +655,14 @@ void run_workload(unsigned seed, int steps) {
     who.push_back(c);
     auto a = r.add_subscriber("s" + std::to_string(i), l, c);
     auto b = m.add_subscriber(l, c);
-    ASSERT_EQ(a, b);
+    ASSERT_EQ(a.value, b);
     std::vector<std::string> fs;
     for (auto k = pick(3); k > 0; --k)
       fs.push_back(filters[pick(filters.size())]);
-    r.subscribe(a, fs);
+    r.subscribe(sub_id{a}, fs);
     m.subscribe(b, fs);
     if (pick(5) > 0) {
-      r.set_active(a, true);
+      r.set_active(sub_id{a}, true);
       m.set_active(b, true);
     }
   }
@@ -664,7 +672,7 @@ void run_workload(unsigned seed, int steps) {
     // Most publishers are also subscribers (plugins); some are not (wire).
     std::uint32_t self =
         i < n_subs && pick(4) > 0 ? static_cast<std::uint32_t>(i) : no_id;
-    ASSERT_EQ(r.add_publisher("p" + std::to_string(i), w, self),
+    ASSERT_EQ(r.add_publisher("p" + std::to_string(i), w, sub_id{self}).value,
               m.add_publisher(w, self));
   }
   if (pick(3) == 0) {
@@ -690,7 +698,7 @@ void run_workload(unsigned seed, int steps) {
     case 7: {
       op = "publish";
       auto ev = random_event();
-      r.publish(p, event{ev});
+      r.publish(pub_id{p}, event{ev});
       m.publish(p, ev);
       break;
     }
@@ -700,11 +708,11 @@ void run_workload(unsigned seed, int steps) {
       op = "ack/settle";
       auto n = 1 + pick(3);
       if (who[s] == custody::router) {
-        r.ack(s, n);
+        r.ack(sub_id{s}, n);
         m.ack(s, n);
       } else {
         // The owner settles its oldest events (the model knows them).
-        r.settle(s, m.settle_oldest(s, n));
+        r.settle(sub_id{s}, m.settle_oldest(s, n));
       }
       break;
     }
@@ -730,7 +738,7 @@ void run_workload(unsigned seed, int steps) {
       op = "toggle active";
       {
         bool on = pick(3) > 0;
-        r.set_active(s, on);
+        r.set_active(sub_id{s}, on);
         m.set_active(s, on);
       }
       break;
@@ -738,14 +746,14 @@ void run_workload(unsigned seed, int steps) {
       op = "failure";
       if (who[s] == custody::router) {
         if (pick(2) == 0) {
-          auto a = r.take_dead_letter(s);
+          auto a = r.take_dead_letter(sub_id{s});
           auto b = m.take_dead_letter(s);
           ASSERT_EQ(a.has_value(), b.has_value()) << step_name(step, op);
           if (a) {
             ASSERT_EQ(a->str(), *b);
           }
         }
-        r.requeue(s);
+        r.requeue(sub_id{s});
         m.requeue(s);
       }
       break;
@@ -767,11 +775,11 @@ void run_workload(unsigned seed, int steps) {
         r.set_open(true);
         m.set_open(true);
       } else if (pick(10) == 0) {
-        r.retire(s);
+        r.retire(sub_id{s});
         m.retire(s);
       } else {
         std::vector<std::string> fs{filters[pick(filters.size())]};
-        r.subscribe(s, fs);
+        r.subscribe(sub_id{s}, fs);
         m.subscribe(s, fs);
       }
       break;
@@ -790,7 +798,7 @@ void run_workload(unsigned seed, int steps) {
   r.set_open(true);
   m.set_open(true);
   for (std::uint32_t s = 0; s < n_subs; ++s) {
-    r.set_active(s, true);
+    r.set_active(sub_id{s}, true);
     m.set_active(s, true);
   }
   for (int round = 0; round < 200; ++round) {
@@ -801,20 +809,20 @@ void run_workload(unsigned seed, int steps) {
     m.break_cycles();
     for (std::uint32_t s = 0; s < n_subs; ++s) {
       if (who[s] == custody::router) {
-        r.ack(s, 100);
+        r.ack(sub_id{s}, 100);
         m.ack(s, 100);
       } else {
-        r.settle(s, m.settle_oldest(s, 1000));
+        r.settle(sub_id{s}, m.settle_oldest(s, 1000));
       }
     }
     expect_same_state(r, m, "seed " + std::to_string(seed) + " drain");
     expect_types_balanced(r, "seed " + std::to_string(seed) + " drain");
   }
-  for (pub_id p = 0; p < n_pubs; ++p)
-    EXPECT_FALSE(r.waiting(p))
+  for (std::uint32_t p = 0; p < n_pubs; ++p)
+    EXPECT_FALSE(r.waiting(pub_id{p}))
         << "seed " << seed << ": publisher " << p << " is stuck";
-  for (sub_id s = 0; s < n_subs; ++s)
-    EXPECT_EQ(r.counters(s).queued, 0u) << "seed " << seed;
+  for (std::uint32_t s = 0; s < n_subs; ++s)
+    EXPECT_EQ(r.counters(sub_id{s}).queued, 0u) << "seed " << seed;
 }
 
 } // namespace
