@@ -4,6 +4,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <csignal>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -27,6 +28,7 @@
 #include "src/core/exception_text.hpp"
 #include "src/core/stats_snapshot.hpp"
 #include "src/core/type_lists.hpp"
+#include "src/scheduler_config.hpp"
 
 namespace ee {
 
@@ -85,8 +87,9 @@ enum class run_phase {
 struct app::impl {
   app_config cfg;
   std::vector<plugin_spec> plugins;
-  // Parallel to `plugins` for external ones (empty config for internal).
-  std::vector<external_plugin_config> externals;
+  // The configs of the external plugins, by index in `plugins` (none for
+  // internal ones: 100,000 idle plugins would hold 34 MB of empty configs).
+  std::map<std::size_t, external_plugin_config> externals;
   std::set<std::string> names;
   error first_error;
   bool handle_signals = false;
@@ -169,7 +172,6 @@ struct app::impl {
     spec.factory = std::move(factory);
     spec.options = opts;
     plugins.push_back(std::move(spec));
-    externals.emplace_back();
   }
 
   // Sets the phase and wakes every waiter. @pre mtx is held.
@@ -266,16 +268,15 @@ app& app::register_external_plugin(external_plugin_config cfg) {
   spec.type_names = std::move(subs.names);
   spec.await_first_request = cfg.await_first_request;
   spec.has_command = !cfg.command.empty();
+  impl_->externals.emplace(impl_->plugins.size(), std::move(cfg));
   impl_->plugins.push_back(std::move(spec));
-  impl_->externals.push_back(std::move(cfg));
   return *this;
 }
 
 error app::impl::validate() const {
   std::vector<const external_plugin_config*> ps;
-  for (auto& ext : externals)
-    if (!ext.name.empty())
-      ps.push_back(&ext);
+  for (auto& [index, ext] : externals)
+    ps.push_back(&ext);
   for (auto& x : validate_app(cfg, ps))
     if (!x.warning)
       return error{x.code, x.message};
@@ -320,7 +321,7 @@ expected<std::unique_ptr<bridge>> app::impl::open_bridge() {
     if (plugins[i].kind != plugin_kind::external)
       continue;
     bridge_plugin bp;
-    static_cast<external_plugin_config&>(bp) = externals[i];
+    static_cast<external_plugin_config&>(bp) = externals.at(i);
     bp.id = endpoint_id{bps.size()};
     plugins[i].endpoint = bp.id;
     bps.push_back(std::move(bp));
@@ -336,19 +337,7 @@ std::unique_ptr<caf::actor_system_config>
 make_system_config(const app_config& cfg) {
   auto ptr = std::make_unique<caf::actor_system_config>();
   auto& sys_cfg = *ptr;
-  auto threads = cfg.scheduler_threads;
-  if (threads == 0)
-    threads = std::max(2u, std::thread::hardware_concurrency());
-  sys_cfg.set("scheduler.max-threads", threads);
-  // Idle workers block on their queue instead of polling it: on few cores
-  // the polling workers steal the CPU from the threads doing the work (ZeroMQ
-  // I/O, blocking plugins), which halves request/reply throughput.
-  sys_cfg.set("work-stealing.moderate-poll-attempts", std::size_t{0});
-  // Nor do they spin trying to steal work: with many short jobs (100,000
-  // plugins starting at the barrier) the spinning thieves fight over the
-  // victims' queue locks; without it the barrier passes 7x faster and the
-  // pipelines lose nothing (docs/performance.md).
-  sys_cfg.set("work-stealing.aggressive-poll-attempts", std::size_t{0});
+  configure_scheduler(sys_cfg, cfg.scheduler_threads);
   return ptr;
 }
 

@@ -387,3 +387,20 @@ TEST(Endpoint, BindErrorNamesThePortThePluginAndTheFix) {
   EXPECT_NE(text.find("busyplug"), std::string::npos) << text;
   EXPECT_NE(text.find("pick another port"), std::string::npos) << text;
 }
+
+TEST(Endpoint, ReadsAheadEnoughThatLibzmqNeedNotWakeItsThreadPerRequest) {
+  // With the defaults (64 MiB window, 64 MiB messages) the byte budget
+  // alone allows one message per connection: libzmq would then wake its
+  // I/O thread after every request the bridge reads.
+  zmq::context_t ctx{1};
+  endpoint::config cfg;
+  cfg.name = "p";
+  auto ep = endpoint::open(ctx, cfg);
+  ASSERT_TRUE(ep) << ep.error().to_string();
+  EXPECT_GE((*ep)->router().get(zmq::sockopt::rcvhwm), 3);
+  // A smaller maximum message lets the byte budget decide.
+  cfg.max_message_size = 1024 * 1024;
+  auto small = endpoint::open(ctx, cfg);
+  ASSERT_TRUE(small) << small.error().to_string();
+  EXPECT_EQ((*small)->router().get(zmq::sockopt::rcvhwm), 64);
+}
