@@ -12,6 +12,7 @@ namespace ee {
 namespace detail {
 
 struct event_cache;
+struct event_access;
 
 /// The one heap block of an event: this header, then the bytes. Its
 /// reference count, size and bytes live together (one allocation per event).
@@ -46,11 +47,6 @@ struct empty_event_storage {
 };
 
 extern empty_event_storage empty_event;
-
-/// Lets the engine's router count many holders of an event at once (one
-/// atomic addition per fanned-out event instead of one per subscriber);
-/// defined in src/core/event_refs.hpp.
-struct event_refs;
 
 /// @returns a block for `size` bytes with one reference (bytes unset).
 event_block* make_event_block(std::size_t size);
@@ -138,12 +134,6 @@ public:
     return b_ == other.b_;
   }
 
-  /// @returns how many events share this buffer (0 for an empty event, whose
-  /// buffer is not counted).
-  long use_count() const noexcept {
-    return is_empty_block() ? 0 : b_->refs.load(std::memory_order_relaxed);
-  }
-
   friend bool operator==(const event& x, const event& y) noexcept {
     return x.bytes() == y.bytes();
   }
@@ -153,7 +143,9 @@ public:
   }
 
 private:
-  friend struct detail::event_refs;
+  // The reference count, for the engine's router and tests
+  // (src/event_access.hpp).
+  friend struct detail::event_access;
 
   explicit event(detail::event_block* b) noexcept : b_(b) {
     // nop

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "src/core/event_refs.hpp"
+#include "src/event_access.hpp"
 
 namespace ee {
 
@@ -17,7 +17,7 @@ bool contains(const std::vector<sub_id>& xs, sub_id x) {
 } // namespace
 
 router::router(std::size_t raw_bytes) : raw_budget_(raw_bytes) {
-  // nop
+  type_counters_.resize(1); // the "other" type
 }
 
 router::~router() {
@@ -29,7 +29,7 @@ router::~router() {
 void router::release_spare(const subscriber& s, const event& ev) {
   if (s.who != custody::router)
     return;
-  event spare = detail::event_refs::adopt(ev);
+  event spare = detail::event_access::adopt(ev);
   // Released here, as it goes out of scope.
 }
 
@@ -37,8 +37,8 @@ void router::release_spare(const subscriber& s, const event& ev) {
 
 sub_id router::add_subscriber(std::string name, subscriber_limits limits,
                               custody who) {
-  auto id = static_cast<sub_id>(subs_.size());
-  auto& s = subs_.emplace_back();
+  auto id = subs_.push_back(subscriber{});
+  auto& s = subs_[id];
   s.name = std::move(name);
   limits.capacity = std::max<std::size_t>(1, limits.capacity);
   limits.bytes = std::max<std::size_t>(1, limits.bytes);
@@ -51,23 +51,23 @@ sub_id router::add_subscriber(std::string name, subscriber_limits limits,
 }
 
 pub_id router::add_publisher(std::string name, credit window, sub_id self) {
-  auto id = static_cast<pub_id>(pubs_.size());
-  auto& p = pubs_.emplace_back();
+  auto id = pubs_.push_back(publisher{});
+  auto& p = pubs_[id];
   p.name = std::move(name);
   p.window.events = std::max<std::uint64_t>(1, window.events);
   p.window.bytes = std::max<std::uint64_t>(1, window.bytes);
   p.self = self;
-  if (self != no_id)
+  if (self.valid())
     subs_[self].self = id;
   return id;
 }
 
 void router::subscribe(sub_id sub, const std::vector<std::string>& filters) {
-  table_.remove_all(sub);
+  table_.remove_all(sub.value);
   if (subs_[sub].gone)
     return;
   for (auto& f : filters)
-    table_.add(f, sub);
+    table_.add(f, sub.value);
 }
 
 void router::set_active(sub_id sub, bool active) {
@@ -83,7 +83,7 @@ void router::retire(sub_id sub) {
     return;
   s.gone = true;
   s.active = false;
-  table_.remove_all(sub);
+  table_.remove_all(sub.value);
   auto dropped = s.pending.size();
   for (std::size_t i = 0; i < s.pending.size(); ++i) {
     drop_typed(s.pending[i].type, &type_counters::dropped_retired);
@@ -119,10 +119,9 @@ void router::set_types(
   type_names_.clear();
   type_lengths_.clear();
   for (auto& [name, prefix] : types) {
-    auto id = static_cast<sub_id>(type_names_.size());
-    type_names_.push_back(name);
+    auto id = type_names_.push_back(name);
     type_lengths_.push_back(prefix.size());
-    type_table_.add(prefix, id);
+    type_table_.add(prefix, id.value);
   }
   type_counters_.assign(type_names_.size() + 1, type_counters{});
   for (auto& sub : subs_)
@@ -131,19 +130,20 @@ void router::set_types(
 
 const std::string& router::type_name(type_id t) const {
   static const std::string other;
-  return t < type_names_.size() ? type_names_[t] : other;
+  return type_names_.contains(t) ? type_names_[t] : other;
 }
 
 type_id router::classify(std::string_view bytes) const {
-  auto other = static_cast<type_id>(type_names_.size());
+  auto other = types();
   if (type_names_.empty())
     return other;
   type_matched_.clear();
   type_table_.match(bytes, type_matched_, false);
   // The longest prefix wins (a type whose prefix starts another's).
   type_id best = other;
-  for (auto id : type_matched_)
-    if (best == other || type_lengths_[id] > type_lengths_[best])
+  for (auto raw : type_matched_)
+    if (type_id id{raw};
+        best == other || type_lengths_[id] > type_lengths_[best])
       best = id;
   return best;
 }
@@ -209,7 +209,9 @@ void router::publish_system(event ev) {
   table_.match(ev.bytes(), matched_, true);
   sort_matched();
   matched_.erase(std::remove_if(matched_.begin(), matched_.end(),
-                                [this](sub_id id) { return subs_[id].gone; }),
+                                [this](subscription_table::subscriber raw) {
+                                  return subs_[sub_id{raw}].gone;
+                                }),
                  matched_.end());
   fan_out(ev, t);
   bool any = !matched_.empty();
@@ -238,11 +240,12 @@ router::outcome router::try_route(pub_id pub, const event& ev,
   // who is full.
   std::vector<sub_id> wait;
   auto keep = matched_.begin();
-  for (auto id : matched_) {
+  for (auto raw : matched_) {
+    sub_id id{raw};
     auto& s = subs_[id];
     if (s.gone || (!skip.empty() && contains(skip, id)))
       continue;
-    *keep++ = id;
+    *keep++ = raw;
     if (s.limits.overflow == overflow_policy::block && full(s, ev.size()))
       wait.push_back(id);
   }
@@ -251,7 +254,7 @@ router::outcome router::try_route(pub_id pub, const event& ev,
     // A subscriber that (transitively) waits on this publisher would never
     // make room: waiting for it is a deadlock. Drop the event for it.
     auto self = pubs_[pub].self;
-    if (self != no_id) {
+    if (self.valid()) {
       for (auto i = wait.begin(); i != wait.end();) {
         if (!reaches(*i, self)) {
           ++i;
@@ -266,7 +269,7 @@ router::outcome router::try_route(pub_id pub, const event& ev,
         ++pubs_[pub].counters.cycles_broken;
         cycles_.emplace_back(pub, *i);
         skip.push_back(*i);
-        matched_.erase(std::find(matched_.begin(), matched_.end(), *i));
+        matched_.erase(std::find(matched_.begin(), matched_.end(), i->value));
         i = wait.erase(i);
       }
     }
@@ -293,11 +296,11 @@ void router::fan_out(const event& ev, type_id t) {
   // One atomic addition for all of them, not one per subscriber (and not
   // one more per delivery: router custody's spare references).
   std::uint32_t refs = 0;
-  for (auto id : matched_)
-    refs += subs_[id].who == custody::router ? 2 : 1;
-  detail::event_refs::add(ev, refs);
-  for (auto id : matched_)
-    enqueue(id, detail::event_refs::adopt(ev), t);
+  for (auto raw : matched_)
+    refs += subs_[sub_id{raw}].who == custody::router ? 2 : 1;
+  detail::event_access::add(ev, refs);
+  for (auto raw : matched_)
+    enqueue(sub_id{raw}, detail::event_access::adopt(ev), t);
 }
 
 void router::enqueue(sub_id id, event ev, type_id t) {
@@ -408,7 +411,7 @@ void router::requeue(sub_id sub) {
   s.counters.redelivered += s.in_flight.size();
   while (!s.in_flight.empty()) {
     // Pending again: it needs its spare reference back (a rare path).
-    detail::event_refs::add(s.in_flight.back().ev, 1);
+    detail::event_access::add(s.in_flight.back().ev, 1);
     s.pending.push_front(std::move(s.in_flight.back()));
     s.in_flight.pop_back();
   }
@@ -459,7 +462,7 @@ void router::abandon_in_flight(sub_id sub) {
     return;
   s.counters.dropped_retired += s.in_flight_count;
   s.counters.queued -= s.in_flight_count;
-  for (type_id t = 0; t < s.owned_by_type.size(); ++t) {
+  for (auto t : s.owned_by_type.ids()) {
     auto& tc = type_counters_[t];
     tc.dropped_retired += s.owned_by_type[t];
     tc.queued -= s.owned_by_type[t];
@@ -497,7 +500,7 @@ void router::deliver(sub_id id, router_sink& sink) {
     return;
   // A subscriber whose own events wait for room gets nothing new:
   // backpressure travels upstream.
-  if (s.self != no_id && pubs_[s.self].blocked)
+  if (s.self.valid() && pubs_[s.self].blocked)
     return;
   // One queued event stays undelivered when the queue is full, so
   // drop_oldest always has an old event to drop for a new one.
@@ -516,7 +519,7 @@ void router::deliver(sub_id id, router_sink& sink) {
     ++type_counters_[x.type].delivered;
     if (s.who == custody::router) {
       // The batch takes the pending item's spare reference (no atomic).
-      batch.push_back(detail::event_refs::adopt(x.ev));
+      batch.push_back(detail::event_access::adopt(x.ev));
       s.in_flight.push_back(std::move(x));
     } else {
       ++s.owned_by_type[x.type];
