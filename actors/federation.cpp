@@ -198,7 +198,6 @@ void federation_state::dial(std::uint32_t idx) {
     return;
   }
   l.dialing = true;
-  say(log_level::debug, "dialling " + l.address);
   self_
       ->request(mm_, std::chrono::seconds{10}, caf::connect_atom::value, host,
                 port)
@@ -207,7 +206,6 @@ void federation_state::dial(std::uint32_t idx) {
                       const std::set<std::string>&) {
             auto& l = *links_[idx];
             l.dialing = false;
-            say(log_level::debug, "connected " + l.address);
             if (!ptr) {
               say(log_level::warning,
                   "peer " + l.address + " has no federation published");
@@ -274,27 +272,46 @@ void federation_state::on_hello(hello& h) {
   auto remote = caf::actor_cast<caf::actor>(self_->current_sender());
   if (!remote)
     return;
-  auto where = "peer '" + h.name + "'";
+  // Where it came from, for the log, then the decision.
+  self_
+      ->request(mm_, std::chrono::seconds{5}, caf::get_atom::value,
+                remote.node())
+      .then(
+          [this, h, remote](const caf::node_id&, std::string& host,
+                            std::uint16_t port) {
+            accept(h, remote, host + ":" + std::to_string(port));
+            flush();
+          },
+          [this, h, remote](caf::error&) {
+            accept(h, remote, "(address unknown)");
+            flush();
+          });
+}
+
+void federation_state::accept(const hello& h, const caf::actor& remote,
+                              const std::string& addr) {
+  auto peer = " (peer '" + h.name + "')";
   if (h.name == name_)
-    return refuse(remote, where,
+    return refuse(remote, addr,
                   "it has this engine's own name '" + name_ +
-                      "' (the engine itself, or a "
-                      "duplicate name)");
+                      "': the engine itself, or a duplicate name");
   if (h.tls != params_->cfg.uses_tls())
-    return refuse(remote, where,
+    return refuse(remote, addr + peer,
                   h.tls ? "it uses TLS, this engine does not"
                         : "it does not use TLS, this engine does");
   auto idx = find_name(h.name);
   if (idx != none && links_[idx]->up && links_[idx]->remote != remote)
-    return refuse(remote, where,
+    return refuse(remote, addr + peer,
                   "duplicate name: a peer named '" + h.name +
                       "' is already connected");
   if (idx == none) {
     auto i = by_addr_.find(remote.address());
-    idx = i != by_addr_.end() ? i->second : add_link("", false);
+    idx = i != by_addr_.end() ? i->second : add_link(addr, false);
   }
   auto& l = *links_[idx];
   l.name = h.name;
+  if (!l.configured)
+    l.address = addr;
   attach(idx, remote);
   self_->send(remote, welcome_atom::value, my_hello());
   link_up(idx);
@@ -355,9 +372,7 @@ void federation_state::link_up(std::uint32_t idx) {
   l.out.unsend();
   l.counters.up = 1;
   if (!was_up) {
-    say(log_level::info,
-        "peer " + l.name + " up (" +
-            (l.address.empty() ? std::string{"accepted"} : l.address) + ")");
+    say(log_level::info, "peer " + l.name + " up (" + l.address + ")");
     self_->send(params_->engine, fed_peer_atom::value, l.name, true);
   }
   local_changed(); // a new neighbour
@@ -398,8 +413,14 @@ void federation_state::on_down(const caf::down_msg& msg) {
     schedule_dial(idx);
     return;
   }
-  link_down(idx, msg.reason ? self_->system().render(msg.reason)
-                            : std::string{"the connection closed"});
+  std::string why;
+  if (!msg.reason || msg.reason == caf::exit_reason::user_shutdown)
+    why = "the peer stopped";
+  else if (msg.reason == caf::exit_reason::remote_link_unreachable)
+    why = "the connection was lost";
+  else
+    why = self_->system().render(msg.reason);
+  link_down(idx, why);
 }
 
 std::uint32_t federation_state::sender_link(bool need_up) const {

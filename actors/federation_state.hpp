@@ -96,6 +96,8 @@ private:
   void dial(std::uint32_t idx);
   void schedule_dial(std::uint32_t idx);
   void on_hello(hello& h);
+  void accept(const hello& h, const caf::actor& remote,
+              const std::string& addr);
   void on_welcome(hello& h);
   void on_refuse(std::string& reason);
   void refuse(const caf::actor& to, const std::string& where,
