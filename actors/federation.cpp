@@ -338,11 +338,8 @@ void federation_state::on_welcome(hello& h) {
     schedule_dial(idx);
     return;
   }
-  if (other != none && other != idx && !links_[other]->configured) {
-    // It dialled us before: one link per name, ours takes over its
-    // buffered events' place.
-    links_[other]->name.clear();
-  }
+  if (other != none && other != idx && !links_[other]->configured)
+    adopt(idx, other);
   l.name = h.name;
   link_up(idx);
 }
@@ -513,7 +510,51 @@ void federation_state::on_nodes(std::uint32_t idx, nodes_msg& msg) {
     pump(i);
 }
 
+void federation_state::adopt(std::uint32_t into, std::uint32_t from) {
+  // One link per name: the dialled link takes over what was kept for the
+  // peer on its earlier (accepted or expected) link, filtered by its side;
+  // what the dialled link held before its peer was known goes.
+  auto& a = *links_[into];
+  auto& b = *links_[from];
+  std::vector<link_buffer::entry> released;
+  a.out.filter([](const link_buffer::entry&) { return false; }, released);
+  for (auto& e : released)
+    custody_done(e.ref);
+  std::swap(a.out, b.out);
+  a.counters.forwarded += b.counters.forwarded;
+  a.counters.received += b.counters.received;
+  a.counters.dropped += b.counters.dropped;
+  a.max_sent_seq = b.max_sent_seq;
+  a.known = b.known;
+  b.name.clear();
+  b.known = false;
+}
+
+void federation_state::expect_neighbours() {
+  // While a dialled peer's name is unknown, its link keeps everything.
+  for (auto& l : links_)
+    if (l->configured && l->name.empty())
+      return;
+  bool added = false;
+  for (auto& info : topo_.all()) {
+    if (info.name == name_ || find_name(info.name) != none)
+      continue;
+    auto& ns = info.neighbours;
+    if (std::find(ns.begin(), ns.end(), name_) == ns.end())
+      continue;
+    // It was our peer before we restarted: keep its events until it is
+    // back (docs/federation.md, custody).
+    auto idx = add_link("", false);
+    links_[idx]->name = info.name;
+    links_[idx]->known = true;
+    added = true;
+  }
+  if (added)
+    local_changed();
+}
+
 void federation_state::recompute_filters() {
+  expect_neighbours();
   std::set<std::string> all;
   bool everything = false;
   for (auto& l : links_) {

@@ -114,6 +114,8 @@ private:
   void send_nodes(std::uint32_t idx, std::vector<node_info> nodes);
   void on_nodes(std::uint32_t idx, nodes_msg& msg);
   void recompute_filters();
+  void expect_neighbours();
+  void adopt(std::uint32_t into, std::uint32_t from);
   /// @returns the link the current message came from (if `need_up`: only
   /// while that link is up), or `none`.
   std::uint32_t sender_link(bool need_up = true) const;
