@@ -6,6 +6,7 @@
 #include <caf/io/middleman.hpp>
 #include <caf/openssl/manager.hpp>
 
+#include "actors/tls_watch.hpp"
 #include "ee/log.hpp"
 #include "src/core/backoff.hpp"
 #include "src/core/exception_text.hpp"
@@ -219,7 +220,10 @@ void federation_state::dial(std::uint32_t idx) {
           [this, idx](caf::error& err) {
             auto& l = *links_[idx];
             l.dialing = false;
-            if (!l.unreachable_logged) {
+            bool tls_failed = report_tls_failures(&l.address);
+            if (tls_failed || err == caf::sec::disconnect_during_handshake)
+              handshake_failed(idx, tls_failed);
+            else if (!l.unreachable_logged) {
               l.unreachable_logged = true;
               say(log_level::info, "peer " + l.address + " unreachable (" +
                                        self_->system().render(err) +
@@ -227,6 +231,73 @@ void federation_state::dial(std::uint32_t idx) {
             }
             schedule_dial(idx);
           });
+}
+
+void federation_state::handshake_failed(std::uint32_t idx, bool reported) {
+  auto& l = *links_[idx];
+  // With TLS, OpenSSL's reason was recorded (tls_watch); without, the peer
+  // closed the connection: it expects TLS (or is no federation port).
+  if (!params_->cfg.uses_tls())
+    refused(l.address, "the peer closed the connection in the handshake: "
+                       "it uses TLS, this engine does not (or it is no "
+                       "federation port)");
+  else if (!reported)
+    refused(l.address, "the peer closed the connection in the TLS "
+                       "handshake (it does not use TLS, or refused this "
+                       "engine's certificate)");
+}
+
+void federation_state::tell_plain_peer(const std::string& address) {
+  // A peer without TLS learns why over a plain connection: a hello that
+  // says TLS, which it refuses (and logs). Nothing else goes that way.
+  std::string host;
+  std::uint16_t port = 0;
+  if (!split_address(address, host, port))
+    return;
+  self_
+      ->request(self_->system().middleman().actor_handle(),
+                std::chrono::seconds{5}, caf::connect_atom::value, host, port)
+      .then(
+          [this](const caf::node_id&, caf::strong_actor_ptr& ptr,
+                 const std::set<std::string>&) {
+            if (auto remote = caf::actor_cast<caf::actor>(ptr))
+              self_->send(remote, hello_atom::value, my_hello());
+          },
+          [](caf::error&) {
+            // It speaks neither: nothing more to say.
+          });
+}
+
+bool federation_state::report_tls_failures(const std::string* dialled) {
+  std::uint64_t lost = 0;
+  auto failures = take_tls_failures(lost);
+  for (auto& f : failures) {
+    // The peer may have closed the socket before its address was read.
+    if (dialled && !f.accepting && f.peer == unknown_tls_peer)
+      f.peer = *dialled;
+    refused(f.peer, "TLS handshake failed: " + f.reason);
+    if (f.accepting || f.reason.find("does not use TLS") == std::string::npos)
+      continue;
+    for (auto& l : links_)
+      if (l->configured && l->address == f.peer)
+        tell_plain_peer(f.peer);
+  }
+  refused_ += lost;
+  return !failures.empty();
+}
+
+void federation_state::refused(const std::string& where,
+                               const std::string& reason) {
+  ++refused_;
+  // At most one line per peer host and reason every 10 s (a peer retries
+  // with back-off); every refusal is counted.
+  auto host = where.substr(0, where.rfind(':'));
+  auto now = clock_type::now();
+  auto& last = refusal_logged_[host + "\n" + reason];
+  if (last != clock_type::time_point{} && now - last < std::chrono::seconds{10})
+    return;
+  last = now;
+  say(log_level::warning, "refused " + where + ": " + reason);
 }
 
 void federation_state::schedule_dial(std::uint32_t idx) {
@@ -254,8 +325,7 @@ hello federation_state::my_hello() const {
 
 void federation_state::refuse(const caf::actor& to, const std::string& where,
                               const std::string& reason) {
-  ++refused_;
-  say(log_level::warning, "refused " + where + ": " + reason);
+  refused(where, reason);
   if (to)
     self_->send(to, refuse_atom::value, reason);
   publish_stats();
@@ -297,8 +367,10 @@ void federation_state::accept(const hello& h, const caf::actor& remote,
                       "': the engine itself, or a duplicate name");
   if (h.tls != params_->cfg.uses_tls())
     return refuse(remote, addr + peer,
-                  h.tls ? "it uses TLS, this engine does not"
-                        : "it does not use TLS, this engine does");
+                  h.tls ? "TLS mismatch: the dialling engine uses TLS, the "
+                          "accepting one does not"
+                        : "TLS mismatch: the accepting engine uses TLS, the "
+                          "dialling one does not");
   auto idx = find_name(h.name);
   if (idx != none && links_[idx]->up && links_[idx]->remote != remote)
     return refuse(remote, addr + peer,
@@ -346,13 +418,14 @@ void federation_state::on_welcome(hello& h) {
 
 void federation_state::on_refuse(std::string& reason) {
   auto idx = sender_link(false);
-  auto where = idx == none ? std::string{"a peer"} : links_[idx]->label();
-  ++refused_;
-  say(log_level::warning, "refused " + where + ": " + reason);
-  if (idx != none && links_[idx]->up)
+  if (idx == none) {
+    // The answer to a plain hello after a failed TLS handshake.
+    refused("a peer", reason);
+    return;
+  }
+  refused(links_[idx]->label(), reason);
+  if (links_[idx]->up)
     link_down(idx, "refused: " + reason);
-  else if (idx != none)
-    schedule_dial(idx);
   publish_stats();
 }
 
@@ -444,6 +517,7 @@ void federation_state::on_tick() {
     self_->send(l.remote, ping_atom::value, steady_us());
   }
   report_drops();
+  report_tls_failures();
   publish_stats();
 }
 
