@@ -213,6 +213,10 @@ void federation_state::dial(std::uint32_t idx) {
             auto remote = caf::actor_cast<caf::actor>(ptr);
             attach(idx, remote);
             self_->send(remote, hello_atom::value, my_hello());
+            // A connection that died unnoticed (CAF reuses it) swallows the
+            // hello: without a welcome in time, dial again.
+            self_->delayed_send(self_, heartbeat_timeout, dial_atom::value,
+                                idx);
           },
           [this, idx](caf::error& err) {
             auto& l = *links_[idx];
