@@ -130,8 +130,11 @@ caf::behavior federation_state::message_table() {
           on_ack(idx, seq);
         flush();
       },
-      [this](ping_atom, std::uint64_t t) {
-        sender_link();
+      [this](ping_atom, std::uint64_t t) -> caf::result<caf::message> {
+        // A link this engine declared down gets no answer: the peer's
+        // heartbeat then declares it down too, and it says hello again.
+        if (sender_link() == none)
+          return caf::message{};
         return caf::make_message(pong_atom::value, t);
       },
       [this](pong_atom, std::uint64_t t) {

@@ -1,5 +1,7 @@
 #include "src/federation/link_buffer.hpp"
 
+#include <algorithm>
+
 namespace ee::federation {
 
 link_buffer::link_buffer(std::size_t capacity, std::size_t window_events,
@@ -16,15 +18,14 @@ void link_buffer::push(std::shared_ptr<const wire_event> ev, custody_ref ref,
   entries_.push_back(std::move(e));
   if (!may_drop)
     return;
-  while (bytes_ > capacity_ && entries_.size() > 1) {
-    auto& front = entries_.front();
-    bytes_ -= front.size();
-    if (sent_ > 0) {
-      --sent_;
-      sent_bytes_ -= front.size();
-    }
-    dropped.push_back(std::move(front));
-    entries_.pop_front();
+  // The oldest entry never sent goes (one sent before may have arrived: it
+  // stays, to be sent again; there are at most a window of them). While
+  // the link is down nothing is in flight (`sent_` is 0).
+  while (bytes_ > capacity_ && tried_ + 1 < entries_.size()) {
+    auto victim = entries_.begin() + static_cast<std::ptrdiff_t>(tried_);
+    bytes_ -= victim->size();
+    dropped.push_back(std::move(*victim));
+    entries_.erase(victim);
   }
 }
 
@@ -34,6 +35,7 @@ void link_buffer::take_sendable(std::vector<const entry*>& out) {
     auto& e = entries_[sent_];
     sent_bytes_ += e.size();
     ++sent_;
+    tried_ = std::max(tried_, sent_);
     out.push_back(&e);
   }
 }
@@ -44,6 +46,7 @@ void link_buffer::ack(std::uint64_t seq, std::vector<entry>& out) {
     bytes_ -= front.size();
     sent_bytes_ -= front.size();
     --sent_;
+    --tried_;
     out.push_back(std::move(front));
     entries_.pop_front();
   }
@@ -54,7 +57,7 @@ void link_buffer::filter(const std::function<bool(const entry&)>& keep,
   std::deque<entry> kept;
   for (std::size_t i = 0; i < entries_.size(); ++i) {
     auto& e = entries_[i];
-    if (i < sent_ || keep(e)) {
+    if (i < tried_ || keep(e)) {
       kept.push_back(std::move(e));
     } else {
       bytes_ -= e.size();

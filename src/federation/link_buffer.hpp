@@ -14,10 +14,12 @@ namespace ee::federation {
 /// The outgoing side of one peer link: events not yet acknowledged by the
 /// peer, in order, each with its link sequence number. Bounded by
 /// `capacity` bytes: while the link is down (or its peer's subscriptions are
-/// not known yet) a new event pushes out the oldest; while it is up the
-/// caller stops taking events when `full()`. At most a window of events is
-/// in flight (sent, not acknowledged); on reconnect everything unacknowledged
-/// is sent again, in order. Plain class.
+/// not known yet) a new event pushes out the oldest one never sent (what
+/// was sent may have arrived: it is kept and sent again, so a drop is an
+/// event the peer certainly never got); while it is up the caller stops
+/// taking events when `full()`. At most a window of events is in flight
+/// (sent, not acknowledged); on reconnect everything unacknowledged is sent
+/// again, in order. Memory: `capacity` plus the window. Plain class.
 class link_buffer {
 public:
   struct entry {
@@ -30,8 +32,8 @@ public:
   link_buffer(std::size_t capacity, std::size_t window_events,
               std::size_t window_bytes);
 
-  /// Appends `ev`. With `may_drop`, the oldest entries go (appended to
-  /// `dropped`) until it fits; the newest one always stays.
+  /// Appends `ev`. With `may_drop`, the oldest entries never sent go
+  /// (appended to `dropped`) until it fits; the newest one always stays.
   void push(std::shared_ptr<const wire_event> ev, custody_ref ref,
             bool may_drop, std::vector<entry>& dropped);
 
@@ -45,7 +47,7 @@ public:
   /// The peer has every entry up to `seq`: they leave (appended to `out`).
   void ack(std::uint64_t seq, std::vector<entry>& out);
 
-  /// Removes the unsent entries for which `keep` is false (appended to
+  /// Removes the entries never sent for which `keep` is false (appended to
   /// `out`).
   void filter(const std::function<bool(const entry&)>& keep,
               std::vector<entry>& out);
@@ -67,6 +69,8 @@ private:
   // The first `sent_` entries are sent (`sent_bytes_` of them).
   std::size_t sent_ = 0;
   std::size_t sent_bytes_ = 0;
+  // The first `tried_` entries were sent at least once (`tried_ >= sent_`).
+  std::size_t tried_ = 0;
 };
 
 } // namespace ee::federation

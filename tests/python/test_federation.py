@@ -237,3 +237,73 @@ def test_a_slow_remote_subscriber_slows_the_publisher(engine, zsock):
     sink = zsock.req(b.plugin_port("sink"))
     got = collect(sink, sent)  # everything published so far arrives
     assert got == evs[:sent]
+
+
+def test_a_silent_peer_is_declared_down_and_its_events_follow_later(engine,
+                                                                      zsock):
+    """B stops answering (SIGSTOP) mid-stream: the heartbeat declares the
+    link down, A keeps B's events, and when B answers again every event
+    arrives exactly once, in order."""
+    a = engine(fed_app("site-a", plugins=[{"name": "src"}]), command="run",
+               args=["--stats", "json"])
+    b = engine(fed_app("site-b", listen=None,
+                       peers=[f"127.0.0.1:{listen_port(a)}"],
+                       plugins=[{"name": "sink", "subs": ["TypeA"]}]),
+               command="run")
+    wait_peer_up(a, "site-b")
+    src = zsock.req(a.plugin_port("src"))
+    n = 600
+    evs = events("pause", n)
+    for ev in evs[:200]:
+        publish_ok(src, ev)
+    b.signal(signal.SIGSTOP)
+    try:
+        a.wait_for_output(r"federation: peer site-b down: no answer",
+                          LINK_WAIT_S)
+        for ev in evs[200:]:
+            publish_ok(src, ev)
+    finally:
+        b.signal(signal.SIGCONT)
+    wait_peer_up(a, "site-b", 2)
+    sink = zsock.req(b.plugin_port("sink"))
+    assert collect(sink, n, LINK_WAIT_S) == evs
+    assert_nothing_more(sink)
+    assert final_stats(a)["federation"]["peers"]["site-b"]["dropped"] == 0
+
+
+def test_a_small_buffer_drops_the_oldest_counts_them_and_loses_nothing_else(
+        engine, zsock):
+    a = engine(fed_app("site-a", plugins=[{"name": "src"}],
+                       buffer_bytes=2000),
+               command="run", args=["--stats", "json"])
+    b = engine(fed_app("site-b", listen=None,
+                       peers=[f"127.0.0.1:{listen_port(a)}"],
+                       plugins=[{"name": "sink", "subs": ["TypeA"]}]),
+               command="run")
+    wait_peer_up(a, "site-b")
+    src = zsock.req(a.plugin_port("src"))
+    n = 1000
+    evs = events("drop", n)
+    b.signal(signal.SIGSTOP)
+    try:
+        a.wait_for_output(r"federation: peer site-b down: no answer",
+                          LINK_WAIT_S)
+        for ev in evs:
+            publish_ok(src, ev)
+        a.wait_for_output(r"federation: dropped \d+ events for peer site-b "
+                          r"\(buffer_bytes\)")
+    finally:
+        b.signal(signal.SIGCONT)
+    wait_peer_up(a, "site-b", 2)
+    sink = zsock.req(b.plugin_port("sink"))
+    got = []
+    sink.setsockopt(zmq.RCVTIMEO, 1000)
+    while True:
+        try:
+            got.append(next_msg(sink))
+        except zmq.error.Again:
+            break
+    dropped = final_stats(a)["federation"]["peers"]["site-b"]["dropped"]
+    assert dropped > 0
+    assert len(got) + dropped == n
+    assert got == evs[n - len(got):]  # the newest, in order

@@ -150,6 +150,30 @@ TEST(LinkBuffer, DropsTheOldestOnlyWhenAllowed) {
   EXPECT_EQ(b.size(), 1u);
 }
 
+TEST(LinkBuffer, NeverDropsWhatWasSentOnce) {
+  link_buffer b{30, 2, 1000};
+  std::vector<link_buffer::entry> dropped;
+  for (std::uint64_t i = 1; i <= 3; ++i)
+    b.push(ev(i), {}, false, dropped);
+  std::vector<const link_buffer::entry*> out;
+  b.take_sendable(out); // 1 and 2 may have arrived
+  b.unsend();           // the link went down
+  for (std::uint64_t i = 4; i <= 6; ++i)
+    b.push(ev(i), {}, true, dropped);
+  EXPECT_EQ(seqs(dropped), (std::vector<std::uint64_t>{3, 4, 5}));
+  out.clear();
+  b.take_sendable(out); // the link is back: 1 and 2 again, first
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0]->seq, 1u);
+  EXPECT_EQ(out[1]->seq, 2u);
+  std::vector<link_buffer::entry> acked;
+  b.ack(2, acked);
+  out.clear();
+  b.take_sendable(out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0]->seq, 6u);
+}
+
 TEST(LinkBuffer, FilterRemovesOnlyUnsentEntries) {
   link_buffer b{1000, 1, 1000};
   std::vector<link_buffer::entry> dropped;
