@@ -376,16 +376,21 @@ void federation_state::accept(const hello& h, const caf::actor& remote,
                         : "TLS mismatch: the accepting engine uses TLS, the "
                           "dialling one does not");
   auto idx = find_name(h.name);
-  if (idx != none && links_[idx]->up && links_[idx]->remote != remote)
-    return refuse(remote, addr + peer,
-                  "duplicate name: a peer named '" + h.name +
-                      "' is already connected");
+  if (idx != none && links_[idx]->up && links_[idx]->remote != remote) {
+    if (links_[idx]->epoch == h.epoch)
+      return refuse(remote, addr + peer,
+                    "duplicate name: a peer named '" + h.name +
+                        "' is already connected");
+    // The same peer restarted before its old link was noticed down.
+    link_down(idx, "replaced by its new incarnation");
+  }
   if (idx == none) {
     auto i = by_addr_.find(remote.address());
     idx = i != by_addr_.end() ? i->second : add_link(addr, false);
   }
   auto& l = *links_[idx];
   l.name = h.name;
+  l.epoch = h.epoch;
   if (!l.configured)
     l.address = addr;
   attach(idx, remote);
@@ -417,6 +422,7 @@ void federation_state::on_welcome(hello& h) {
   if (other != none && other != idx && !links_[other]->configured)
     adopt(idx, other);
   l.name = h.name;
+  l.epoch = h.epoch;
   link_up(idx);
 }
 
@@ -429,7 +435,9 @@ void federation_state::on_refuse(std::string& reason) {
   }
   refused(links_[idx]->label(), reason);
   if (links_[idx]->up)
-    link_down(idx, "refused: " + reason);
+    link_down(idx, "refused: " + reason); // dials again if configured
+  else
+    schedule_dial(idx);
   publish_stats();
 }
 

@@ -54,6 +54,8 @@ struct peer_link {
   bool known = false;
   bool dialing = false;
   std::uint64_t session = 0;
+  /// The peer's incarnation (from its hello or welcome).
+  std::uint64_t epoch = 0;
   link_buffer out;
   custody_tracker in;
   /// The filters of the engines on its side; `match_all` until known.
