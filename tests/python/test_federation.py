@@ -307,3 +307,20 @@ def test_a_small_buffer_drops_the_oldest_counts_them_and_loses_nothing_else(
     assert dropped > 0
     assert len(got) + dropped == n
     assert got == evs[n - len(got):]  # the newest, in order
+
+
+def test_check_and_run_report_a_taken_listen_port_at_its_key(tmp_path):
+    import socket
+    from conftest import run_cli
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        app = tmp_path / "app.toml"
+        app.write_text(fed_app("site-a", listen=f"127.0.0.1:{port}"))
+        for command in ("check", "run"):
+            r = run_cli(command, str(app), timeout=30)
+            assert r.returncode == 2, r.stderr
+            assert re.search(rf"app\.toml:\d+:\d+: error: cannot bind the "
+                             rf"federation's listen port to "
+                             rf"tcp://127\.0\.0\.1:{port}", r.stderr), r.stderr
