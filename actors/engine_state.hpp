@@ -164,9 +164,8 @@ public:
     auto& pub_name = pub == raw_pub_   ? raw_name_
                      : pub == fed_pub_ ? fed_name_
                                        : slots_[slot_of(pub)].spec->name;
-    if (sub == fed_sub_)
-      return; // counted; the federation's own backpressure is per link
-    auto& sub_name = slots_[slot_of(sub)].spec->name;
+    bool fed = sub == fed_sub_;
+    auto& sub_name = fed ? fed_name_ : slots_[slot_of(sub)].spec->name;
     // Counted always (dropped_cycle); logged and published when it starts
     // and then at most every 10 s per pair, not for every event.
     auto now = clock_type::now();
@@ -181,7 +180,8 @@ public:
                 sub_name +
                 "' are dropped while it lasts (counted as dropped_cycle); give "
                 "one of them a drop policy or a larger queue");
-    lifecycle(lifecycle::cycle, slots_[slot_of(sub)].child, pub_name);
+    if (!fed) // the federation is no plugin: its drops are in its counters
+      lifecycle(lifecycle::cycle, slots_[slot_of(sub)].child, pub_name);
   }
 
   // -- supervisor::effects
