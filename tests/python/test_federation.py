@@ -324,3 +324,29 @@ def test_check_and_run_report_a_taken_listen_port_at_its_key(tmp_path):
             assert re.search(rf"app\.toml:\d+:\d+: error: cannot bind the "
                              rf"federation's listen port to "
                              rf"tcp://127\.0\.0\.1:{port}", r.stderr), r.stderr
+
+
+def test_a_mesh_of_four_delivers_exactly_once(engine, zsock):
+    names = ["site-a", "site-b", "site-c", "site-d"]
+    ports = [free_port() for _ in names]
+    es = []
+    for i, name in enumerate(names):
+        plugins = [{"name": "src"}] if i == 0 else [
+            {"name": "sink", "subs": ["TypeA"]}]
+        es.append(engine(fed_app(name, listen=f"127.0.0.1:{ports[i]}",
+                                 peers=[f"127.0.0.1:{p}"
+                                        for p in ports[i + 1:]],
+                                 plugins=plugins),
+                         command="run", args=["--stats", "json"]))
+    for i, e in enumerate(es):
+        for j, other in enumerate(names):
+            if j != i:
+                wait_peer_up(e, other)
+    src = zsock.req(es[0].plugin_port("src"))
+    n = 300
+    for ev in events("mesh", n):
+        publish_ok(src, ev)
+    for e in es[1:]:
+        sink = zsock.req(e.plugin_port("sink"))
+        assert collect(sink, n) == events("mesh", n)
+        assert_nothing_more(sink)
