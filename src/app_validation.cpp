@@ -7,6 +7,7 @@
 
 #include "bridge/process.hpp"
 #include "bridge/security_keys.hpp"
+#include "src/federation/tls_files.hpp"
 
 namespace ee {
 
@@ -140,11 +141,29 @@ public:
                  "engines");
     }
     if (f.uses_tls())
-      for (auto [path, key] :
-           {std::pair{&f.tls.certificate, "certificate"},
-            std::pair{&f.tls.key, "key"}, std::pair{&f.tls.ca, "ca"}})
-        readable(*path, std::string{"federation.tls."} + key,
-                 "[federation.tls] " + std::string{key});
+      tls_files(f.tls);
+  }
+
+  void tls_files(const federation_tls_config& tls) {
+    using federation::tls_file;
+    const std::pair<const std::string*, const char*> files[] = {
+        {&tls.certificate, "certificate"}, {&tls.key, "key"}, {&tls.ca, "ca"}};
+    auto before = out_.size();
+    for (auto [path, key] : files)
+      readable(*path, std::string{"federation.tls."} + key,
+               "[federation.tls] " + std::string{key});
+    if (out_.size() != before)
+      return;
+    // As OpenSSL loads them: CAF would abort the engine on a bad one at
+    // its first connection.
+    auto p = federation::check_tls_files(tls.certificate, tls.key, tls.ca);
+    if (p.which == tls_file::none)
+      return;
+    auto [path, key] = files[p.which == tls_file::certificate ? 0
+                             : p.which == tls_file::key       ? 1
+                                                              : 2];
+    fail(std::string{"federation.tls."} + key, ec::invalid_config,
+         "[federation.tls] " + std::string{key} + " '" + *path + "' " + p.text);
   }
 
 private:
