@@ -350,3 +350,84 @@ def test_a_mesh_of_four_delivers_exactly_once(engine, zsock):
         sink = zsock.req(e.plugin_port("sink"))
         assert collect(sink, n) == events("mesh", n)
         assert_nothing_more(sink)
+
+
+# -- TLS (certificates made here with the openssl command) -------------------
+
+
+def make_pki(tmp_path):
+    import shutil
+    import subprocess
+    if shutil.which("openssl") is None:
+        pytest.skip("no openssl command")
+    keys = tmp_path / "keys"
+    keys.mkdir()
+
+    def run(*args):
+        subprocess.run(["openssl", *args], cwd=keys, check=True,
+                       capture_output=True)
+    for ca in ("ca", "other"):
+        run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+            f"{ca}.key", "-out", f"{ca}.crt", "-days", "2", "-subj",
+            f"/CN={ca}")
+    for name, ca in (("site-a", "ca"), ("site-b", "ca"), ("rogue", "other")):
+        run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key",
+            "-out", f"{name}.csr", "-subj", f"/CN={name}")
+        run("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.crt",
+            "-CAkey", f"{ca}.key", "-CAcreateserial", "-out", f"{name}.crt",
+            "-days", "2")
+    return keys
+
+
+def tls_app(name: str, cert: Optional[str], ca: str = "ca", **kw) -> str:
+    text = fed_app(name, **kw)
+    if cert is None:
+        return text
+    return (text + "\n[federation.tls]\n" f'certificate = "keys/{cert}.crt"\n'
+            f'key = "keys/{cert}.key"\n' f'ca = "keys/{ca}.crt"\n')
+
+
+def test_tls_links_come_up_and_carry_events(engine, zsock, tmp_path):
+    make_pki(tmp_path)
+    a = engine(tls_app("site-a", "site-a", plugins=[{"name": "src"}]),
+               command="run")
+    b = engine(tls_app("site-b", "site-b", listen=None,
+                       peers=[f"127.0.0.1:{listen_port(a)}"],
+                       plugins=[{"name": "sink", "subs": ["TypeA"]}]),
+               command="run")
+    wait_peer_up(b, "site-a")
+    src = zsock.req(a.plugin_port("src"))
+    for ev in events("tls", 50):
+        publish_ok(src, ev)
+    assert collect(zsock.req(b.plugin_port("sink")), 50) == events("tls", 50)
+
+
+@pytest.mark.parametrize("dialler", ["rogue", "plain"])
+def test_tls_refusals_are_logged_and_counted_on_both_sides(engine, tmp_path,
+                                                           dialler):
+    make_pki(tmp_path)
+    a = engine(tls_app("site-a", "site-a", plugins=[{"name": "src"}]),
+               command="run", args=["--stats", "json"])
+    cert, ca = ("rogue", "other") if dialler == "rogue" else (None, "ca")
+    b = engine(tls_app("site-b", cert, ca, listen=None,
+                       peers=[f"127.0.0.1:{listen_port(a)}"],
+                       plugins=[{"name": "src"}]),
+               command="run", args=["--stats", "json"])
+    a.wait_for_output(r"federation: refused 127\.0\.0\.1:\d+: TLS handshake "
+                      r"failed", LINK_WAIT_S)
+    b.wait_for_output(r"federation: refused 127\.0\.0\.1:\d+: ", LINK_WAIT_S)
+    assert "up (" not in a.output() + b.output()
+    assert final_stats(a)["federation"]["refused"] >= 1
+    assert final_stats(b)["federation"]["refused"] >= 1
+
+
+def test_a_tls_engine_tells_a_plain_peer_why(engine, tmp_path):
+    make_pki(tmp_path)
+    a = engine(tls_app("site-a", None, plugins=[{"name": "src"}]),
+               command="run")
+    b = engine(tls_app("site-b", "site-b", listen=None,
+                       peers=[f"127.0.0.1:{listen_port(a)}"],
+                       plugins=[{"name": "src"}]), command="run")
+    a.wait_for_output(r"federation: refused 127\.0\.0\.1:\d+ \(peer "
+                      r"'site-b'\): TLS mismatch", LINK_WAIT_S)
+    b.wait_for_output(r"federation: refused .*does not use TLS", LINK_WAIT_S)
