@@ -314,7 +314,7 @@ class Lab:
     def site(self, name: str, **roles: Any) -> Site:
         """A new host ``name``. ``roles``: ``publish=N`` (the Python
         publisher, origin = the site's name), ``record=True`` (the Python
-        recorder), ``count=N`` (the actor plugin, expecting N per origin),
+        recorder of "Fed" events; a list: of those prefixes instead), ``count=N`` (the actor plugin, expecting N per origin),
         ``inbox=True`` (a plugin port for a client the test starts)."""
         ns = f"{PREFIX}-{self.id}-{name}" if self.netns else None
         if ns:
@@ -380,8 +380,10 @@ class Lab:
                 **env, "FED_ROLE": "publish",
                 "FED_COUNT": str(s.roles["publish"])}})
         if s.roles.get("record"):
+            record = s.roles["record"]
             plugins.append({"name": "recorder", **launched,
-                            "subscriptions": ["Fed"],
+                            "subscriptions": ["Fed"] if record is True
+                            else list(record),
                             "env": {**env, "FED_ROLE": "record"}})
         if "count" in s.roles:
             plugins.append({"name": "counter", "library": str(FED_LIBRARY),
