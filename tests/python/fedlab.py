@@ -46,7 +46,6 @@ from conftest import (
     binary_path,
     eventually,
     free_port,
-    pid_gone,
     to_toml,
     with_free_ports,
 )

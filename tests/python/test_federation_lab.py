@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import subprocess
 
-import pytest
 
 from conftest import PYTHON, PYTHON_DIR, pid_gone
 from fedlab import PREFIX, lab, our_namespaces  # noqa: F401 (fixture)

@@ -15,6 +15,9 @@ from fedlab import DOWN_WAIT_S, FED_WAIT_S, Lab, lab, shape  # noqa: F401
 
 N = 1500
 THIRD = N // 3
+#: A's buffer_bytes in the test of drops: a few hundred events.
+SMALL = 4096
+DROPPED_FOR_B = r"federation: dropped (\d+) events for peer B \(buffer_bytes\)"
 
 
 def line(lab: Lab) -> Lab:
@@ -62,18 +65,20 @@ def test_a_link_down_for_seconds_mid_stream_loses_nothing(lab):
 
 def test_with_a_small_buffer_the_oldest_are_dropped_and_counted(lab):
     line(lab)
-    lab.start("A", buffer_bytes=2048)  # ~170 events of ~12 bytes
-    lab.start("B")
     lab.start("C")
+    lab.start("B")
+    # A last: its probes wait for B's subscriptions only briefly, so the
+    # small buffer drops nothing before the outage.
+    lab.start("A", buffer_bytes=SMALL)
     first_third(lab)
+    a = lab.sites["A"]
+    assert DROPPED_FOR_B not in a.output()
     a_b = lab.links[0]
     lab.partition(a_b)
-    a = lab.sites["A"]
     a.engine.wait_for_output(r"federation: peer B down: .+", DOWN_WAIT_S)
-    lab.allow("A", 2 * THIRD)
+    lab.allow("A", 2 * THIRD)  # THIRD x ~12 bytes: more than SMALL
     lab.wait_published("A", 2 * THIRD)
-    a.engine.wait_for_output(r"federation: dropped \d+ events for peer B "
-                             r"\(buffer_bytes\)")
+    a.engine.wait_for_output(DROPPED_FOR_B, FED_WAIT_S)
     lab.partition(a_b, up=True)
     lab.allow("A", N)
     c = lab.sites["C"]
@@ -83,9 +88,7 @@ def test_with_a_small_buffer_the_oldest_are_dropped_and_counted(lab):
     received = c.data()
     assert in_order(received), received  # no repeat, no reordering
     dropped = stats["A"]["federation"]["peers"]["B"]["dropped"]
-    logged = sum(int(n) for n in re.findall(
-        r"federation: dropped (\d+) events for peer B \(buffer_bytes\)",
-        a.output()))
+    logged = sum(int(n) for n in re.findall(DROPPED_FOR_B, a.output()))
     assert dropped > 0 and logged == dropped, (dropped, logged)
     assert len(received) + dropped == N, (len(received), dropped)
     # Only what was published during the outage can have been dropped.
