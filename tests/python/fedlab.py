@@ -102,7 +102,21 @@ def netns_unavailable() -> Optional[str]:
             ip("netns", "del", probe)
         except (RuntimeError, OSError, subprocess.SubprocessError) as e:
             _netns_reason = f"ip netns add failed: {e}"
+        else:
+            delete_stale()
     return _netns_reason
+
+
+def delete_stale() -> None:
+    """Deletes the namespaces of earlier runs whose process is gone (a run
+    killed by SIGKILL cannot clean up after itself)."""
+    r = ip("netns", "list", check=False)
+    for line in r.stdout.splitlines():
+        m = re.match(r"eefed(\d+)-\S+", line)
+        if m and not Path(f"/proc/{m.group(1)}").exists():
+            for pid in ns_pids(m.group(0)):
+                _kill(pid)
+            ip("netns", "del", m.group(0), check=False)
 
 
 def delete_leftovers() -> None:
