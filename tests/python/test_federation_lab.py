@@ -10,8 +10,11 @@ import os
 import subprocess
 
 
-from conftest import PYTHON, PYTHON_DIR, pid_gone
-from fedlab import PREFIX, lab, our_namespaces  # noqa: F401 (fixture)
+import pytest
+
+from conftest import (PYTHON, PYTHON_DIR, pid_gone, publish_ok, to_toml,
+                      with_free_ports)
+from fedlab import FED_LIBRARY, PREFIX, lab, our_namespaces  # noqa: F401
 
 # The original's functions (no quit: the inbox plugin stays for the next).
 CLIENT = """
@@ -65,3 +68,36 @@ def test_engines_on_hosts_of_their_own_and_nothing_left(lab):
     assert not [n for n in our_namespaces()
                 if n.startswith(f"{PREFIX}-{lab.id}-")]
     assert all(pid_gone(p) for p in pids), pids
+
+
+def test_the_lab_plugins_on_one_engine(lab):
+    """The publisher, the recorder and the counter (the actor plugin) that
+    the federation tests spread over hosts, here on one engine."""
+    n = 200
+    lab.site("A", publish=n, count=n, record=True)
+    lab.start("A", federation=False)
+    lab.sync("A")
+    lab.allow("A", n // 2)
+    lab.wait_published("A", n // 2)
+    lab.allow("A", n)
+    assert lab.wait_data("A", n) == list(range(1, n + 1))
+    assert lab.wait_counted("A", n) == (
+        f"from A: {n} reached, {n} events, 0 out of order")
+
+
+def test_the_counter_reports_gaps_repeats_and_reordering(engine, zsock):
+    if not FED_LIBRARY.is_file():
+        pytest.skip(f"{FED_LIBRARY} is not built")
+    e = engine(to_toml(with_free_ports({"engine": {}})) + to_toml({"plugin": [
+        {"name": "inbox", "port": 0},
+        {"name": "counter", "library": str(FED_LIBRARY),
+         "factory": "make_fed_counter", "subscriptions": ["Fed"],
+         "config": {"expect": 3}}]}), command="run")
+    req = zsock.req(e.plugin_port("inbox"))
+    for seq in (1, 3, 3, 2, 4):
+        publish_ok(req, b"Fed.X:%d" % seq)
+    e.wait_for_output(r"out of order from X: 4 after 2")
+    out = e.output()
+    assert "from X: 3 reached, 2 events, 1 out of order" in out, out
+    assert "out of order from X: 3 after 3" in out, out
+    assert "out of order from X: 2 after 3" in out, out
