@@ -99,7 +99,7 @@ spawn_result engine_state::spawn(child_id id, std::uint32_t inc) {
             "subscriptions: " + describe_current_exception()};
   }
   add_types(subs.names, subs.filters);
-  router_.subscribe(id, subs.filters);
+  subscribe(id, subs.filters);
   auto hp = std::make_shared<host_params>();
   hp->slot = id;
   hp->incarnation = inc;
@@ -124,6 +124,7 @@ engine_handle::behavior_type
 engine_state::make_behavior(std::shared_ptr<engine_params> p) {
   params_ = std::move(p);
   configure_router();
+  configure_federation();
   configure_supervisor();
   install_handlers();
   // Spawn the plugins now: a message that arrives before them (a stats
@@ -177,7 +178,7 @@ void engine_state::configure_router() {
   router_.set_open(false);
   for (slot_id id = 0; id < n; ++id)
     if (specs[id].kind == plugin_kind::external)
-      router_.subscribe(id, specs[id].filters);
+      subscribe(id, specs[id].filters);
 }
 
 void engine_state::configure_supervisor() {
@@ -295,6 +296,28 @@ engine_handle::behavior_type engine_state::message_table() {
       },
       [st](raw_sub_atom, std::string& filter, bool subscribed) {
         st().router_.raw_subscribe(filter, subscribed);
+        auto& n = st().raw_filters_[filter];
+        n = subscribed ? n + 1 : (n > 0 ? n - 1 : 0);
+        if (n == 0)
+          st().raw_filters_.erase(filter);
+        st().local_dirty_ = true;
+        st().send_local_filters();
+      },
+      [st](fed_publish_atom, event_batch& events) {
+        st().on_fed_publish(events);
+        st().flush();
+      },
+      [st](fed_taken_atom, std::uint64_t n) {
+        st().router_.ack(st().fed_sub_, n);
+        st().flush();
+      },
+      [st](fed_filters_atom, std::vector<std::string>& filters) {
+        st().router_.subscribe(st().fed_sub_, filters);
+        st().flush();
+      },
+      [st](fed_peer_atom, std::string& name, bool up) {
+        st().on_fed_peer(name, up);
+        st().flush();
       },
       [st](bridge_failed_atom, std::string& what) {
         st().on_bridge_failed(what);

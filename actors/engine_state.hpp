@@ -16,6 +16,7 @@
 
 #include "actors/blocking_host.hpp"
 #include "actors/engine.hpp"
+#include "actors/federation.hpp"
 #include "actors/links.hpp"
 #include "actors/messages.hpp"
 #include "actors/plugin_host.hpp"
@@ -106,6 +107,10 @@ public:
   // --------------------------------------------------------------
 
   void deliver(sub_id sub, event_batch&& events) override {
+    if (sub == fed_sub_) {
+      caf::anon_send(fed_, deliver_atom::value, std::move(events));
+      return;
+    }
     auto& s = slots_[sub];
     switch (s.kind) {
     case plugin_kind::external:
@@ -122,6 +127,10 @@ public:
   }
 
   void grant(pub_id pub, credit c) override {
+    if (pub == fed_pub_) {
+      caf::anon_send(fed_, credit_atom::value, c.events, c.bytes);
+      return;
+    }
     if (pub == raw_pub_) {
       if (params_->bridge)
         params_->bridge->grant(raw_publish_port, c);
@@ -149,8 +158,11 @@ public:
   }
 
   void cycle(pub_id pub, sub_id sub) override {
-    auto& pub_name =
-        pub == raw_pub_ ? raw_name_ : slots_[slot_of_pub_[pub]].spec->name;
+    auto& pub_name = pub == raw_pub_   ? raw_name_
+                     : pub == fed_pub_ ? fed_name_
+                                       : slots_[slot_of_pub_[pub]].spec->name;
+    if (sub == fed_sub_)
+      return; // counted; the federation's own backpressure is per link
     auto& sub_name = slots_[sub].spec->name;
     // Counted always (dropped_cycle); logged and published when it starts
     // and then at most every 10 s per pair, not for every event.
@@ -210,6 +222,10 @@ public:
 
   void retire(child_id id) override {
     router_.retire(id);
+    if (id < slot_filters_.size()) {
+      slot_filters_[id].clear();
+      local_dirty_ = true;
+    }
     if (slots_[id].kind == plugin_kind::external && params_->bridge)
       params_->bridge->retire(id);
   }
@@ -233,6 +249,9 @@ public:
     // subscriptions (nothing has been routed yet: the router was closed).
     router_.set_types(types_);
     router_.set_open(true);
+    for (auto& ev : early_peer_events_)
+      router_.publish_system(std::move(ev));
+    early_peer_events_.clear();
   }
 
   bool drained(child_id id) const override {
@@ -248,6 +267,8 @@ public:
       if (slots_[id].kind == plugin_kind::external)
         router_.abandon_in_flight(id);
     done_ = true;
+    if (fed_)
+      self_->send_exit(fed_, caf::exit_reason::user_shutdown);
     if (params_->on_done)
       params_->on_done(bridge_failure_ ? *bridge_failure_ : result, snapshot());
     self_->quit();
@@ -263,7 +284,7 @@ private:
     if (id >= slots_.size() || inc != slots_[id].incarnation)
       return;
     add_types(type_names, filters);
-    router_.subscribe(id, filters);
+    subscribe(id, filters);
     sup_->ready(id, inc, clock_type::now());
   }
 
@@ -448,11 +469,32 @@ private:
     std::vector<std::string> kinds;
     for (auto& x : slots_)
       kinds.emplace_back(kind_name(x.kind));
+    if (fed_)
+      kinds.emplace_back("federation");
     auto st = make_stats(router_, sup_.get(), kinds, raw_published_);
+    if (fed_stats_)
+      st.federation = fed_stats_->get();
     if (params_->decorate)
       params_->decorate(st);
     return st;
   }
+
+  // -- federation (engine_federation.cpp)
+  // -----------------------------------------------------------------
+
+  /// Adds the federation's subscriber and publisher to the router and spawns
+  /// its actor (if `[federation]` is configured).
+  void configure_federation();
+
+  /// Replaces the filters of plugin `id` (and tells the federation).
+  void subscribe(slot_id id, const std::vector<std::string>& filters);
+
+  /// Tells the federation what the local subscribers need, if it changed.
+  void send_local_filters();
+
+  void on_fed_publish(event_batch& events);
+
+  void on_fed_peer(const std::string& name, bool up);
 
   // Emits what routing decided, lets a waiting shutdown move on, and keeps
   // a tick going while publishers wait (to break cycles that closed without
@@ -460,6 +502,7 @@ private:
   void flush() {
     if (done_)
       return;
+    send_local_filters();
     router_.flush(*this);
     if (sup_->stopping() && !sup_->done()) {
       sup_->poll(clock_type::now());
@@ -495,6 +538,20 @@ private:
   // Set when the bridge's thread failed: the app's result.
   std::optional<error> bridge_failure_;
   std::vector<std::pair<std::string, std::string>> types_;
+  // -- federation (unset unless configured) --
+  caf::actor fed_;
+  sub_id fed_sub_ = no_id;
+  pub_id fed_pub_ = no_id;
+  const std::string fed_name_ = "(federation)";
+  std::shared_ptr<federation_stats_box> fed_stats_;
+  // Every plugin's filters and the raw subscribers' (counted), and what the
+  // federation was told last.
+  std::vector<std::vector<std::string>> slot_filters_;
+  std::map<std::string, std::size_t> raw_filters_;
+  bool local_dirty_ = false;
+  std::vector<std::string> local_sent_;
+  // Peer up/down events from before the barrier, published when it passes.
+  std::vector<event> early_peer_events_;
 };
 
 } // namespace ee

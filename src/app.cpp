@@ -17,6 +17,7 @@
 #endif
 
 #include "actors/engine.hpp"
+#include "actors/federation.hpp"
 #include "actors/links.hpp"
 #include "actors/messages.hpp"
 #include "app_validation.hpp"
@@ -343,6 +344,7 @@ error app::impl::run_engine() {
   // victims' queue locks; without it the barrier passes 7x faster and the
   // pipelines lose nothing (docs/performance.md).
   sys_cfg.set("work-stealing.aggressive-poll-attempts", std::size_t{0});
+  configure_federation(sys_cfg, cfg.federation);
   auto sys = std::make_unique<caf::actor_system>(sys_cfg);
   auto params = std::make_shared<engine_params>();
   params->cfg = cfg;

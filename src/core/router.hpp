@@ -165,8 +165,11 @@ public:
                         custody who);
 
   /// Adds a publisher with `window` credit. `self` is its own subscriber
-  /// side, if any (it gets no deliveries while the publisher waits).
-  pub_id add_publisher(std::string name, credit window, sub_id self = no_id);
+  /// side, if any (it gets no deliveries while the publisher waits). Without
+  /// `echo`, its own events never reach `self` (the federation: events from
+  /// peers must not flow back out).
+  pub_id add_publisher(std::string name, credit window, sub_id self = no_id,
+                       bool echo = true);
 
   /// Replaces the filters of `sub`.
   void subscribe(sub_id sub, const std::vector<std::string>& filters);
@@ -326,6 +329,7 @@ private:
     std::string name;
     credit window;
     sub_id self = no_id;
+    bool echo = true;
     ring<parked_event> parked;
     bool blocked = false;
     // Subscribers the head parked event waits on.

@@ -1,0 +1,578 @@
+#include "actors/federation.hpp"
+#include "actors/federation_state.hpp"
+
+#include <random>
+
+#include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
+
+#include "ee/log.hpp"
+#include "src/core/backoff.hpp"
+#include "src/core/exception_text.hpp"
+
+namespace ee::federation {
+
+void say(log_level lvl, const std::string& text) {
+  ee::log(lvl, "federation: " + text);
+}
+
+namespace {
+
+/// Splits `HOST:PORT` (IPv6 hosts in brackets). @returns false if malformed.
+bool split_address(const std::string& addr, std::string& host,
+                   std::uint16_t& port) {
+  auto colon = addr.rfind(':');
+  if (colon == std::string::npos || colon + 1 == addr.size())
+    return false;
+  host = addr.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  try {
+    auto p = std::stoul(addr.substr(colon + 1));
+    if (p > 65535)
+      return false;
+    port = static_cast<std::uint16_t>(p);
+  } catch (...) {
+    return false;
+  }
+  return true;
+}
+
+std::uint64_t now_us() {
+  using namespace std::chrono;
+  return static_cast<std::uint64_t>(
+      duration_cast<microseconds>(system_clock::now().time_since_epoch())
+          .count());
+}
+
+std::uint64_t steady_us() {
+  using namespace std::chrono;
+  return static_cast<std::uint64_t>(
+      duration_cast<microseconds>(clock_type::now().time_since_epoch())
+          .count());
+}
+
+} // namespace
+
+federation_state::federation_state(federation_actor* self)
+    : self_(self), topo_("") {
+  // nop
+}
+
+caf::behavior
+federation_state::make_behavior(std::shared_ptr<federation_params> p) {
+  params_ = std::move(p);
+  auto& cfg = params_->cfg;
+  name_ = cfg.name;
+  topo_ = topology{name_};
+  epoch_ = std::random_device{}();
+  epoch_ = (epoch_ << 32) ^ std::random_device{}() ^ now_us();
+  credit_ = params_->window;
+  auto& sys = self_->system();
+  mm_ = cfg.uses_tls() ? sys.openssl_manager().actor_handle()
+                       : sys.middleman().actor_handle();
+  for (auto& addr : cfg.peers)
+    add_link(addr, true);
+  local_changed();
+  recompute_filters();
+  start_listening();
+  for (std::uint32_t i = 0; i < links_.size(); ++i)
+    dial(i);
+  self_->set_down_handler([this](caf::down_msg& msg) {
+    on_down(msg);
+    flush();
+  });
+  self_->set_default_handler(caf::drop);
+  self_->set_exception_handler([](std::exception_ptr& ptr) -> caf::error {
+    say(log_level::error, "internal error: " + describe_exception(ptr));
+    return caf::exit_reason::unhandled_exception;
+  });
+  self_->set_error_handler([](caf::error&) {
+    // Errors from remote engines are not ours to die of.
+  });
+  self_->delayed_send(self_, tick_interval, fed_tick_atom::value);
+  publish_stats();
+  return {
+      [this](deliver_atom, event_batch& batch) {
+        on_local(batch);
+        flush();
+      },
+      [this](credit_atom, std::uint64_t events, std::uint64_t bytes) {
+        credit_.events += events;
+        credit_.bytes += bytes;
+        pump_inbound();
+        flush();
+      },
+      [this](local_atom, std::vector<std::string>& filters) {
+        local_filters_ = std::move(filters);
+        local_changed();
+        flush();
+      },
+      [this](hello_atom, hello& h) {
+        on_hello(h);
+        flush();
+      },
+      [this](welcome_atom, hello& h) {
+        on_welcome(h);
+        flush();
+      },
+      [this](refuse_atom, std::string& reason) { on_refuse(reason); },
+      [this](nodes_atom, nodes_msg& msg) {
+        if (auto idx = sender_link(); idx != none)
+          on_nodes(idx, msg);
+        flush();
+      },
+      [this](events_atom, event_batch_msg& msg) {
+        if (auto idx = sender_link(); idx != none)
+          on_events(idx, msg);
+        flush();
+      },
+      [this](fack_atom, std::uint64_t seq) {
+        if (auto idx = sender_link(); idx != none)
+          on_ack(idx, seq);
+        flush();
+      },
+      [this](ping_atom, std::uint64_t t) {
+        sender_link();
+        return caf::make_message(pong_atom::value, t);
+      },
+      [this](pong_atom, std::uint64_t t) {
+        if (auto idx = sender_link(); idx != none)
+          links_[idx]->counters.rtt_us = steady_us() - t;
+      },
+      [this](fed_tick_atom) {
+        on_tick();
+        flush();
+        self_->delayed_send(self_, tick_interval, fed_tick_atom::value);
+      },
+      [this](dial_atom, std::uint32_t idx) {
+        if (idx < links_.size())
+          dial(idx);
+      },
+  };
+}
+
+// -- peering ------------------------------------------------------------------
+
+void federation_state::start_listening() {
+  auto& listen = params_->cfg.listen;
+  if (listen.empty())
+    return;
+  std::string host;
+  std::uint16_t port = 0;
+  if (!split_address(listen, host, port)) {
+    say(log_level::error, "cannot listen on '" + listen + "': not HOST:PORT");
+    return;
+  }
+  auto whom = caf::actor_cast<caf::strong_actor_ptr>(self_);
+  self_
+      ->request(mm_, caf::infinite, caf::publish_atom::value, port,
+                std::move(whom), std::set<std::string>{}, host, true)
+      .then(
+          [host](std::uint16_t bound) {
+            say(log_level::info,
+                "listening on " + host + ":" + std::to_string(bound));
+          },
+          [listen](caf::error& err) {
+            say(log_level::error,
+                "cannot listen on " + listen + ": " + caf::to_string(err));
+          });
+}
+
+std::uint32_t federation_state::add_link(std::string address, bool configured) {
+  auto l = std::make_unique<peer_link>(params_->cfg.buffer_bytes);
+  l->address = std::move(address);
+  l->configured = configured;
+  links_.push_back(std::move(l));
+  return static_cast<std::uint32_t>(links_.size() - 1);
+}
+
+void federation_state::dial(std::uint32_t idx) {
+  auto& l = *links_[idx];
+  if (l.up || l.dialing || !l.configured)
+    return;
+  std::string host;
+  std::uint16_t port = 0;
+  if (!split_address(l.address, host, port)) {
+    say(log_level::error, "peer '" + l.address + "' is not HOST:PORT");
+    return;
+  }
+  l.dialing = true;
+  say(log_level::debug, "dialling " + l.address);
+  self_
+      ->request(mm_, std::chrono::seconds{10}, caf::connect_atom::value, host,
+                port)
+      .then(
+          [this, idx](const caf::node_id&, caf::strong_actor_ptr& ptr,
+                      const std::set<std::string>&) {
+            auto& l = *links_[idx];
+            l.dialing = false;
+            say(log_level::debug, "connected " + l.address);
+            if (!ptr) {
+              say(log_level::warning,
+                  "peer " + l.address + " has no federation published");
+              schedule_dial(idx);
+              return;
+            }
+            auto remote = caf::actor_cast<caf::actor>(ptr);
+            attach(idx, remote);
+            self_->send(remote, hello_atom::value, my_hello());
+          },
+          [this, idx](caf::error& err) {
+            auto& l = *links_[idx];
+            l.dialing = false;
+            if (!l.unreachable_logged) {
+              l.unreachable_logged = true;
+              say(log_level::info, "peer " + l.address + " unreachable (" +
+                                       self_->system().render(err) +
+                                       "); retrying with back-off");
+            }
+            schedule_dial(idx);
+          });
+}
+
+void federation_state::schedule_dial(std::uint32_t idx) {
+  auto& l = *links_[idx];
+  if (!l.configured)
+    return;
+  static const backoff policy{std::chrono::milliseconds{100},
+                              std::chrono::milliseconds{5000}, 2.0};
+  l.backoff = next_backoff(policy, l.backoff, l.backoff.count() == 0);
+  self_->delayed_send(self_, l.backoff, dial_atom::value, idx);
+}
+
+void federation_state::attach(std::uint32_t idx, const caf::actor& remote) {
+  auto& l = *links_[idx];
+  if (l.remote && l.remote != remote)
+    by_addr_.erase(l.remote.address());
+  l.remote = remote;
+  by_addr_[remote.address()] = idx;
+  self_->monitor(remote);
+}
+
+hello federation_state::my_hello() const {
+  return hello{name_, epoch_, params_->cfg.uses_tls()};
+}
+
+void federation_state::refuse(const caf::actor& to, const std::string& where,
+                              const std::string& reason) {
+  ++refused_;
+  say(log_level::warning, "refused " + where + ": " + reason);
+  if (to)
+    self_->send(to, refuse_atom::value, reason);
+  publish_stats();
+}
+
+std::uint32_t federation_state::find_name(const std::string& name) const {
+  for (std::uint32_t i = 0; i < links_.size(); ++i)
+    if (links_[i]->name == name)
+      return i;
+  return none;
+}
+
+void federation_state::on_hello(hello& h) {
+  auto remote = caf::actor_cast<caf::actor>(self_->current_sender());
+  if (!remote)
+    return;
+  auto where = "peer '" + h.name + "'";
+  if (h.name == name_)
+    return refuse(remote, where,
+                  "it has this engine's own name '" + name_ +
+                      "' (the engine itself, or a "
+                      "duplicate name)");
+  if (h.tls != params_->cfg.uses_tls())
+    return refuse(remote, where,
+                  h.tls ? "it uses TLS, this engine does not"
+                        : "it does not use TLS, this engine does");
+  auto idx = find_name(h.name);
+  if (idx != none && links_[idx]->up && links_[idx]->remote != remote)
+    return refuse(remote, where,
+                  "duplicate name: a peer named '" + h.name +
+                      "' is already connected");
+  if (idx == none) {
+    auto i = by_addr_.find(remote.address());
+    idx = i != by_addr_.end() ? i->second : add_link("", false);
+  }
+  auto& l = *links_[idx];
+  l.name = h.name;
+  attach(idx, remote);
+  self_->send(remote, welcome_atom::value, my_hello());
+  link_up(idx);
+}
+
+void federation_state::on_welcome(hello& h) {
+  auto idx = sender_link(false);
+  if (idx == none)
+    return;
+  auto& l = *links_[idx];
+  auto where = l.address + " (peer '" + h.name + "')";
+  if (h.name == name_) {
+    refuse(l.remote, where,
+           "it is this engine itself (same name '" + name_ + "')");
+    l.configured = false; // never dial yourself again
+    return;
+  }
+  auto other = find_name(h.name);
+  if (other != none && other != idx && links_[other]->up &&
+      links_[other]->remote != l.remote) {
+    refuse(l.remote, where,
+           "duplicate name: a peer named '" + h.name +
+               "' is already connected");
+    schedule_dial(idx);
+    return;
+  }
+  if (other != none && other != idx && !links_[other]->configured) {
+    // It dialled us before: one link per name, ours takes over its
+    // buffered events' place.
+    links_[other]->name.clear();
+  }
+  l.name = h.name;
+  link_up(idx);
+}
+
+void federation_state::on_refuse(std::string& reason) {
+  auto idx = sender_link(false);
+  auto where = idx == none ? std::string{"a peer"} : links_[idx]->label();
+  ++refused_;
+  say(log_level::warning, "refused " + where + ": " + reason);
+  if (idx != none && links_[idx]->up)
+    link_down(idx, "refused: " + reason);
+  else if (idx != none)
+    schedule_dial(idx);
+  publish_stats();
+}
+
+void federation_state::link_up(std::uint32_t idx) {
+  auto& l = *links_[idx];
+  bool was_up = l.up;
+  l.up = true;
+  l.dialing = false;
+  l.backoff = std::chrono::milliseconds{0};
+  l.unreachable_logged = false;
+  l.last_heard = clock_type::now();
+  ++l.session;
+  l.in.reset();
+  l.out.unsend();
+  l.counters.up = 1;
+  if (!was_up) {
+    say(log_level::info,
+        "peer " + l.name + " up (" +
+            (l.address.empty() ? std::string{"accepted"} : l.address) + ")");
+    self_->send(params_->engine, fed_peer_atom::value, l.name, true);
+  }
+  local_changed(); // a new neighbour
+  auto all = topo_.all();
+  send_nodes(idx, std::move(all));
+  recompute_filters();
+  pump(idx);
+}
+
+void federation_state::link_down(std::uint32_t idx, const std::string& reason) {
+  auto& l = *links_[idx];
+  if (!l.up)
+    return;
+  l.up = false;
+  l.counters.up = 0;
+  l.out.unsend();
+  l.in.reset();
+  say(log_level::warning, "peer " + l.label() + " down: " + reason);
+  self_->send(params_->engine, fed_peer_atom::value, l.label(), false);
+  if (l.remote) {
+    by_addr_.erase(l.remote.address());
+    self_->demonitor(l.remote);
+    l.remote = nullptr;
+  }
+  schedule_dial(idx);
+  publish_stats();
+}
+
+void federation_state::on_down(const caf::down_msg& msg) {
+  auto i = by_addr_.find(msg.source);
+  if (i == by_addr_.end())
+    return;
+  auto idx = i->second;
+  auto& l = *links_[idx];
+  if (!l.up) {
+    by_addr_.erase(i);
+    l.remote = nullptr;
+    schedule_dial(idx);
+    return;
+  }
+  link_down(idx, msg.reason ? self_->system().render(msg.reason)
+                            : std::string{"the connection closed"});
+}
+
+std::uint32_t federation_state::sender_link(bool need_up) const {
+  auto i =
+      by_addr_.find(self_->current_sender() ? self_->current_sender()->address()
+                                            : caf::actor_addr{});
+  if (i == by_addr_.end())
+    return none;
+  links_[i->second]->last_heard = clock_type::now();
+  return links_[i->second]->up || !need_up ? i->second : none;
+}
+
+void federation_state::on_tick() {
+  auto now = clock_type::now();
+  for (std::uint32_t i = 0; i < links_.size(); ++i) {
+    auto& l = *links_[i];
+    if (!l.up)
+      continue;
+    if (now - l.last_heard > heartbeat_timeout) {
+      link_down(i, "no answer for " +
+                       std::to_string(heartbeat_timeout.count()) + " ms");
+      continue;
+    }
+    self_->send(l.remote, ping_atom::value, steady_us());
+  }
+  report_drops();
+  publish_stats();
+}
+
+void federation_state::report_drops() {
+  for (auto& l : links_) {
+    if (l->drops_unreported == 0)
+      continue;
+    say(log_level::warning, "dropped " + std::to_string(l->drops_unreported) +
+                                " events for peer " + l->label() +
+                                " (buffer_bytes)");
+    l->drops_unreported = 0;
+  }
+}
+
+// -- topology -----------------------------------------------------------------
+
+node_info federation_state::self_info() {
+  node_info info;
+  info.name = name_;
+  info.epoch = epoch_;
+  version_ = std::max(version_ + 1, now_us());
+  info.version = version_;
+  for (auto& l : links_)
+    if (!l->name.empty())
+      info.neighbours.push_back(l->name);
+  info.filters = local_filters_;
+  return info;
+}
+
+void federation_state::local_changed() {
+  auto info = self_info();
+  auto old = topo_.find(name_);
+  if (old && old->neighbours == info.neighbours && old->filters == info.filters)
+    return;
+  topo_.update(info);
+  for (std::uint32_t i = 0; i < links_.size(); ++i)
+    if (links_[i]->up)
+      send_nodes(i, {info});
+}
+
+void federation_state::send_nodes(std::uint32_t idx,
+                                  std::vector<node_info> nodes) {
+  auto& l = *links_[idx];
+  if (l.up && l.remote && !nodes.empty())
+    self_->send(l.remote, nodes_atom::value, nodes_msg{std::move(nodes)});
+}
+
+void federation_state::on_nodes(std::uint32_t idx, nodes_msg& msg) {
+  std::vector<node_info> newer;
+  for (auto& info : msg.nodes)
+    if (info.name != name_ && topo_.update(info))
+      newer.push_back(info);
+  for (std::uint32_t i = 0; i < links_.size(); ++i)
+    if (i != idx)
+      send_nodes(i, newer);
+  auto& l = *links_[idx];
+  bool first = !l.known && topo_.find(l.name) != nullptr;
+  recompute_filters();
+  if (first) {
+    l.known = true;
+    filter_held(idx);
+  }
+  for (std::uint32_t i = 0; i < links_.size(); ++i)
+    pump(i);
+}
+
+void federation_state::recompute_filters() {
+  std::set<std::string> all;
+  bool everything = false;
+  for (auto& l : links_) {
+    if (l->name.empty() || topo_.find(l->name) == nullptr) {
+      // Not known yet: hold everything for it (docs/federation.md).
+      if (l->configured || l->up)
+        everything = true;
+      continue;
+    }
+    auto filters = topo_.side_filters(l->name);
+    l->filter = subscription_table{};
+    for (auto& f : filters)
+      l->filter.add(f, 0);
+    l->match_all = false;
+    all.insert(filters.begin(), filters.end());
+  }
+  std::vector<std::string> result;
+  if (everything)
+    result.emplace_back();
+  else
+    result.assign(all.begin(), all.end());
+  if (filters_sent_ && result == engine_filters_)
+    return;
+  filters_sent_ = true;
+  engine_filters_ = result;
+  self_->send(params_->engine, fed_filters_atom::value, std::move(result));
+}
+
+void federation_state::publish_stats() {
+  federation_stats st;
+  st.name = name_;
+  st.refused = refused_;
+  st.duplicates = duplicates_;
+  for (auto& l : links_) {
+    if (l->label().empty())
+      continue;
+    auto c = l->counters;
+    c.buffered_bytes = l->out.bytes();
+    st.peers[l->label()] = c;
+  }
+  params_->stats->set(std::move(st));
+}
+
+} // namespace ee::federation
+
+namespace ee {
+
+void federation::add_federation_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<federation::hello>("ee_fed_hello");
+  cfg.add_message_type<federation::event_batch_msg>("ee_fed_batch");
+  cfg.add_message_type<federation::nodes_msg>("ee_fed_nodes");
+}
+
+void configure_federation(caf::actor_system_config& cfg,
+                          const federation_config& fed) {
+  if (!fed.enabled())
+    return;
+  cfg.load<caf::io::middleman>();
+  federation::add_federation_types(cfg);
+  if (fed.uses_tls()) {
+    cfg.load<caf::openssl::manager>();
+    cfg.set("openssl.certificate", fed.tls.certificate);
+    cfg.set("openssl.key", fed.tls.key);
+    cfg.set("openssl.cafile", fed.tls.ca);
+  }
+}
+
+caf::actor spawn_federation(caf::actor_system& sys,
+                            std::shared_ptr<federation_params> params) {
+  auto fun = [](federation::federation_actor* self,
+                std::shared_ptr<federation_params> p) {
+    return self->state.make_behavior(std::move(p));
+  };
+  auto fed = sys.spawn(fun, std::move(params));
+  fed->attach_functor([&sys](const caf::error& reason) {
+    if (reason && reason != caf::exit_reason::user_shutdown)
+      federation::say(log_level::error,
+                      "the federation actor ended: " + sys.render(reason));
+  });
+  return fed;
+}
+
+} // namespace ee
