@@ -449,7 +449,7 @@ class Lab:
         ``origin``'s publisher: its subscriptions crossed the links."""
         probe = b"Fed?%s:" % origin.encode()
         for s in self.sites.values():
-            if s.roles.get("record"):
+            if s.roles.get("record") is True:  # a recorder of "Fed"
                 eventually(lambda: any(x.startswith(probe)
                                        for x in s.received()),
                            timeout, f"a probe of {origin} at {s.name}")

@@ -28,6 +28,10 @@ buffer_bytes = 1048576
 certificate = "keys/A-ca.crt"
 key = "keys/A-ca.key"
 ca = "keys/ca.crt"
+
+[[plugin]]
+name = "idle"
+port = 0
 """
 
 
@@ -40,7 +44,7 @@ def folder(tmp_path_factory) -> Path:
 
 
 def errors(command: str, path: Path) -> Tuple[int, List[str]]:
-    r = run_cli(command, str(path), timeout=60)
+    r = run_cli(command, str(path), timeout=20)
     return r.returncode, [l for l in r.stderr.splitlines() if " error: " in l]
 
 
