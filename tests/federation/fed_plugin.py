@@ -2,7 +2,8 @@
 runs in the engine's network namespace). ``FED_ROLE`` says what it does:
 
 * ``publish``: publishes ``Fed.ORIGIN:SEQ`` for SEQ = 1..``FED_COUNT``
-  (ORIGIN = ``FED_ORIGIN``). It reads the number it may have published
+  (ORIGIN = ``FED_ORIGIN``), pausing ``FED_PACE_S`` seconds after each
+  (default 0: as fast as the engine takes them). It reads the number it may have published
   so far from the file ``FED_CONTROL``: while that is 0 (or the file is
   missing) it publishes a probe ``Fed?ORIGIN:K`` every 50 ms instead, so
   that the test can see when the subscriptions crossed the links. It
@@ -38,6 +39,7 @@ def publish(plugin: pyevents.Plugin) -> None:
     count = int(os.environ["FED_COUNT"])
     control = os.environ["FED_CONTROL"]
     progress = os.environ["FED_PROGRESS"]
+    pace = float(os.environ.get("FED_PACE_S", "0"))
     sent = probes = 0
     while sent < count:
         limit = min(read_limit(control), count)
@@ -54,6 +56,8 @@ def publish(plugin: pyevents.Plugin) -> None:
             plugin.publish(b"Fed.%s:%d" % (origin.encode(), sent))
             if sent % 50 == 0 or sent == limit:
                 write_atomically(progress, str(sent))
+            if pace:
+                time.sleep(pace)
     while True:  # stay: the engine runs as long as a plugin does
         try:
             plugin.next_msg(timeout=3600)

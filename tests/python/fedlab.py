@@ -328,7 +328,8 @@ class Lab:
         """A new host ``name``. ``roles``: ``publish=N`` (the Python
         publisher, origin = the site's name), ``record=True`` (the Python
         recorder of "Fed" events; a list: of those prefixes instead), ``count=N`` (the actor plugin, expecting N per origin),
-        ``inbox=True`` (a plugin port for a client the test starts)."""
+        ``inbox=True`` (a plugin port for a client the test starts),
+        ``pace=S`` (the publisher pauses S seconds after each event)."""
         ns = f"{PREFIX}-{self.id}-{name}" if self.netns else None
         if ns:
             ip("netns", "add", ns)
@@ -391,7 +392,8 @@ class Lab:
         if "publish" in s.roles:
             plugins.append({"name": "publisher", **launched, "env": {
                 **env, "FED_ROLE": "publish",
-                "FED_COUNT": str(s.roles["publish"])}})
+                "FED_COUNT": str(s.roles["publish"]),
+                "FED_PACE_S": str(s.roles.get("pace", 0))}})
         if s.roles.get("record"):
             record = s.roles["record"]
             plugins.append({"name": "recorder", **launched,
