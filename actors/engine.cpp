@@ -200,6 +200,7 @@ void engine_state::configure_supervisor() {
   sc.max_restarts = cfg.max_restarts;
   sc.restart_period = cfg.restart_period;
   sc.shutdown_grace = cfg.shutdown_grace;
+  sc.idle_until_stopped = cfg.federation.enabled();
   auto rng = std::make_shared<std::mt19937>(std::random_device{}());
   sup_ = std::make_unique<supervisor>(sc, std::move(children), *this, [rng] {
     return std::uniform_real_distribution<double>{0.0, 1.0}(*rng);

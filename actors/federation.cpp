@@ -6,6 +6,7 @@
 #include <caf/io/middleman.hpp>
 #include <caf/openssl/manager.hpp>
 
+#include "actors/tls_watch.hpp"
 #include "ee/log.hpp"
 #include "src/core/backoff.hpp"
 #include "src/core/exception_text.hpp"
@@ -198,7 +199,6 @@ void federation_state::dial(std::uint32_t idx) {
     return;
   }
   l.dialing = true;
-  say(log_level::debug, "dialling " + l.address);
   self_
       ->request(mm_, std::chrono::seconds{10}, caf::connect_atom::value, host,
                 port)
@@ -207,7 +207,6 @@ void federation_state::dial(std::uint32_t idx) {
                       const std::set<std::string>&) {
             auto& l = *links_[idx];
             l.dialing = false;
-            say(log_level::debug, "connected " + l.address);
             if (!ptr) {
               say(log_level::warning,
                   "peer " + l.address + " has no federation published");
@@ -221,7 +220,10 @@ void federation_state::dial(std::uint32_t idx) {
           [this, idx](caf::error& err) {
             auto& l = *links_[idx];
             l.dialing = false;
-            if (!l.unreachable_logged) {
+            bool tls_failed = report_tls_failures(&l.address);
+            if (tls_failed || err == caf::sec::disconnect_during_handshake)
+              handshake_failed(idx, tls_failed);
+            else if (!l.unreachable_logged) {
               l.unreachable_logged = true;
               say(log_level::info, "peer " + l.address + " unreachable (" +
                                        self_->system().render(err) +
@@ -229,6 +231,73 @@ void federation_state::dial(std::uint32_t idx) {
             }
             schedule_dial(idx);
           });
+}
+
+void federation_state::handshake_failed(std::uint32_t idx, bool reported) {
+  auto& l = *links_[idx];
+  // With TLS, OpenSSL's reason was recorded (tls_watch); without, the peer
+  // closed the connection: it expects TLS (or is no federation port).
+  if (!params_->cfg.uses_tls())
+    refused(l.address, "the peer closed the connection in the handshake: "
+                       "it uses TLS, this engine does not (or it is no "
+                       "federation port)");
+  else if (!reported)
+    refused(l.address, "the peer closed the connection in the TLS "
+                       "handshake (it does not use TLS, or refused this "
+                       "engine's certificate)");
+}
+
+void federation_state::tell_plain_peer(const std::string& address) {
+  // A peer without TLS learns why over a plain connection: a hello that
+  // says TLS, which it refuses (and logs). Nothing else goes that way.
+  std::string host;
+  std::uint16_t port = 0;
+  if (!split_address(address, host, port))
+    return;
+  self_
+      ->request(self_->system().middleman().actor_handle(),
+                std::chrono::seconds{5}, caf::connect_atom::value, host, port)
+      .then(
+          [this](const caf::node_id&, caf::strong_actor_ptr& ptr,
+                 const std::set<std::string>&) {
+            if (auto remote = caf::actor_cast<caf::actor>(ptr))
+              self_->send(remote, hello_atom::value, my_hello());
+          },
+          [](caf::error&) {
+            // It speaks neither: nothing more to say.
+          });
+}
+
+bool federation_state::report_tls_failures(const std::string* dialled) {
+  std::uint64_t lost = 0;
+  auto failures = take_tls_failures(lost);
+  for (auto& f : failures) {
+    // The peer may have closed the socket before its address was read.
+    if (dialled && !f.accepting && f.peer == unknown_tls_peer)
+      f.peer = *dialled;
+    refused(f.peer, "TLS handshake failed: " + f.reason);
+    if (f.accepting || f.reason.find("does not use TLS") == std::string::npos)
+      continue;
+    for (auto& l : links_)
+      if (l->configured && l->address == f.peer)
+        tell_plain_peer(f.peer);
+  }
+  refused_ += lost;
+  return !failures.empty();
+}
+
+void federation_state::refused(const std::string& where,
+                               const std::string& reason) {
+  ++refused_;
+  // At most one line per peer host and reason every 10 s (a peer retries
+  // with back-off); every refusal is counted.
+  auto host = where.substr(0, where.rfind(':'));
+  auto now = clock_type::now();
+  auto& last = refusal_logged_[host + "\n" + reason];
+  if (last != clock_type::time_point{} && now - last < std::chrono::seconds{10})
+    return;
+  last = now;
+  say(log_level::warning, "refused " + where + ": " + reason);
 }
 
 void federation_state::schedule_dial(std::uint32_t idx) {
@@ -256,8 +325,7 @@ hello federation_state::my_hello() const {
 
 void federation_state::refuse(const caf::actor& to, const std::string& where,
                               const std::string& reason) {
-  ++refused_;
-  say(log_level::warning, "refused " + where + ": " + reason);
+  refused(where, reason);
   if (to)
     self_->send(to, refuse_atom::value, reason);
   publish_stats();
@@ -274,27 +342,48 @@ void federation_state::on_hello(hello& h) {
   auto remote = caf::actor_cast<caf::actor>(self_->current_sender());
   if (!remote)
     return;
-  auto where = "peer '" + h.name + "'";
+  // Where it came from, for the log, then the decision.
+  self_
+      ->request(mm_, std::chrono::seconds{5}, caf::get_atom::value,
+                remote.node())
+      .then(
+          [this, h, remote](const caf::node_id&, std::string& host,
+                            std::uint16_t port) {
+            accept(h, remote, host + ":" + std::to_string(port));
+            flush();
+          },
+          [this, h, remote](caf::error&) {
+            accept(h, remote, "(address unknown)");
+            flush();
+          });
+}
+
+void federation_state::accept(const hello& h, const caf::actor& remote,
+                              const std::string& addr) {
+  auto peer = " (peer '" + h.name + "')";
   if (h.name == name_)
-    return refuse(remote, where,
+    return refuse(remote, addr,
                   "it has this engine's own name '" + name_ +
-                      "' (the engine itself, or a "
-                      "duplicate name)");
+                      "': the engine itself, or a duplicate name");
   if (h.tls != params_->cfg.uses_tls())
-    return refuse(remote, where,
-                  h.tls ? "it uses TLS, this engine does not"
-                        : "it does not use TLS, this engine does");
+    return refuse(remote, addr + peer,
+                  h.tls ? "TLS mismatch: the dialling engine uses TLS, the "
+                          "accepting one does not"
+                        : "TLS mismatch: the accepting engine uses TLS, the "
+                          "dialling one does not");
   auto idx = find_name(h.name);
   if (idx != none && links_[idx]->up && links_[idx]->remote != remote)
-    return refuse(remote, where,
+    return refuse(remote, addr + peer,
                   "duplicate name: a peer named '" + h.name +
                       "' is already connected");
   if (idx == none) {
     auto i = by_addr_.find(remote.address());
-    idx = i != by_addr_.end() ? i->second : add_link("", false);
+    idx = i != by_addr_.end() ? i->second : add_link(addr, false);
   }
   auto& l = *links_[idx];
   l.name = h.name;
+  if (!l.configured)
+    l.address = addr;
   attach(idx, remote);
   self_->send(remote, welcome_atom::value, my_hello());
   link_up(idx);
@@ -321,24 +410,22 @@ void federation_state::on_welcome(hello& h) {
     schedule_dial(idx);
     return;
   }
-  if (other != none && other != idx && !links_[other]->configured) {
-    // It dialled us before: one link per name, ours takes over its
-    // buffered events' place.
-    links_[other]->name.clear();
-  }
+  if (other != none && other != idx && !links_[other]->configured)
+    adopt(idx, other);
   l.name = h.name;
   link_up(idx);
 }
 
 void federation_state::on_refuse(std::string& reason) {
   auto idx = sender_link(false);
-  auto where = idx == none ? std::string{"a peer"} : links_[idx]->label();
-  ++refused_;
-  say(log_level::warning, "refused " + where + ": " + reason);
-  if (idx != none && links_[idx]->up)
+  if (idx == none) {
+    // The answer to a plain hello after a failed TLS handshake.
+    refused("a peer", reason);
+    return;
+  }
+  refused(links_[idx]->label(), reason);
+  if (links_[idx]->up)
     link_down(idx, "refused: " + reason);
-  else if (idx != none)
-    schedule_dial(idx);
   publish_stats();
 }
 
@@ -355,9 +442,7 @@ void federation_state::link_up(std::uint32_t idx) {
   l.out.unsend();
   l.counters.up = 1;
   if (!was_up) {
-    say(log_level::info,
-        "peer " + l.name + " up (" +
-            (l.address.empty() ? std::string{"accepted"} : l.address) + ")");
+    say(log_level::info, "peer " + l.name + " up (" + l.address + ")");
     self_->send(params_->engine, fed_peer_atom::value, l.name, true);
   }
   local_changed(); // a new neighbour
@@ -398,8 +483,14 @@ void federation_state::on_down(const caf::down_msg& msg) {
     schedule_dial(idx);
     return;
   }
-  link_down(idx, msg.reason ? self_->system().render(msg.reason)
-                            : std::string{"the connection closed"});
+  std::string why;
+  if (!msg.reason || msg.reason == caf::exit_reason::user_shutdown)
+    why = "the peer stopped";
+  else if (msg.reason == caf::exit_reason::remote_link_unreachable)
+    why = "the connection was lost";
+  else
+    why = self_->system().render(msg.reason);
+  link_down(idx, why);
 }
 
 std::uint32_t federation_state::sender_link(bool need_up) const {
@@ -426,6 +517,7 @@ void federation_state::on_tick() {
     self_->send(l.remote, ping_atom::value, steady_us());
   }
   report_drops();
+  report_tls_failures();
   publish_stats();
 }
 
@@ -492,7 +584,51 @@ void federation_state::on_nodes(std::uint32_t idx, nodes_msg& msg) {
     pump(i);
 }
 
+void federation_state::adopt(std::uint32_t into, std::uint32_t from) {
+  // One link per name: the dialled link takes over what was kept for the
+  // peer on its earlier (accepted or expected) link, filtered by its side;
+  // what the dialled link held before its peer was known goes.
+  auto& a = *links_[into];
+  auto& b = *links_[from];
+  std::vector<link_buffer::entry> released;
+  a.out.filter([](const link_buffer::entry&) { return false; }, released);
+  for (auto& e : released)
+    custody_done(e.ref);
+  std::swap(a.out, b.out);
+  a.counters.forwarded += b.counters.forwarded;
+  a.counters.received += b.counters.received;
+  a.counters.dropped += b.counters.dropped;
+  a.max_sent_seq = b.max_sent_seq;
+  a.known = b.known;
+  b.name.clear();
+  b.known = false;
+}
+
+void federation_state::expect_neighbours() {
+  // While a dialled peer's name is unknown, its link keeps everything.
+  for (auto& l : links_)
+    if (l->configured && l->name.empty())
+      return;
+  bool added = false;
+  for (auto& info : topo_.all()) {
+    if (info.name == name_ || find_name(info.name) != none)
+      continue;
+    auto& ns = info.neighbours;
+    if (std::find(ns.begin(), ns.end(), name_) == ns.end())
+      continue;
+    // It was our peer before we restarted: keep its events until it is
+    // back (docs/federation.md, custody).
+    auto idx = add_link("", false);
+    links_[idx]->name = info.name;
+    links_[idx]->known = true;
+    added = true;
+  }
+  if (added)
+    local_changed();
+}
+
 void federation_state::recompute_filters() {
+  expect_neighbours();
   std::set<std::string> all;
   bool everything = false;
   for (auto& l : links_) {

@@ -95,7 +95,18 @@ private:
   void start_listening();
   void dial(std::uint32_t idx);
   void schedule_dial(std::uint32_t idx);
+  /// A dial failed in the handshake (TLS, or plain against TLS).
+  void handshake_failed(std::uint32_t idx, bool reported);
+  /// Logs and counts the failed TLS handshakes since the last call (and
+  /// tells dialled peers without TLS why). @returns true if there were any.
+  /// `dialled`: the address being dialled now, if any.
+  bool report_tls_failures(const std::string* dialled = nullptr);
+  void tell_plain_peer(const std::string& address);
+  /// Counts a refusal and logs it (rate-limited per host and reason).
+  void refused(const std::string& where, const std::string& reason);
   void on_hello(hello& h);
+  void accept(const hello& h, const caf::actor& remote,
+              const std::string& addr);
   void on_welcome(hello& h);
   void on_refuse(std::string& reason);
   void refuse(const caf::actor& to, const std::string& where,
@@ -112,6 +123,8 @@ private:
   void send_nodes(std::uint32_t idx, std::vector<node_info> nodes);
   void on_nodes(std::uint32_t idx, nodes_msg& msg);
   void recompute_filters();
+  void expect_neighbours();
+  void adopt(std::uint32_t into, std::uint32_t from);
   /// @returns the link the current message came from (if `need_up`: only
   /// while that link is up), or `none`.
   std::uint32_t sender_link(bool need_up = true) const;
@@ -161,6 +174,8 @@ private:
   std::uint64_t owed_taken_ = 0;
   std::uint64_t refused_ = 0;
   std::uint64_t duplicates_ = 0;
+  // When each (host, reason) refusal was last logged.
+  std::map<std::string, clock_type::time_point> refusal_logged_;
 };
 
 } // namespace ee::federation

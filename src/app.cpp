@@ -270,7 +270,8 @@ error app::impl::validate() const {
   for (auto& x : validate_app(cfg, ps))
     if (!x.warning)
       return error{x.code, x.message};
-  if (plugins.empty())
+  // An engine that only relays between peers needs no plugin.
+  if (plugins.empty() && !cfg.federation.enabled())
     return error{ec::invalid_config,
                  "no plugins registered: register at least one plugin before "
                  "run()"};
