@@ -15,7 +15,9 @@ import pytest
 from fedlab import Certificates, Lab, lab  # noqa: F401 (fixture)
 
 N = 20
-REFUSED = r"federation: refused \S+:\d+: .+"
+#: `federation: refused HOST:PORT: REASON`, where the accepting side may
+#: name the peer after the address: `HOST:PORT (peer 'A'): REASON`.
+REFUSED = r"federation: refused \S+:\d+( \(peer '[^']*'\))?: .+"
 
 
 @pytest.fixture(scope="module")

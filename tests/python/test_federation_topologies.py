@@ -44,8 +44,11 @@ def test_each_subscriber_gets_each_event_once_in_order(lab, name):
     assert fed["name"] == "A" and fed["refused"] == 0
     neighbours = {b if a == "A" else a for a, b in links if "A" in (a, b)}
     assert set(fed["peers"]) >= neighbours, fed
-    assert fed["peers"]["B"]["forwarded"] >= N, fed
-    assert stats["B"]["federation"]["peers"]["A"]["received"] >= N
+    # Each event left A at least once, reached B at least once (in a ring
+    # or a mesh, a link may carry a copy that another path delivered).
+    assert sum(p["forwarded"] for p in fed["peers"].values()) >= N, fed
+    assert sum(p["received"] for p in
+               stats["B"]["federation"]["peers"].values()) >= N, stats["B"]
     for s in sites:
         for peer, p in stats[s]["federation"]["peers"].items():
             assert p["dropped"] == 0, (s, peer, p)
