@@ -11,7 +11,8 @@ import re
 from typing import List
 
 from conftest import eventually
-from fedlab import DOWN_WAIT_S, FED_WAIT_S, Lab, lab, shape  # noqa: F401
+from fedlab import (DOWN_WAIT_S, FED_WAIT_S, Lab, Site,  # noqa: F401
+                    lab, shape)
 
 N = 1500
 THIRD = N // 3
@@ -37,6 +38,12 @@ def first_third(lab: Lab) -> None:
     lab.wait_data("C", THIRD)
 
 
+def up_again(s: Site) -> None:
+    """Waits until site ``s`` logged B up for the second time."""
+    eventually(lambda: s.count(r"federation: peer B up") >= 2, FED_WAIT_S,
+               lambda: f"B up again at {s.name}; output:\n{s.output()}")
+
+
 def in_order(seqs: List[int]) -> bool:
     return all(x < y for x, y in zip(seqs, seqs[1:]))
 
@@ -51,8 +58,7 @@ def test_a_link_down_for_seconds_mid_stream_loses_nothing(lab):
     lab.allow("A", 2 * THIRD)  # published while the link is down
     lab.wait_published("A", 2 * THIRD)
     lab.partition(a_b, up=True)
-    eventually(lambda: a.count(r"federation: peer B up") >= 2, FED_WAIT_S,
-               lambda: f"B up again at A; output:\n{a.output()}")
+    up_again(a)
     lab.allow("A", N)
     assert lab.wait_data("C", N, timeout=60) == list(range(1, N + 1))
     assert lab.wait_counted("B", N) == (
@@ -82,7 +88,8 @@ def test_with_a_small_buffer_the_oldest_are_dropped_and_counted(lab):
     lab.wait_published("A", 2 * THIRD)
     a.engine.wait_for_output(DROPPED_FOR_B, FED_WAIT_S)
     lab.partition(a_b, up=True)
-    lab.allow("A", N)
+    up_again(a)
+    lab.allow("A", N)  # the rest while the link is up: none dropped
     c = lab.sites["C"]
     eventually(lambda: c.data()[-1:] == [N], 60,
                lambda: f"the last event at C (now {c.data()[-3:]})")
@@ -110,10 +117,7 @@ def test_the_middle_engine_killed_and_restarted_mid_stream(lab):
     assert lab.sites["A"].published() < N  # mid-stream indeed
     lab.start("B")
     for name in "AC":
-        s = lab.sites[name]
-        eventually(lambda: s.count(r"federation: peer B up") >= 2,
-                   FED_WAIT_S, lambda: f"B up again at {s.name}; "
-                   f"output:\n{s.output()}")
+        up_again(lab.sites[name])
     assert lab.wait_data("C", N, timeout=60) == list(range(1, N + 1))
     stats = {s: lab.stop(s) for s in "ABC"}
     assert lab.sites["C"].data() == list(range(1, N + 1))
