@@ -67,6 +67,12 @@ BROKEN = [
      'peers = ["10.0.0.2"]', "peer"),
     ("peer_is_itself", 'peers = ["10.0.0.2:7100", "hub.example:7100"]',
      'peers = ["127.0.0.1:7100"]', "itself"),
+    ("peer_is_itself_on_any_address",
+     'listen = "127.0.0.1:7100"\npeers = ["10.0.0.2:7100", "hub.example:7100"]',
+     'listen = "0.0.0.0:7100"\npeers = ["127.0.0.1:7100"]', "own listen"),
+    ("peer_twice", 'peers = ["10.0.0.2:7100", "hub.example:7100"]',
+     'peers = ["10.0.0.2:7100", "10.0.0.2:7100"]', "twice"),
+    ("tls_partial", 'ca = "keys/ca.crt"', "", "[federation.tls]"),
     ("buffer_negative", "buffer_bytes = 1048576", "buffer_bytes = -1",
      "buffer_bytes"),
     ("certificate_missing", 'certificate = "keys/A-ca.crt"',
@@ -91,8 +97,8 @@ def test_a_broken_federation_config_fails_at_its_line(folder, case):
     assert check_errors and check_errors == run_errors, (check_errors,
                                                           run_errors)
     assert any(word in e for e in check_errors), check_errors
-    if new:  # the error is at the line of the key at fault
-        line = text.splitlines().index(new) + 1
+    if new:  # the error is at the line of the key at fault (the last)
+        line = text.splitlines().index(new.splitlines()[-1]) + 1
         assert any(e.startswith(f"{app}:{line}:") for e in check_errors), (
             line, check_errors)
 
