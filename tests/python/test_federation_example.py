@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from conftest import PYTHON_DIR, REPO
+from conftest import PYTHON_DIR, REPO, free_port
 
 EXAMPLE = REPO / "examples" / "federation"
 
@@ -41,3 +41,16 @@ def test_a_site_and_the_hub_exchange_events(engine, tmp_path):
     assert "all 3 detections scored by the hub" in out
     assert "federation: peer hub up" in out
     assert "federation: peer site-a up" in hub.output()
+
+
+def test_the_site_may_start_before_the_hub(engine, tmp_path):
+    """The site dials with back-off; its detections wait for the hub."""
+    port = free_port()
+    site = engine(copy(tmp_path, "site.toml", **{
+        '"127.0.0.1:7100"': f'"127.0.0.1:{port}"'}), command="run")
+    site.wait_for_output(r"federation: peer 127\.0\.0\.1:\d+ unreachable")
+    hub = engine(copy(tmp_path, "hub.toml", **{
+        '"127.0.0.1:7100"': f'"127.0.0.1:{port}"'}), command="run")
+    assert site.wait(60) == 0, site.output()
+    assert "all 3 detections scored by the hub" in site.output()
+    assert "site-a/2: wild boar, score" in hub.output()
