@@ -1,8 +1,9 @@
 """Federation (issue 18) in a line A–B–C, a ring of three and a full mesh of
 four, each engine on a host of its own (tests/python/fedlab.py): the Python
-plugin on A publishes N events, and each other site's subscriber — the
-actor plugin on B, the Python plugin on every other — gets exactly N, in
-order, whatever the number of paths (each engine deduplicates)."""
+plugin on A publishes N events (in the mesh, D's too, at the same time),
+and each other site's subscriber — the actor plugin on B, the Python
+plugin on every other — gets exactly N of each origin, in order, whatever
+the number of paths (each engine deduplicates)."""
 
 from __future__ import annotations
 
@@ -13,31 +14,40 @@ from fedlab import lab, shape  # noqa: F401 (fixture)
 
 N = 1000
 
+# (sites, links, origins): A publishes; in the mesh D too, at once.
 SHAPES = {
-    "line": ("ABC", [("A", "B"), ("B", "C")]),
-    "ring": ("ABC", [("A", "B"), ("B", "C"), ("C", "A")]),
+    "line": ("ABC", [("A", "B"), ("B", "C")], "A"),
+    "ring": ("ABC", [("A", "B"), ("B", "C"), ("C", "A")], "A"),
     "mesh": ("ABCD", [("A", "B"), ("A", "C"), ("A", "D"), ("B", "C"),
-                      ("B", "D"), ("C", "D")]),
+                      ("B", "D"), ("C", "D")], "AD"),
 }
 
 
 @pytest.mark.parametrize("name", SHAPES)
 def test_each_subscriber_gets_each_event_once_in_order(lab, name):
-    sites, links = SHAPES[name]
+    sites, links, origins = SHAPES[name]
     shape(lab, sites, links, N)
+    for o in origins[1:]:  # a recorder that publishes too
+        lab.sites[o].roles["publish"] = N
     lab.start_all()
     lab.wait_up()
-    lab.sync()
-    lab.allow("A", N)
+    for o in origins:
+        lab.sync(o)
+    for o in origins:
+        lab.allow(o, N)
+    everything = list(range(1, N + 1))
     recorders = [s for s in sites if s not in "AB"]
     for s in recorders:
-        assert lab.wait_data(s, N) == list(range(1, N + 1)), s
-    assert lab.wait_counted("B", N) == (
-        f"from A: {N} reached, {N} events, 0 out of order")
+        for o in origins:
+            assert lab.wait_data(s, N, origin=o) == everything, (s, o)
+    for o in origins:
+        assert lab.wait_counted("B", N, origin=o) == (
+            f"from {o}: {N} reached, {N} events, 0 out of order")
     stats = {s: lab.stop(s) for s in sites}  # the sources first
     # Nothing came later either: no copy by a second path, no repeat.
     for s in recorders:
-        assert lab.sites[s].data() == list(range(1, N + 1)), s
+        for o in origins:
+            assert lab.sites[s].data(o) == everything, (s, o)
     assert "out of order" not in lab.sites["B"].output().replace(
         "0 out of order", "")
     fed = stats["A"]["federation"]
