@@ -48,7 +48,8 @@ std::string make_uuid() {
 
 } // namespace
 
-spawn_result engine_state::spawn(child_id id, std::uint32_t inc) {
+spawn_result engine_state::spawn(child_id child, std::uint32_t inc) {
+  auto id = slot_of(child);
   auto& s = slots_[id];
   auto& spec = *s.spec;
   std::unique_ptr<plugin_base> instance;
@@ -75,7 +76,7 @@ spawn_result engine_state::spawn(child_id id, std::uint32_t inc) {
   s.incarnation = inc;
   s.failure.reset();
   // A new incarnation starts with a full window: what was owed is void.
-  router_.reset_credit(id);
+  router_.reset_credit(s.pub);
   auto& cfg = params_->cfg;
   credit window{cfg.publish_window, cfg.publish_window_bytes};
   auto engine = caf::actor_cast<engine_handle>(self_);
@@ -103,7 +104,7 @@ spawn_result engine_state::spawn(child_id id, std::uint32_t inc) {
   auto hp = std::make_shared<host_params>();
   hp->slot = id;
   hp->incarnation = inc;
-  hp->restarts = sup_ ? sup_->restarts(id) : 0;
+  hp->restarts = sup_ ? sup_->restarts(child) : 0;
   hp->name = spec.name;
   hp->uuid = s.uuid;
   hp->engine = engine;
@@ -138,7 +139,6 @@ engine_state::make_behavior(std::shared_ptr<engine_params> p) {
 void engine_state::configure_router() {
   auto& cfg = params_->cfg;
   auto& specs = params_->plugins;
-  auto n = specs.size();
   router_.raw_budget(cfg.raw_subscriber_bytes);
   auto named = split_types(cfg.event_types);
   add_types(named.names, named.filters);
@@ -147,9 +147,9 @@ void engine_state::configure_router() {
       add_types(spec.type_names, spec.filters);
   auto own = split_types(engine_event_types());
   add_types(own.names, own.filters); // after the app's: its names win
-  slots_.resize(n);
-  for (slot_id id = 0; id < n; ++id) {
-    auto& spec = specs[id];
+  credit window{cfg.publish_window, cfg.publish_window_bytes};
+  for (auto& spec : specs) {
+    auto id = slots_.push_back(slot{});
     auto& s = slots_[id];
     s.spec = &spec;
     s.kind = spec.kind;
@@ -162,30 +162,35 @@ void engine_state::configure_router() {
                                               : cfg.queue_bytes;
     lim.window = cfg.delivery_window;
     lim.overflow = spec.options.overflow;
-    router_.add_subscriber(
+    s.sub = router_.add_subscriber(
         spec.name, lim,
         spec.kind == plugin_kind::external ? custody::owner : custody::router);
-  }
-  credit window{cfg.publish_window, cfg.publish_window_bytes};
-  for (slot_id id = 0; id < n; ++id) {
-    slots_[id].pub = router_.add_publisher(specs[id].name, window, id);
-    slot_of_pub_.resize(slots_[id].pub + 1, no_id);
-    slot_of_pub_[slots_[id].pub] = id;
+    s.pub = router_.add_publisher(spec.name, window, s.sub);
+    remember(slot_of_sub_, s.sub, id);
+    remember(slot_of_pub_, s.pub, id);
+    if (spec.kind == plugin_kind::external) {
+      s.endpoint = spec.endpoint;
+      remember(slot_of_endpoint_, s.endpoint, id);
+    }
   }
   raw_pub_ = router_.add_publisher(raw_name_, window);
   // Events published before the barrier wait for it; external plugins'
   // subscriptions are in place from the start (their queues fill at once).
   router_.set_open(false);
-  for (slot_id id = 0; id < n; ++id)
-    if (specs[id].kind == plugin_kind::external)
-      subscribe(id, specs[id].filters);
+  for (slot_id id{0}; slots_.contains(id); id = slot_id{id.value + 1})
+    if (slots_[id].kind == plugin_kind::external)
+      subscribe(id, slots_[id].spec->filters);
 }
 
 void engine_state::configure_supervisor() {
   auto& cfg = params_->cfg;
   std::vector<child_spec> children;
-  children.reserve(params_->plugins.size());
-  for (auto& spec : params_->plugins) {
+  children.reserve(slots_.size());
+  for (auto id : slots_.ids()) {
+    auto& spec = *slots_[id].spec;
+    // The supervisor's child `i` is the `i`th of `children`.
+    slots_[id].child = child_id{children.size()};
+    remember(slot_of_child_, slots_[id].child, id);
     child_spec c;
     c.name = spec.name;
     c.policy = spec.options.restart;
@@ -280,18 +285,18 @@ engine_handle::behavior_type engine_state::message_table() {
         st().flush();
       },
       [st](first_atom, endpoint_id id) {
-        if (id < st().slots_.size())
-          st().sup_->first_request(id, clock_type::now());
+        if (auto c = st().child_of(id); c.valid())
+          st().sup_->first_request(c, clock_type::now());
         st().flush();
       },
       [st](quit_atom, endpoint_id id) {
-        if (id < st().slots_.size())
-          st().sup_->quit(id, clock_type::now());
+        if (auto c = st().child_of(id); c.valid())
+          st().sup_->quit(c, clock_type::now());
         st().flush();
       },
       [st](exited_atom, endpoint_id id, bool normal, std::string& text) {
-        if (id < st().slots_.size())
-          st().sup_->process_exited(id, normal, std::move(text),
+        if (auto c = st().child_of(id); c.valid())
+          st().sup_->process_exited(c, normal, std::move(text),
                                     clock_type::now());
         st().flush();
       },
@@ -324,7 +329,7 @@ engine_handle::behavior_type engine_state::message_table() {
         st().on_bridge_failed(what);
         st().flush();
       },
-      [st](sup_timer_atom, int kind, slot_id id, std::uint64_t gen) {
+      [st](sup_timer_atom, int kind, child_id id, std::uint64_t gen) {
         st().sup_->timer(static_cast<supervisor_timer>(kind), id, gen,
                          clock_type::now());
         st().flush();

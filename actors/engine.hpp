@@ -42,6 +42,8 @@ struct plugin_spec {
   std::vector<std::string> type_names;
   bool await_first_request = false;
   bool has_command = false;
+  /// Its port in the bridge.
+  endpoint_id endpoint;
 };
 
 /// Start-up parameters of the engine actor.

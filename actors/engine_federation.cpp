@@ -12,7 +12,6 @@ namespace ee {
 
 void engine_state::configure_federation() {
   auto& cfg = params_->cfg;
-  slot_filters_.resize(slots_.size());
   if (!cfg.federation.enabled())
     return;
   subscriber_limits lim;
@@ -37,9 +36,7 @@ void engine_state::configure_federation() {
 
 void engine_state::subscribe(slot_id id,
                              const std::vector<std::string>& filters) {
-  router_.subscribe(id, filters);
-  if (slot_filters_.size() <= id)
-    slot_filters_.resize(id + 1);
+  router_.subscribe(slots_[id].sub, filters);
   slot_filters_[id] = filters;
   local_dirty_ = true;
 }
@@ -54,7 +51,7 @@ void engine_state::send_local_filters() {
     if (f.rfind("ee.", 0) != 0)
       all.insert(f);
   };
-  for (auto& fs : slot_filters_)
+  for (auto& [id, fs] : slot_filters_)
     for (auto& f : fs)
       add(f);
   for (auto& [f, n] : raw_filters_)

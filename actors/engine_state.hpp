@@ -65,8 +65,12 @@ struct slot {
   caf::actor host;
   std::shared_ptr<blocking_port> port;
   std::uint32_t incarnation = 0;
-  // Its publisher in the router.
-  pub_id pub = no_id;
+  // Its subscriber and publisher in the router, its child in the
+  // supervisor and (external plugins) its port in the bridge.
+  sub_id sub;
+  pub_id pub;
+  child_id child;
+  endpoint_id endpoint;
   // Set by the host's failure report, before it ends.
   std::optional<std::string> failure;
 };
@@ -111,10 +115,10 @@ public:
       caf::anon_send(fed_, deliver_atom::value, std::move(events));
       return;
     }
-    auto& s = slots_[sub];
+    auto& s = slots_[slot_of(sub)];
     switch (s.kind) {
     case plugin_kind::external:
-      params_->bridge->deliver(sub, std::move(events));
+      params_->bridge->deliver(s.endpoint, std::move(events));
       break;
     case plugin_kind::blocking:
       if (s.port)
@@ -136,11 +140,10 @@ public:
         params_->bridge->grant(raw_publish_port, c);
       return;
     }
-    auto id = slot_of_pub_[pub];
-    auto& s = slots_[id];
+    auto& s = slots_[slot_of(pub)];
     switch (s.kind) {
     case plugin_kind::external:
-      params_->bridge->grant(id, c);
+      params_->bridge->grant(s.endpoint, c);
       break;
     case plugin_kind::blocking:
       if (s.port)
@@ -160,10 +163,10 @@ public:
   void cycle(pub_id pub, sub_id sub) override {
     auto& pub_name = pub == raw_pub_   ? raw_name_
                      : pub == fed_pub_ ? fed_name_
-                                       : slots_[slot_of_pub_[pub]].spec->name;
+                                       : slots_[slot_of(pub)].spec->name;
     if (sub == fed_sub_)
       return; // counted; the federation's own backpressure is per link
-    auto& sub_name = slots_[sub].spec->name;
+    auto& sub_name = slots_[slot_of(sub)].spec->name;
     // Counted always (dropped_cycle); logged and published when it starts
     // and then at most every 10 s per pair, not for every event.
     auto now = clock_type::now();
@@ -178,7 +181,7 @@ public:
                 sub_name +
                 "' are dropped while it lasts (counted as dropped_cycle); give "
                 "one of them a drop policy or a larger queue");
-    lifecycle(lifecycle::cycle, sub, pub_name);
+    lifecycle(lifecycle::cycle, slots_[slot_of(sub)].child, pub_name);
   }
 
   // -- supervisor::effects
@@ -188,12 +191,12 @@ public:
 
   void launch(child_id id) override {
     if (params_->bridge)
-      params_->bridge->launch(id);
+      params_->bridge->launch(slots_[slot_of(id)].endpoint);
   }
 
   void run(child_id id) override {
-    auto& s = slots_[id];
-    router_.set_active(id, true);
+    auto& s = slots_[slot_of(id)];
+    router_.set_active(s.sub, true);
     if (s.port)
       s.port->ok();
     else if (s.host)
@@ -201,7 +204,7 @@ public:
   }
 
   void stop(child_id id) override {
-    auto& s = slots_[id];
+    auto& s = slots_[slot_of(id)];
     if (s.port)
       s.port->stop();
     else if (s.host)
@@ -209,7 +212,7 @@ public:
   }
 
   void abandon(child_id id) override {
-    auto& s = slots_[id];
+    auto& s = slots_[slot_of(id)];
     if (s.port) {
       s.port->abandon();
       s.port.reset();
@@ -221,13 +224,13 @@ public:
   }
 
   void retire(child_id id) override {
-    router_.retire(id);
-    if (id < slot_filters_.size()) {
-      slot_filters_[id].clear();
+    auto sid = slot_of(id);
+    auto& s = slots_[sid];
+    router_.retire(s.sub);
+    if (slot_filters_.erase(sid) > 0)
       local_dirty_ = true;
-    }
-    if (slots_[id].kind == plugin_kind::external && params_->bridge)
-      params_->bridge->retire(id);
+    if (s.kind == plugin_kind::external && params_->bridge)
+      params_->bridge->retire(s.endpoint);
   }
 
   void set_timer(supervisor_timer kind, child_id id,
@@ -241,7 +244,7 @@ public:
 
   void lifecycle(const char* prefix, child_id id,
                  const std::string& text) override {
-    system_event(prefix, slots_[id].spec->name, text, !text.empty());
+    system_event(prefix, slots_[slot_of(id)].spec->name, text, !text.empty());
   }
 
   void open() override {
@@ -256,16 +259,17 @@ public:
 
   bool drained(child_id id) const override {
     // Without the bridge nothing drains an external plugin's queue.
-    if (bridge_failure_ && slots_[id].kind == plugin_kind::external)
+    auto& s = slots_[slot_of(id)];
+    if (bridge_failure_ && s.kind == plugin_kind::external)
       return true;
-    return router_.drained(id);
+    return router_.drained(s.sub);
   }
 
   void done(const error& result) override {
     // External plugins' events still with the bridge are lost with it.
-    for (slot_id id = 0; id < slots_.size(); ++id)
-      if (slots_[id].kind == plugin_kind::external)
-        router_.abandon_in_flight(id);
+    for (auto& s : slots_)
+      if (s.kind == plugin_kind::external)
+        router_.abandon_in_flight(s.sub);
     done_ = true;
     if (fed_)
       self_->send_exit(fed_, caf::exit_reason::user_shutdown);
@@ -281,16 +285,16 @@ private:
   void on_ready(slot_id id, std::uint32_t inc,
                 std::vector<std::string>& filters,
                 std::vector<std::string>& type_names) {
-    if (id >= slots_.size() || inc != slots_[id].incarnation)
+    if (!slots_.contains(id) || inc != slots_[id].incarnation)
       return;
     add_types(type_names, filters);
     subscribe(id, filters);
-    sup_->ready(id, inc, clock_type::now());
+    sup_->ready(slots_[id].child, inc, clock_type::now());
   }
 
   // Publishes what plugin `id` put into its outbox.
   void on_drain(slot_id id) {
-    if (id >= slots_.size())
+    if (!slots_.contains(id))
       return;
     take_raw_released();
     slots_[id].outbox->take(drained_);
@@ -300,16 +304,16 @@ private:
   }
 
   void on_ack(slot_id id, std::uint64_t n) {
-    if (id < slots_.size())
-      router_.ack(id, n);
+    if (slots_.contains(id))
+      router_.ack(slots_[id].sub, n);
   }
 
   void on_failure(slot_id id, std::uint32_t inc, std::uint64_t handled,
                   bool poisoned, std::string& what) {
-    if (id >= slots_.size() || inc != slots_[id].incarnation)
+    if (!slots_.contains(id) || inc != slots_[id].incarnation)
       return;
     auto& s = slots_[id];
-    router_.ack(id, handled);
+    router_.ack(s.sub, handled);
     s.failure = std::move(what);
     if (poisoned)
       dead_letter_front(id);
@@ -335,7 +339,7 @@ private:
 
   void on_ended(slot_id id, std::uint32_t inc, bool abnormal,
                 std::string& reason) {
-    if (id >= slots_.size() || inc != slots_[id].incarnation)
+    if (!slots_.contains(id) || inc != slots_[id].incarnation)
       return;
     slots_[id].port.reset();
     host_ended(id, inc, abnormal, std::move(reason));
@@ -353,13 +357,13 @@ private:
     if (s.failure)
       reason = std::move(*s.failure);
     s.failure.reset();
-    router_.set_active(id, false);
-    router_.requeue(id); // the next incarnation gets them again, in order
-    sup_->exited(id, inc, abnormal, std::move(reason), clock_type::now());
+    router_.set_active(s.sub, false);
+    router_.requeue(s.sub); // the next incarnation gets them again, in order
+    sup_->exited(s.child, inc, abnormal, std::move(reason), clock_type::now());
   }
 
   void dead_letter_front(slot_id id) {
-    if (auto ev = router_.take_dead_letter(id))
+    if (auto ev = router_.take_dead_letter(slots_[id].sub))
       publish_dead_letter(id, *ev);
   }
 
@@ -374,8 +378,8 @@ private:
     pub_id pub = raw_pub_;
     if (from == raw_publish_port)
       raw_published_ += events.size();
-    else if (from < slots_.size())
-      pub = slots_[from].pub;
+    else if (auto id = slot_of(from); id.valid())
+      pub = slots_[id].pub;
     else
       return;
     for (auto& ev : events)
@@ -395,10 +399,11 @@ private:
     sup_->request_stop(clock_type::now());
   }
 
-  void on_settle(endpoint_id id, settlement& s) {
-    if (id >= slots_.size())
+  void on_settle(endpoint_id ep, settlement& s) {
+    auto id = slot_of(ep);
+    if (!id.valid())
       return;
-    router_.settle(id, s);
+    router_.settle(slots_[id].sub, s);
     for (auto& ev : s.dead_letters)
       publish_dead_letter(id, ev);
   }
@@ -407,6 +412,33 @@ private:
 
   // -- helpers
   // --------------------------------------------------------------------------
+
+  // Records that `id` (a router, supervisor or bridge id) is plugin `sid`'s.
+  template <class Id>
+  static void remember(id_vector<Id, slot_id>& map, Id id, slot_id sid) {
+    if (map.size() <= id.value)
+      map.resize(id.value + 1);
+    map[id] = sid;
+  }
+
+  // @returns the plugin `id` belongs to, or none.
+  template <class Id>
+  static slot_id lookup(const id_vector<Id, slot_id>& map, Id id) {
+    return map.contains(id) ? map[id] : slot_id::none();
+  }
+
+  slot_id slot_of(sub_id id) const { return lookup(slot_of_sub_, id); }
+  slot_id slot_of(pub_id id) const { return lookup(slot_of_pub_, id); }
+  slot_id slot_of(child_id id) const { return lookup(slot_of_child_, id); }
+  slot_id slot_of(endpoint_id id) const {
+    return lookup(slot_of_endpoint_, id);
+  }
+
+  // @returns the supervisor's child of the plugin at endpoint `id`, or none.
+  child_id child_of(endpoint_id id) const {
+    auto sid = slot_of(id);
+    return sid.valid() ? slots_[sid].child : child_id::none();
+  }
 
   // Publishes the engine's own event `prefix + name [+ "\n" + body]` (only
   // after the barrier: before it, nobody could miss it).
@@ -466,12 +498,13 @@ private:
   }
 
   engine_stats snapshot() const {
-    std::vector<std::string> kinds;
+    std::vector<plugin_ids> plugins;
+    plugins.reserve(slots_.size());
     for (auto& x : slots_)
-      kinds.emplace_back(kind_name(x.kind));
+      plugins.push_back({x.sub, x.pub, x.child, kind_name(x.kind)});
     if (fed_)
-      kinds.emplace_back("federation");
-    auto st = make_stats(router_, sup_.get(), kinds, raw_published_);
+      plugins.push_back({fed_sub_, fed_pub_, child_id::none(), "federation"});
+    auto st = make_stats(router_, sup_.get(), plugins, raw_published_);
     if (fed_stats_)
       st.federation = fed_stats_->get();
     if (params_->decorate)
@@ -521,13 +554,17 @@ private:
   std::shared_ptr<engine_params> params_;
   router router_;
   std::unique_ptr<supervisor> sup_;
-  std::vector<slot> slots_;
+  id_vector<slot_id, slot> slots_;
   // Event-based hosts by address, with their incarnation.
   std::unordered_map<caf::actor_addr, std::pair<slot_id, std::uint32_t>>
       by_addr_;
-  pub_id raw_pub_ = no_id;
-  // The plugin of each publisher (`no_id`: the raw publish port).
-  std::vector<slot_id> slot_of_pub_;
+  pub_id raw_pub_;
+  // The plugin of each subscriber, publisher (not the raw publish port),
+  // supervisor child and bridge endpoint.
+  id_vector<sub_id, slot_id> slot_of_sub_;
+  id_vector<pub_id, slot_id> slot_of_pub_;
+  id_vector<child_id, slot_id> slot_of_child_;
+  id_vector<endpoint_id, slot_id> slot_of_endpoint_;
   const std::string raw_name_ = "the raw publish port";
   std::uint64_t raw_published_ = 0;
   std::vector<event> drained_;
@@ -540,13 +577,13 @@ private:
   std::vector<std::pair<std::string, std::string>> types_;
   // -- federation (unset unless configured) --
   caf::actor fed_;
-  sub_id fed_sub_ = no_id;
-  pub_id fed_pub_ = no_id;
+  sub_id fed_sub_;
+  pub_id fed_pub_;
   const std::string fed_name_ = "(federation)";
   std::shared_ptr<federation_stats_box> fed_stats_;
   // Every plugin's filters and the raw subscribers' (counted), and what the
   // federation was told last.
-  std::vector<std::vector<std::string>> slot_filters_;
+  std::map<slot_id, std::vector<std::string>> slot_filters_;
   std::map<std::string, std::size_t> raw_filters_;
   bool local_dirty_ = false;
   std::vector<std::string> local_sent_;

@@ -89,7 +89,7 @@ std::unique_ptr<engine_link> make_engine_link(engine_handle engine) {
 }
 
 std::unique_ptr<blocking_link> make_blocking_link(engine_handle engine,
-                                                  std::uint32_t slot,
+                                                  slot_id slot,
                                                   std::uint32_t incarnation) {
   return std::make_unique<caf_blocking_link>(std::move(engine), slot,
                                              incarnation);

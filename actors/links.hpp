@@ -20,7 +20,7 @@ std::unique_ptr<engine_link> make_engine_link(engine_handle engine);
 /// @returns the way of incarnation `incarnation` of the blocking plugin in
 /// slot `slot` to the engine: messages to `engine`.
 std::unique_ptr<blocking_link> make_blocking_link(engine_handle engine,
-                                                  std::uint32_t slot,
+                                                  slot_id slot,
                                                   std::uint32_t incarnation);
 
 } // namespace ee

@@ -23,10 +23,6 @@
 
 namespace ee {
 
-/// Index of a plugin slot in the engine (router subscriber, supervisor child
-/// and, for external plugins, bridge endpoint: all the same number).
-using slot_id = std::uint32_t;
-
 /// A stats request: the engine fills it; the asker waits with a timeout and
 /// never throws (a dead engine just leaves it empty). Thread-safe.
 class stats_request {
@@ -156,7 +152,7 @@ using engine_handle = caf::typed_actor<
     caf::reacts_to<exited_atom, endpoint_id, bool, std::string>,
     caf::reacts_to<raw_sub_atom, std::string, bool>,
     caf::reacts_to<bridge_failed_atom, std::string>,
-    caf::reacts_to<sup_timer_atom, int, slot_id, std::uint64_t>,
+    caf::reacts_to<sup_timer_atom, int, child_id, std::uint64_t>,
     caf::reacts_to<tick_atom>, caf::reacts_to<report_atom>,
     caf::reacts_to<stop_atom>, caf::reacts_to<stats_atom, stats_request_ptr>,
     caf::reacts_to<fed_publish_atom, event_batch>,

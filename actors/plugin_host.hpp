@@ -17,7 +17,7 @@ namespace ee {
 /// Start-up parameters of one event-based plugin host (one incarnation of
 /// an actor plugin or a raw CAF plugin).
 struct host_params {
-  slot_id slot = 0;
+  slot_id slot;
   std::uint32_t incarnation = 0;
   std::uint32_t restarts = 0;
   std::string name;

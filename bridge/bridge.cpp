@@ -332,16 +332,9 @@ bridge_stats bridge::stats() const {
     endpoint_stats s;
     s.id = ep->id();
     s.name = ep->name();
-    s.requests = c.requests.load();
-    s.next_msg_served = c.next_msg_served.load();
-    s.published = c.published.load();
-    s.bad_requests = c.bad_requests.load();
-    s.disconnects = c.disconnects.load();
-    s.redeliveries = c.redeliveries.load();
-    s.dead_letters = c.dead_letters.load();
-    s.discarded = c.discarded.load();
-    s.round_trips = c.round_trips.load();
-    s.probes = c.probes.load();
+#define EE_LOAD(field, ...) s.field = c.field.load();
+    EE_ENDPOINT_COUNTERS(EE_LOAD)
+#undef EE_LOAD
     result.rejected += s.bad_requests;
     result.endpoints.push_back(std::move(s));
   }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "bridge/counters.hpp"
 #include "bridge/seam.hpp"
 #include "ee/app_config.hpp"
 #include "ee/expected.hpp"
@@ -19,53 +20,19 @@ namespace ee {
 /// its slot.
 struct bridge_plugin : external_plugin_config {
   /// Its slot in the engine; names it in every `engine_link` call.
-  endpoint_id id = 0;
+  endpoint_id id;
 };
 
-/// Counters of one external plugin's endpoint.
+/// Counters of one external plugin's endpoint (`EE_ENDPOINT_COUNTERS`).
 struct endpoint_stats {
-  endpoint_id id = 0;
+  endpoint_id id;
   std::string name;
-  /// Requests read from its port.
-  std::uint64_t requests = 0;
-  /// `next_msg` requests answered with an event.
-  std::uint64_t next_msg_served = 0;
-  /// Events published through its port.
-  std::uint64_t published = 0;
-  /// Requests answered with `bad msg` (malformed, oversized, overloaded).
-  std::uint64_t bad_requests = 0;
-  /// Connections seen closing (by identity).
-  std::uint64_t disconnects = 0;
-  /// Events sent again because their connection closed unconfirmed or the
-  /// process was relaunched.
-  std::uint64_t redeliveries = 0;
-  /// Events that reached the delivery-attempt limit.
-  std::uint64_t dead_letters = 0;
-  /// Events thrown away because the plugin was retired.
-  std::uint64_t discarded = 0;
-  /// Replies sent to `next_msg` and publish requests.
-  std::uint64_t round_trips = 0;
-  /// Probes sent to verify connections of uncertain identity.
-  std::uint64_t probes = 0;
+  EE_ENDPOINT_COUNTERS(EE_STATS_FIELD)
 };
 
-/// A snapshot of the bridge's counters.
+/// A snapshot of the bridge's counters (`EE_BRIDGE_COUNTERS`).
 struct bridge_stats {
-  /// Wire messages rejected (bad requests and malformed raw events).
-  std::uint64_t rejected = 0;
-  /// Events published by raw PUB clients.
-  std::uint64_t raw_published = 0;
-  /// Events dropped for slow raw subscribers.
-  std::uint64_t raw_dropped = 0;
-  /// With CURVE: handshakes the ZAP handler allowed and refused.
-  std::uint64_t auth_allowed = 0;
-  std::uint64_t auth_refused = 0;
-  /// Connections refused in their handshake for any reason (ZAP refusals,
-  /// plain-text clients on CURVE ports, wrong server keys, ...), each
-  /// logged unless beyond the log's rate limit.
-  std::uint64_t refused_connections = 0;
-  /// Raw SUB clients disconnected for exceeding a subscription limit.
-  std::uint64_t refused_subscribers = 0;
+  EE_BRIDGE_COUNTERS(EE_STATS_FIELD)
   /// One entry per external plugin, in registration order.
   std::vector<endpoint_stats> endpoints;
 };

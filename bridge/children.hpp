@@ -25,7 +25,7 @@ public:
 
   /// One external plugin's process settings.
   struct child_config {
-    endpoint_id id = 0;
+    endpoint_id id;
     std::string name;
     /// argv; empty: nothing to launch.
     std::vector<std::string> command;

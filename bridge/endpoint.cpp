@@ -50,12 +50,12 @@ expected<std::unique_ptr<endpoint>> endpoint::open(zmq::context_t& ctx,
     r.set(zmq::sockopt::maxmsgsize, frame_limit(ep->cfg_.max_message_size));
     // Read while serving; after that (shutdown) this much may wait.
     r.set(zmq::sockopt::rcvhwm,
-          receive_hwm(ep->cfg_.held_max_bytes, ep->cfg_.max_message_size));
+          command_port_hwm(ep->cfg_.held_max_bytes, ep->cfg_.max_message_size));
     if (!ep->cfg_.curve_secret.empty())
       make_curve_server(r, ep->cfg_.curve_secret,
                         zap_domain_plugin(ep->cfg_.id));
     // The monitor before the bind: no connection is accepted unseen.
-    auto mon = "inproc://ee-monitor-" + std::to_string(ep->cfg_.id) + "-" +
+    auto mon = "inproc://ee-monitor-" + to_string(ep->cfg_.id) + "-" +
                std::to_string(reinterpret_cast<std::uintptr_t>(ep.get()));
     int events = ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED |
                  ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL;

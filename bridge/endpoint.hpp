@@ -14,6 +14,7 @@
 
 #include "bridge/connection_tracker.hpp"
 #include "bridge/connection_watch.hpp"
+#include "bridge/counters.hpp"
 #include "bridge/refusal_log.hpp"
 #include "bridge/seam.hpp"
 #include "ee/error.hpp"
@@ -23,20 +24,15 @@
 
 namespace ee {
 
-/// Counters of one endpoint. Written by the bridge's thread, readable from
-/// any thread.
+#define EE_ENDPOINT_ATOMIC(field, ...) std::atomic<std::uint64_t> field{0};
+
+/// Counters of one endpoint (`EE_ENDPOINT_COUNTERS`, bridge/bridge.hpp).
+/// Written by the bridge's thread, readable from any thread.
 struct endpoint_counters {
-  std::atomic<std::uint64_t> requests{0};
-  std::atomic<std::uint64_t> next_msg_served{0};
-  std::atomic<std::uint64_t> published{0};
-  std::atomic<std::uint64_t> bad_requests{0};
-  std::atomic<std::uint64_t> disconnects{0};
-  std::atomic<std::uint64_t> redeliveries{0};
-  std::atomic<std::uint64_t> dead_letters{0};
-  std::atomic<std::uint64_t> discarded{0};
-  std::atomic<std::uint64_t> round_trips{0};
-  std::atomic<std::uint64_t> probes{0};
+  EE_ENDPOINT_COUNTERS(EE_ENDPOINT_ATOMIC)
 };
+
+#undef EE_ENDPOINT_ATOMIC
 
 /// The command port of one external plugin: a ROUTER that serves REQ peers
 /// (pyevents) with the command protocol, its socket monitor and connection
@@ -50,7 +46,7 @@ public:
 
   /// What an endpoint needs to know.
   struct config {
-    endpoint_id id = 0;
+    endpoint_id id;
     std::string name;
     int port = 0;
     std::string bind_address = "127.0.0.1";

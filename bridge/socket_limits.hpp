@@ -29,6 +29,19 @@ inline int receive_hwm(std::size_t window_bytes, std::size_t max_message_size) {
   return static_cast<int>(std::clamp<std::size_t>(n, 1, 1000));
 }
 
+/// ZMQ_RCVHWM per connection of an external plugin's command port:
+/// `receive_hwm`, but at least 3. libzmq's reader tells the I/O thread it
+/// may read more every HWM/2 messages (the low-water mark, at least 1);
+/// with an HWM of 1 or 2 that is one more wake-up of the I/O thread per
+/// request, two per publish + next_msg pair (docs/performance.md, round
+/// trips). A REQ client has one request outstanding; only a client that
+/// pipelines gets three read ahead, so a connection holds at most three
+/// messages (or `window_bytes`) plus the frame libzmq is reading.
+inline int command_port_hwm(std::size_t window_bytes,
+                            std::size_t max_message_size) {
+  return std::max(receive_hwm(window_bytes, max_message_size), 3);
+}
+
 /// ZMQ_HANDSHAKE_IVL of a CURVE port, in milliseconds: a client that holds
 /// a connection in its handshake longer is dropped (libzmq's default: 30 s).
 /// A CURVE handshake takes two round trips and a ZAP request.

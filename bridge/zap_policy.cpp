@@ -84,8 +84,8 @@ std::string zap_domain_subscribe() {
   return "ee.subscribe";
 }
 
-std::string zap_domain_plugin(std::uint32_t id) {
-  return "ee.plugin." + std::to_string(id);
+std::string zap_domain_plugin(endpoint_id id) {
+  return "ee.plugin." + to_string(id);
 }
 
 std::string describe_handshake_failure(int event, int value,

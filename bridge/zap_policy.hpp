@@ -5,6 +5,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "src/core/ids.hpp"
+
 namespace ee {
 
 /// Who may connect to which CURVE port: one allow-list of public keys per
@@ -51,7 +53,7 @@ private:
 /// port of external plugin `id`.
 std::string zap_domain_publish();
 std::string zap_domain_subscribe();
-std::string zap_domain_plugin(std::uint32_t id);
+std::string zap_domain_plugin(endpoint_id id);
 
 /// @returns the log line for a failed handshake that the socket monitor of
 /// `what` (e.g. "the publish port 5559") reported: `event` is a

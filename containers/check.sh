@@ -117,12 +117,13 @@ wait_healthy() {
   done
 }
 
-# An app from a mounted TOML on a read-only root: healthy once ready, and
-# `podman stop` (SIGTERM to PID 1) is a clean stop within the grace.
-check_app_and_stop() {
-  say "an app from a mounted /app/app.toml; podman stop"
-  mkdir -p "$WORK/app"
-  cat >"$WORK/app/app.toml" <<'EOF'
+# Writes DIR/app.toml: the type Reading and the external plugin "monitor" on
+# port 6000, with the [engine] setting given as the second argument, if any.
+write_monitor_app() {
+  mkdir -p "$1"
+  {
+    if [ -n "${2:-}" ]; then printf '[engine]\n%s\n\n' "$2"; fi
+    cat <<'EOF'
 [types]
 Reading = "Reading"
 
@@ -131,6 +132,14 @@ name = "monitor"
 port = 6000
 subscriptions = ["Reading"]
 EOF
+  } >"$1/app.toml"
+}
+
+# An app from a mounted TOML on a read-only root: healthy once ready, and
+# `podman stop` (SIGTERM to PID 1) is a clean stop within the grace.
+check_app_and_stop() {
+  say "an app from a mounted /app/app.toml; podman stop"
+  write_monitor_app "$WORK/app"
   local c=$PROJECT-engine
   pod run -d --name "$c" --read-only -v "$WORK/app:/app:ro" "$ENGINE" \
     >/dev/null
@@ -230,19 +239,8 @@ publish() {
 # the plugin (pyevents' Plugin, waiting in next_msg) goes on.
 check_reconnect() {
   say "the engine killed and restarted under a plugin container"
-  mkdir -p "$WORK/net"
-  cat >"$WORK/net/app.toml" <<'EOF'
-[engine]
-bind_address = "0.0.0.0"  # the containers' own network (see compose.yaml)
-
-[types]
-Reading = "Reading"
-
-[[plugin]]
-name = "monitor"
-port = 6000
-subscriptions = ["Reading"]
-EOF
+  # The containers' own network (see compose.yaml).
+  write_monitor_app "$WORK/net" 'bind_address = "0.0.0.0"'
   cat >"$WORK/net/monitor.py" <<'EOF'
 import logging
 

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <csignal>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -28,6 +29,7 @@
 #include "src/core/exception_text.hpp"
 #include "src/core/stats_snapshot.hpp"
 #include "src/core/type_lists.hpp"
+#include "src/scheduler_config.hpp"
 
 namespace ee {
 
@@ -86,8 +88,9 @@ enum class run_phase {
 struct app::impl {
   app_config cfg;
   std::vector<plugin_spec> plugins;
-  // Parallel to `plugins` for external ones (empty config for internal).
-  std::vector<external_plugin_config> externals;
+  // The configs of the external plugins, by index in `plugins` (none for
+  // internal ones: 100,000 idle plugins would hold 34 MB of empty configs).
+  std::map<std::size_t, external_plugin_config> externals;
   std::set<std::string> names;
   error first_error;
   bool handle_signals = false;
@@ -170,7 +173,6 @@ struct app::impl {
     spec.factory = std::move(factory);
     spec.options = opts;
     plugins.push_back(std::move(spec));
-    externals.emplace_back();
   }
 
   // Sets the phase and wakes every waiter. @pre mtx is held.
@@ -181,6 +183,16 @@ struct app::impl {
 
   // The runtime of one run, torn down in order by `run()`.
   error run_engine();
+
+  // The steps of run_engine, in order.
+  expected<std::unique_ptr<bridge>> open_bridge();
+  std::shared_ptr<engine_params> make_params(bridge* br);
+  void report(const error& err, const engine_stats& st);
+  void publish_started(const engine_handle& eng, bridge* br);
+  void wait_for_outcome(const engine_handle& eng);
+  static void close_system(std::unique_ptr<caf::actor_system> sys,
+                           std::unique_ptr<caf::actor_system_config> sys_cfg,
+                           const std::atomic<int>& live_hosts);
 };
 
 app::app() : app(app_config{}) {
@@ -257,16 +269,15 @@ app& app::register_external_plugin(external_plugin_config cfg) {
   spec.type_names = std::move(subs.names);
   spec.await_first_request = cfg.await_first_request;
   spec.has_command = !cfg.command.empty();
+  impl_->externals.emplace(impl_->plugins.size(), std::move(cfg));
   impl_->plugins.push_back(std::move(spec));
-  impl_->externals.push_back(std::move(cfg));
   return *this;
 }
 
 error app::impl::validate() const {
   std::vector<const external_plugin_config*> ps;
-  for (auto& ext : externals)
-    if (!ext.name.empty())
-      ps.push_back(&ext);
+  for (auto& [index, ext] : externals)
+    ps.push_back(&ext);
   for (auto& x : validate_app(cfg, ps))
     if (!x.warning)
       return error{x.code, x.message};
@@ -304,6 +315,146 @@ error app::run() {
   return result;
 }
 
+// Opens the bridge for the external plugins (numbering their endpoints) and
+// the raw ports, or returns null when there is nothing to serve.
+expected<std::unique_ptr<bridge>> app::impl::open_bridge() {
+  std::vector<bridge_plugin> bps;
+  for (std::size_t i = 0; i < plugins.size(); ++i) {
+    if (plugins[i].kind != plugin_kind::external)
+      continue;
+    bridge_plugin bp;
+    static_cast<external_plugin_config&>(bp) = externals.at(i);
+    bp.id = endpoint_id{bps.size()};
+    plugins[i].endpoint = bp.id;
+    bps.push_back(std::move(bp));
+  }
+  if (!cfg.enable_tcp && bps.empty())
+    return std::unique_ptr<bridge>{};
+  return bridge::open(cfg, std::move(bps));
+}
+
+namespace {
+
+std::unique_ptr<caf::actor_system_config>
+make_system_config(const app_config& cfg) {
+  auto ptr = std::make_unique<caf::actor_system_config>();
+  auto& sys_cfg = *ptr;
+  configure_scheduler(sys_cfg, cfg.scheduler_threads);
+  configure_federation(sys_cfg, cfg.federation);
+  return ptr;
+}
+
+// The bridge's counters join every snapshot (bridge::stats is thread-safe;
+// the bridge outlives the engine).
+std::function<void(engine_stats&)> bridge_decorator(bridge* b) {
+  return [b](engine_stats& st) {
+    auto bs = b->stats();
+    st.rejected = bs.rejected;
+    for (auto& e : bs.endpoints) {
+      auto i = st.plugins.find(e.name);
+      if (i == st.plugins.end())
+        continue;
+      copy_wire_counters(i->second, e);
+      // External plugins' events are redelivered by their endpoint.
+      i->second.redelivered = e.redeliveries;
+    }
+    st.raw_dropped += bs.raw_dropped; // plus ZeroMQ's own drops
+    st.refused_connections = bs.refused_connections;
+    st.refused_subscribers = bs.refused_subscribers;
+  };
+}
+
+} // namespace
+
+std::shared_ptr<engine_params> app::impl::make_params(bridge* br) {
+  auto params = std::make_shared<engine_params>();
+  params->cfg = cfg;
+  params->plugins = std::move(plugins);
+  params->bridge = br;
+  params->threads = std::make_shared<blocking_threads>();
+  params->live_hosts = std::make_shared<std::atomic<int>>(0);
+  params->on_done = [this](const error& err, const engine_stats& st) {
+    report(err, st);
+  };
+  if (br)
+    params->decorate = bridge_decorator(br);
+  return params;
+}
+
+void app::impl::report(const error& err, const engine_stats& st) {
+  std::lock_guard<std::mutex> guard{mtx};
+  if (!outcome) {
+    outcome.emplace(err, st);
+    cv.notify_all();
+  }
+}
+
+void app::impl::publish_started(const engine_handle& eng, bridge* br) {
+  std::lock_guard<std::mutex> guard{mtx};
+  engine = eng;
+  this->br = br;
+  if (br) {
+    pub_port = br->publish_port();
+    sub_port = br->subscribe_port();
+    plugin_ports = br->plugin_ports();
+  }
+  if (stop_requested) {
+    stop_time = std::chrono::steady_clock::now();
+    caf::anon_send(eng, stop_atom::value);
+  }
+  started = true;
+  set_phase(run_phase::running);
+}
+
+void app::impl::wait_for_outcome(const engine_handle& eng) {
+  bool signalled = false;
+  std::unique_lock<std::mutex> guard{mtx};
+  auto tick = std::chrono::milliseconds{handle_signals ? 50 : 500};
+  while (!outcome) {
+    cv.wait_for(guard, tick);
+    if (handle_signals && !signalled && signal_count.load() > 0) {
+      signalled = true;
+      ee::log(log_level::info,
+              "signal received: stopping (a second signal forces exit)");
+      if (!stop_time)
+        stop_time = std::chrono::steady_clock::now();
+      caf::anon_send(eng, stop_atom::value);
+    }
+  }
+  // No more messages to the engine from stop() or stats(); requests it
+  // will never answer get the final counters.
+  engine = nullptr;
+  this->br = nullptr;
+  last_stats = outcome->second;
+  for (auto& w : stats_waiting)
+    if (auto req = w.lock())
+      req->fulfil(last_stats);
+  stats_waiting.clear();
+  set_phase(run_phase::ending);
+}
+
+void app::impl::close_system(std::unique_ptr<caf::actor_system> sys,
+                             std::unique_ptr<caf::actor_system_config> sys_cfg,
+                             const std::atomic<int>& live_hosts) {
+  // A plugin host stuck in a callback keeps the actor system from ever
+  // finishing: leave the system behind (its threads are not ours to kill)
+  // rather than hang here.
+  auto until =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds{200};
+  while (live_hosts.load() > 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds{1});
+  if (live_hosts.load() > 0) {
+    ee::log(log_level::error,
+            "leaving the actor system behind: " +
+                std::to_string(live_hosts.load()) +
+                " plugin(s) still inside a callback after the shutdown grace");
+    leak(std::move(sys));
+    leak(std::move(sys_cfg)); // the system refers to it
+  } else {
+    sys.reset(); // waits for every actor
+  }
+}
+
 error app::impl::run_engine() {
   if (first_error)
     return first_error;
@@ -311,134 +462,28 @@ error app::impl::run_engine() {
   // them once (`event-engine run` prints them).
   if (auto err = validate())
     return err;
-  // -- the bridge
-  // ---------------------------------------------------------------
-  std::vector<bridge_plugin> bps;
-  for (slot_id i = 0; i < plugins.size(); ++i) {
-    if (plugins[i].kind != plugin_kind::external)
-      continue;
-    bridge_plugin bp;
-    static_cast<external_plugin_config&>(bp) = externals[i];
-    bp.id = i;
-    bps.push_back(std::move(bp));
-  }
-  std::unique_ptr<bridge> br;
-  if (cfg.enable_tcp || !bps.empty()) {
-    auto opened = bridge::open(cfg, std::move(bps));
-    if (!opened)
-      return opened.error();
-    br = std::move(*opened);
-  }
-  // -- the actor system
-  // -------------------------------------------------------------
-  caf::actor_system_config sys_cfg;
-  auto threads = cfg.scheduler_threads;
-  if (threads == 0)
-    threads = std::max(2u, std::thread::hardware_concurrency());
-  sys_cfg.set("scheduler.max-threads", threads);
-  // Idle workers block on their queue instead of polling it: on few cores
-  // the polling workers steal the CPU from the threads doing the work (ZeroMQ
-  // I/O, blocking plugins), which halves request/reply throughput.
-  sys_cfg.set("work-stealing.moderate-poll-attempts", std::size_t{0});
-  // Nor do they spin trying to steal work: with many short jobs (100,000
-  // plugins starting at the barrier) the spinning thieves fight over the
-  // victims' queue locks; without it the barrier passes 7x faster and the
-  // pipelines lose nothing (docs/performance.md).
-  sys_cfg.set("work-stealing.aggressive-poll-attempts", std::size_t{0});
-  configure_federation(sys_cfg, cfg.federation);
-  auto sys = std::make_unique<caf::actor_system>(sys_cfg);
-  auto params = std::make_shared<engine_params>();
-  params->cfg = cfg;
-  params->plugins = std::move(plugins);
-  params->bridge = br.get();
-  params->threads = std::make_shared<blocking_threads>();
-  params->live_hosts = std::make_shared<std::atomic<int>>(0);
-  auto report = [this](const error& err, const engine_stats& st) {
-    std::lock_guard<std::mutex> guard{mtx};
-    if (!outcome) {
-      outcome.emplace(err, st);
-      cv.notify_all();
-    }
-  };
-  params->on_done = report;
-  if (br) {
-    // The bridge's counters join every snapshot (bridge::stats is
-    // thread-safe; the bridge outlives the engine).
-    params->decorate = [b = br.get()](engine_stats& st) {
-      auto bs = b->stats();
-      st.rejected = bs.rejected;
-      for (auto& e : bs.endpoints) {
-        auto i = st.plugins.find(e.name);
-        if (i == st.plugins.end())
-          continue;
-        copy_wire_counters(i->second, e);
-        // External plugins' events are redelivered by their endpoint.
-        i->second.redelivered = e.redeliveries;
-      }
-      st.raw_dropped += bs.raw_dropped; // plus ZeroMQ's own drops
-      st.refused_connections = bs.refused_connections;
-      st.refused_subscribers = bs.refused_subscribers;
-    };
-  }
-  auto engine = spawn_engine(*sys, params);
+  auto opened = open_bridge();
+  if (!opened)
+    return opened.error();
+  auto br = std::move(*opened);
+  auto sys_cfg = make_system_config(cfg);
+  auto sys = std::make_unique<caf::actor_system>(*sys_cfg);
+  auto params = make_params(br.get());
+  auto eng = spawn_engine(*sys, params);
   // If the engine ever dies without reporting, run() must not hang.
-  engine->attach_functor([report](const caf::error& reason) {
+  eng->attach_functor([this](const caf::error& reason) {
     report(error{ec::internal, "the engine terminated unexpectedly: " +
                                    caf::to_string(reason)},
            engine_stats{});
   });
-  auto link = make_engine_link(engine);
+  auto link = make_engine_link(eng);
   if (br)
     br->start(*link, credit{cfg.publish_window, cfg.publish_window_bytes});
-  {
-    std::lock_guard<std::mutex> guard{mtx};
-    this->engine = engine;
-    this->br = br.get();
-    if (br) {
-      pub_port = br->publish_port();
-      sub_port = br->subscribe_port();
-      plugin_ports = br->plugin_ports();
-    }
-    if (stop_requested) {
-      stop_time = std::chrono::steady_clock::now();
-      caf::anon_send(engine, stop_atom::value);
-    }
-    started = true;
-    set_phase(run_phase::running);
-  }
-  // -- wait for the engine, watching for signals
-  // ------------------------------------
-  bool signalled = false;
-  {
-    std::unique_lock<std::mutex> guard{mtx};
-    auto tick = std::chrono::milliseconds{handle_signals ? 50 : 500};
-    while (!outcome) {
-      cv.wait_for(guard, tick);
-      if (handle_signals && !signalled && signal_count.load() > 0) {
-        signalled = true;
-        ee::log(log_level::info,
-                "signal received: stopping (a second signal forces exit)");
-        if (!stop_time)
-          stop_time = std::chrono::steady_clock::now();
-        caf::anon_send(engine, stop_atom::value);
-      }
-    }
-    // No more messages to the engine from stop() or stats(); requests it
-    // will never answer get the final counters.
-    this->engine = nullptr;
-    this->br = nullptr;
-    last_stats = outcome->second;
-    for (auto& w : stats_waiting)
-      if (auto req = w.lock())
-        req->fulfil(last_stats);
-    stats_waiting.clear();
-    set_phase(run_phase::ending);
-  }
+  publish_started(eng, br.get());
+  wait_for_outcome(eng);
   auto [result, st] = *outcome;
-  // -- tear down, bounded
-  // ------------------------------------------------------ Processes get the
-  // rest of the grace that began with the stop request (or a full grace when
-  // the app ended by itself).
+  // Tear down, bounded: processes get the rest of the grace that began with
+  // the stop request (or a full grace when the app ended by itself).
   auto now = std::chrono::steady_clock::now();
   auto deadline = now + cfg.shutdown_grace;
   if (stop_time)
@@ -449,34 +494,16 @@ error app::impl::run_engine() {
   }
   params->threads->join_all();
   link.reset();
-  engine = nullptr;
-  // A plugin host stuck in a callback keeps the actor system from ever
-  // finishing: leave the system behind (its threads are not ours to kill)
-  // rather than hang here.
-  auto until =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds{200};
-  while (params->live_hosts->load() > 0 &&
-         std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(std::chrono::milliseconds{1});
-  if (params->live_hosts->load() > 0) {
-    ee::log(log_level::error,
-            "leaving the actor system behind: " +
-                std::to_string(params->live_hosts->load()) +
-                " plugin(s) still inside a callback after the shutdown grace");
-    leak(std::move(sys));
-  } else {
-    sys.reset(); // waits for every actor
-  }
+  eng = nullptr;
+  close_system(std::move(sys), std::move(sys_cfg), *params->live_hosts);
   params.reset();
   br.reset();
   if (handle_signals) {
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGTERM, SIG_DFL);
   }
-  {
-    std::lock_guard<std::mutex> guard{mtx};
-    last_stats = st;
-  }
+  std::lock_guard<std::mutex> guard{mtx};
+  last_stats = st;
   return result;
 }
 

@@ -23,12 +23,6 @@ std::string read_file(const std::string& path, bool& ok) {
   return buf.str();
 }
 
-expected<app_description> to_expected(config_report report) {
-  if (!report.ok())
-    return error{ec::config_file, report.errors()};
-  return std::move(report.description);
-}
-
 } // namespace
 
 // -- diagnostics --------------------------------------------------------------
@@ -64,6 +58,12 @@ std::string config_report::errors() const {
     result += d.to_string();
   }
   return result;
+}
+
+expected<app_description> config_report::result() && {
+  if (!ok())
+    return error{ec::config_file, errors()};
+  return std::move(description);
 }
 
 source_position app_description::position(const std::string& key) const {
@@ -127,15 +127,6 @@ config_report read_config_file(const std::string& path) {
     std::free(real);
   }
   return read_config(text, base, path);
-}
-
-expected<app_description> load_config_file(const std::string& path) {
-  return to_expected(read_config_file(path));
-}
-
-expected<app_description> parse_config(std::string_view text,
-                                       const std::string& base_dir) {
-  return to_expected(read_config(text, base_dir));
 }
 
 // -- the environment ----------------------------------------------------------

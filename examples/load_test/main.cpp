@@ -188,6 +188,31 @@ long peak_rss_kb() {
   return ru.ru_maxrss;
 }
 
+// Prints the totals, throughput, latency percentiles and peak RSS.
+void print_report(const settings& cfg, const timings& t,
+                  std::uint64_t dropped) {
+  auto secs = std::chrono::duration<double>(t.end - t.start).count();
+  std::vector<double> lat;
+  for (std::size_t i = 0; i < t.arrived.size(); ++i)
+    if (i * timings::sample_every < cfg.num_messages)
+      lat.push_back(std::chrono::duration<double, std::micro>(t.arrived[i] -
+                                                              t.published[i])
+                        .count());
+  std::sort(lat.begin(), lat.end());
+  auto pct = [&](double p) {
+    return lat.empty() ? 0.0
+                       : lat[static_cast<std::size_t>(p * (lat.size() - 1))];
+  };
+  std::cout << "events: " << cfg.num_messages << " of " << cfg.min_size << ".."
+            << cfg.max_size << " bytes\n"
+            << "throughput: " << static_cast<long>(cfg.num_messages / secs)
+            << " events/s (" << secs << " s)\n"
+            << "latency publish->accumulator: p50 " << pct(0.5) << " us, p99 "
+            << pct(0.99) << " us\n"
+            << "peak RSS: " << peak_rss_kb() / 1024 << " MB\n"
+            << "dropped: " << dropped << std::endl;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -246,27 +271,7 @@ int main(int argc, char** argv) {
     std::cerr << "load_test failed: " << err.to_string() << '\n';
     return 1;
   }
-  auto secs = std::chrono::duration<double>(t.end - t.start).count();
-  std::vector<double> lat;
-  for (std::size_t i = 0; i < samples; ++i)
-    if (i * timings::sample_every < cfg.num_messages)
-      lat.push_back(std::chrono::duration<double, std::micro>(t.arrived[i] -
-                                                              t.published[i])
-                        .count());
-  std::sort(lat.begin(), lat.end());
-  auto pct = [&](double p) {
-    return lat.empty() ? 0.0
-                       : lat[static_cast<std::size_t>(p * (lat.size() - 1))];
-  };
-  auto stats = app.stats();
-  std::cout << "events: " << cfg.num_messages << " of " << cfg.min_size << ".."
-            << cfg.max_size << " bytes\n"
-            << "throughput: " << static_cast<long>(cfg.num_messages / secs)
-            << " events/s (" << secs << " s)\n"
-            << "latency publish->accumulator: p50 " << pct(0.5) << " us, p99 "
-            << pct(0.99) << " us\n"
-            << "peak RSS: " << peak_rss_kb() / 1024 << " MB\n"
-            << "dropped: " << stats.dropped << std::endl;
+  print_report(cfg, t, app.stats().dropped);
   auto want = expected_total(cfg);
   if (accumulator::result_seen != cfg.num_messages ||
       accumulator::result_total != want) {

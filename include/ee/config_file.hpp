@@ -202,6 +202,11 @@ struct config_report {
 
   /// @returns the errors, one `to_string()` per line.
   std::string errors() const;
+
+  /// @returns the app (its warnings in `app_description::warnings`), or an
+  /// error (`ec::config_file`) listing every problem, one per line, each
+  /// with file, line, column and the fix.
+  expected<app_description> result() &&;
 };
 
 /// Reads the TOML file at `path` and reports every problem. Relative paths
@@ -212,17 +217,6 @@ config_report read_config_file(const std::string& path);
 /// `file` names the text in diagnostics.
 config_report read_config(std::string_view text, const std::string& base_dir,
                           const std::string& file = {});
-
-/// Reads the TOML file at `path`. @returns the app, with its warnings in
-/// `app_description::warnings`, or an error (`ec::config_file`) listing
-/// every problem, one per line, each with file, line, column and the fix.
-[[nodiscard]] expected<app_description>
-load_config_file(const std::string& path);
-
-/// Reads TOML `text`; relative paths are resolved against `base_dir`.
-/// @returns the app or an error as `load_config_file` does.
-[[nodiscard]] expected<app_description>
-parse_config(std::string_view text, const std::string& base_dir);
 
 /// Runs the one validation of an app's settings (the rules `app::run`
 /// applies before it starts anything) on what was read, after settings

@@ -12,6 +12,7 @@ namespace ee {
 namespace detail {
 
 struct event_cache;
+struct event_access;
 
 /// The one heap block of an event: this header, then the bytes. Its
 /// reference count, size and bytes live together (one allocation per event).
@@ -133,12 +134,6 @@ public:
     return b_ == other.b_;
   }
 
-  /// @returns how many events share this buffer (0 for an empty event, whose
-  /// buffer is not counted).
-  long use_count() const noexcept {
-    return is_empty_block() ? 0 : b_->refs.load(std::memory_order_relaxed);
-  }
-
   friend bool operator==(const event& x, const event& y) noexcept {
     return x.bytes() == y.bytes();
   }
@@ -148,6 +143,9 @@ public:
   }
 
 private:
+  // Reads the reference count (src/event_access.hpp, for tests).
+  friend struct detail::event_access;
+
   explicit event(detail::event_block* b) noexcept : b_(b) {
     // nop
   }

@@ -14,7 +14,7 @@ namespace ee {
 /// for `std::expected<T, error>`).
 ///
 /// ~~~{.cpp}
-/// auto desc = ee::load_config_file("app.toml");
+/// auto desc = ee::read_config_file("app.toml").result();
 /// if (!desc) {
 ///   std::cerr << desc.error().to_string() << '\n';
 ///   return 2;

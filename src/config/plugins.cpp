@@ -102,20 +102,26 @@ void loader::plugin(const toml::table& t, std::size_t index) {
   integer(t, "queue_capacity", opts.queue_capacity, 0, 1LL << 30, section);
   integer(t, "queue_bytes", opts.queue_bytes, 0, max_size, section);
   enumeration(t, "overflow", opts.overflow, section);
-  if (is_library)
+  if (is_library) {
+    unknown_keys(t, concat(common_plugin_keys, library_only_keys), section,
+                 external_only_keys,
+                 "belongs to an external plugin (a process); a plugin from a "
+                 "shared library (library = ...) runs inside the engine: "
+                 "remove it");
     library_plugin(t, section, name, std::move(subs), opts, !duplicate);
-  else
+  } else {
+    unknown_keys(t, concat(common_plugin_keys, external_only_keys), section,
+                 library_only_keys,
+                 "belongs to a plugin from a shared library: add library = "
+                 "\"lib....so\", or remove it");
     external_plugin(t, section, name, std::move(subs), opts, !duplicate);
+  }
 }
 
 void loader::external_plugin(const toml::table& t, const std::string& section,
                              const std::string& name,
                              std::vector<event_type> subs,
                              const plugin_options& opts, bool add) {
-  unknown_keys(t, concat(common_plugin_keys, external_only_keys), section,
-               library_only_keys,
-               "belongs to a plugin from a shared library: add library = "
-               "\"lib....so\", or remove it");
   external_plugin_config p;
   p.name = name;
   p.subscriptions = std::move(subs);
@@ -180,11 +186,6 @@ void loader::library_plugin(const toml::table& t, const std::string& section,
                             const std::string& name,
                             std::vector<event_type> subs,
                             const plugin_options& opts, bool add) {
-  unknown_keys(t, concat(common_plugin_keys, library_only_keys), section,
-               external_only_keys,
-               "belongs to an external plugin (a process); a plugin from a "
-               "shared library (library = ...) runs inside the engine: "
-               "remove it");
   library_plugin_config p;
   p.name = name;
   p.options = opts;

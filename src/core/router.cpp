@@ -15,15 +15,15 @@ bool contains(const std::vector<sub_id>& xs, sub_id x) {
 } // namespace
 
 router::router(std::size_t raw_bytes) : raw_budget_(raw_bytes) {
-  // nop
+  type_counters_.resize(1); // the "other" type
 }
 
 // -- topology -----------------------------------------------------------------
 
 sub_id router::add_subscriber(std::string name, subscriber_limits limits,
                               custody who) {
-  auto id = static_cast<sub_id>(subs_.size());
-  auto& s = subs_.emplace_back();
+  auto id = subs_.push_back(subscriber{});
+  auto& s = subs_[id];
   s.name = std::move(name);
   limits.capacity = std::max<std::size_t>(1, limits.capacity);
   limits.bytes = std::max<std::size_t>(1, limits.bytes);
@@ -37,24 +37,24 @@ sub_id router::add_subscriber(std::string name, subscriber_limits limits,
 
 pub_id router::add_publisher(std::string name, credit window, sub_id self,
                              bool echo) {
-  auto id = static_cast<pub_id>(pubs_.size());
-  auto& p = pubs_.emplace_back();
+  auto id = pubs_.push_back(publisher{});
+  auto& p = pubs_[id];
   p.name = std::move(name);
   p.echo = echo;
   p.window.events = std::max<std::uint64_t>(1, window.events);
   p.window.bytes = std::max<std::uint64_t>(1, window.bytes);
   p.self = self;
-  if (self != no_id)
+  if (self.valid())
     subs_[self].self = id;
   return id;
 }
 
 void router::subscribe(sub_id sub, const std::vector<std::string>& filters) {
-  table_.remove_all(sub);
+  table_.remove_all(sub.value);
   if (subs_[sub].gone)
     return;
   for (auto& f : filters)
-    table_.add(f, sub);
+    table_.add(f, sub.value);
 }
 
 void router::set_active(sub_id sub, bool active) {
@@ -70,7 +70,7 @@ void router::retire(sub_id sub) {
     return;
   s.gone = true;
   s.active = false;
-  table_.remove_all(sub);
+  table_.remove_all(sub.value);
   auto dropped = s.pending.size();
   for (std::size_t i = 0; i < s.pending.size(); ++i)
     drop_typed(s.pending[i].type, &type_counters::dropped_retired);
@@ -104,10 +104,9 @@ void router::set_types(
   type_names_.clear();
   type_lengths_.clear();
   for (auto& [name, prefix] : types) {
-    auto id = static_cast<sub_id>(type_names_.size());
-    type_names_.push_back(name);
+    auto id = type_names_.push_back(name);
     type_lengths_.push_back(prefix.size());
-    type_table_.add(prefix, id);
+    type_table_.add(prefix, id.value);
   }
   type_counters_.assign(type_names_.size() + 1, type_counters{});
   for (auto& sub : subs_)
@@ -116,19 +115,20 @@ void router::set_types(
 
 const std::string& router::type_name(type_id t) const {
   static const std::string other;
-  return t < type_names_.size() ? type_names_[t] : other;
+  return type_names_.contains(t) ? type_names_[t] : other;
 }
 
 type_id router::classify(std::string_view bytes) const {
-  auto other = static_cast<type_id>(type_names_.size());
+  auto other = types();
   if (type_names_.empty())
     return other;
   type_matched_.clear();
   type_table_.match(bytes, type_matched_, false);
   // The longest prefix wins (a type whose prefix starts another's).
   type_id best = other;
-  for (auto id : type_matched_)
-    if (best == other || type_lengths_[id] > type_lengths_[best])
+  for (auto raw : type_matched_)
+    if (type_id id{raw};
+        best == other || type_lengths_[id] > type_lengths_[best])
       best = id;
   return best;
 }
@@ -194,7 +194,8 @@ void router::publish_system(event ev) {
   table_.match(ev.bytes(), matched_, true);
   std::sort(matched_.begin(), matched_.end());
   bool any = false;
-  for (auto id : matched_) {
+  for (auto raw : matched_) {
+    sub_id id{raw};
     if (subs_[id].gone)
       continue;
     enqueue(id, ev, t);
@@ -220,13 +221,14 @@ router::outcome router::try_route(pub_id pub, const event& ev,
   table_.match(ev.bytes(), matched_, false);
   if (!pubs_[pub].echo) // never its own subscriber side
     matched_.erase(
-        std::remove(matched_.begin(), matched_.end(), pubs_[pub].self),
+        std::remove(matched_.begin(), matched_.end(), pubs_[pub].self.value),
         matched_.end());
   // Subscriber order decides which cycle is broken first and who waits on
   // whom: keep it canonical (matches are few; the sort is cheap).
   std::sort(matched_.begin(), matched_.end());
   std::vector<sub_id> wait;
-  for (auto id : matched_) {
+  for (auto raw : matched_) {
+    sub_id id{raw};
     auto& s = subs_[id];
     if (s.gone || contains(skip, id))
       continue;
@@ -237,7 +239,7 @@ router::outcome router::try_route(pub_id pub, const event& ev,
     // A subscriber that (transitively) waits on this publisher would never
     // make room: waiting for it is a deadlock. Drop the event for it.
     auto self = pubs_[pub].self;
-    if (self != no_id) {
+    if (self.valid()) {
       for (auto i = wait.begin(); i != wait.end();) {
         if (!reaches(*i, self)) {
           ++i;
@@ -264,7 +266,8 @@ router::outcome router::try_route(pub_id pub, const event& ev,
   auto t = classify(ev.bytes());
   ++type_counters_[t].published;
   bool any = !skip.empty();
-  for (auto id : matched_) {
+  for (auto raw : matched_) {
+    sub_id id{raw};
     if (subs_[id].gone || contains(skip, id))
       continue;
     enqueue(id, ev, t);
@@ -433,7 +436,7 @@ void router::abandon_in_flight(sub_id sub) {
     return;
   s.counters.dropped_retired += s.in_flight_count;
   s.counters.queued -= s.in_flight_count;
-  for (type_id t = 0; t < s.owned_by_type.size(); ++t) {
+  for (auto t : s.owned_by_type.ids()) {
     auto& tc = type_counters_[t];
     tc.dropped_retired += s.owned_by_type[t];
     tc.queued -= s.owned_by_type[t];
@@ -471,7 +474,7 @@ void router::deliver(sub_id id, router_sink& sink) {
     return;
   // A subscriber whose own events wait for room gets nothing new:
   // backpressure travels upstream.
-  if (s.self != no_id && pubs_[s.self].blocked)
+  if (s.self.valid() && pubs_[s.self].blocked)
     return;
   // One queued event stays undelivered when the queue is full, so
   // drop_oldest always has an old event to drop for a new one.

@@ -12,21 +12,12 @@
 #include "ee/event.hpp"
 #include "ee/stats.hpp"
 #include "ee/supervision.hpp"
+#include "src/core/ids.hpp"
 #include "src/core/ring.hpp"
 #include "src/core/shared_types.hpp"
 #include "src/core/subscription_table.hpp"
 
 namespace ee {
-
-/// Index of a subscriber in the router.
-using sub_id = std::uint32_t;
-
-/// Index of a publisher in the router.
-using pub_id = std::uint32_t;
-
-/// "None" for `sub_id` and `pub_id`.
-inline constexpr std::uint32_t no_id =
-    std::numeric_limits<std::uint32_t>::max();
 
 /// Bounds and policy of one subscriber's queue.
 struct subscriber_limits {
@@ -67,9 +58,6 @@ struct subscriber_counters {
     return dropped_policy + dropped_cycle + dropped_retired;
   }
 };
-
-/// Index of an event type in the router (see `router::set_types`).
-using type_id = std::uint32_t;
 
 /// Counters of one event type (`EE_TYPE_COUNTERS`). Copies count once per
 /// subscriber; at every moment
@@ -168,8 +156,8 @@ public:
   /// side, if any (it gets no deliveries while the publisher waits). Without
   /// `echo`, its own events never reach `self` (the federation: events from
   /// peers must not flow back out).
-  pub_id add_publisher(std::string name, credit window, sub_id self = no_id,
-                       bool echo = true);
+  pub_id add_publisher(std::string name, credit window,
+                       sub_id self = sub_id::none(), bool echo = true);
 
   /// Replaces the filters of `sub`.
   void subscribe(sub_id sub, const std::vector<std::string>& filters);
@@ -196,9 +184,7 @@ public:
 
   /// @returns the number of named event types (the "other" type has this
   /// id).
-  type_id types() const noexcept {
-    return static_cast<type_id>(type_names_.size());
-  }
+  type_id types() const noexcept { return type_id{type_names_.size()}; }
 
   /// @returns the name of type `t` ("" for the "other" type).
   const std::string& type_name(type_id t) const;
@@ -281,7 +267,7 @@ public:
   }
 
   /// @returns the publisher whose subscriber side is `sub` (see
-  /// `add_publisher`), or `no_id`.
+  /// `add_publisher`), or `pub_id::none()`.
   pub_id publisher_of(sub_id sub) const { return subs_[sub].self; }
 
   const std::string& name(sub_id sub) const { return subs_[sub].name; }
@@ -289,6 +275,12 @@ public:
   const router_totals& totals() const noexcept { return totals_; }
 
   std::size_t subscribers() const noexcept { return subs_.size(); }
+
+  /// @returns every subscriber's id, in order.
+  auto subscriber_ids() const noexcept { return subs_.ids(); }
+
+  /// @returns every event type's id, the "other" type's last.
+  auto type_ids() const noexcept { return type_counters_.ids(); }
 
   std::size_t publishers() const noexcept { return pubs_.size(); }
 
@@ -309,7 +301,7 @@ private:
     std::string name;
     subscriber_limits limits;
     custody who = custody::router;
-    pub_id self = no_id;
+    pub_id self;
     bool active = false;
     bool gone = false;
     bool dirty = false;
@@ -317,7 +309,7 @@ private:
     // Router custody: the events in flight; owner custody: only counted
     // (per type, so that what the owner never settles can be counted).
     ring<item> in_flight;
-    std::vector<std::uint64_t> owned_by_type;
+    id_vector<type_id, std::uint64_t> owned_by_type;
     std::uint64_t in_flight_count = 0;
     std::uint64_t in_flight_bytes = 0;
     // Publishers whose head event waits for room here.
@@ -328,7 +320,7 @@ private:
   struct publisher {
     std::string name;
     credit window;
-    sub_id self = no_id;
+    sub_id self;
     bool echo = true;
     ring<parked_event> parked;
     bool blocked = false;
@@ -366,12 +358,12 @@ private:
   subscription_table raw_table_;
   // Event types: their prefixes (subscriber = type id), names, counters.
   subscription_table type_table_;
-  std::vector<std::string> type_names_;
-  std::vector<std::size_t> type_lengths_;
-  std::vector<type_counters> type_counters_{1};
-  mutable std::vector<sub_id> type_matched_;
-  std::vector<subscriber> subs_;
-  std::vector<publisher> pubs_;
+  id_vector<type_id, std::string> type_names_;
+  id_vector<type_id, std::size_t> type_lengths_;
+  id_vector<type_id, type_counters> type_counters_;
+  mutable std::vector<subscription_table::subscriber> type_matched_;
+  id_vector<sub_id, subscriber> subs_;
+  id_vector<pub_id, publisher> pubs_;
   bool open_ = true;
   std::size_t waiting_ = 0;
   std::size_t raw_budget_;
@@ -386,12 +378,12 @@ private:
   // Publishers parked while closed, in order of parking.
   std::vector<pub_id> held_;
   // Scratch space.
-  std::vector<sub_id> matched_;
+  std::vector<subscription_table::subscriber> matched_;
   std::vector<sub_id> no_skip_;
-  std::vector<std::uint64_t> visit_stamp_;
+  id_vector<sub_id, std::uint64_t> visit_stamp_;
   std::uint64_t stamp_ = 0;
   std::vector<sub_id> stack_;
-  std::vector<sub_id> edge_matched_;
+  std::vector<subscription_table::subscriber> edge_matched_;
   std::vector<sub_id> edge_blockers_;
 };
 

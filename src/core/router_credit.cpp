@@ -43,7 +43,7 @@ void router::unblock(pub_id pub) {
     p.grant_due = true;
     grants_.push_back(pub);
   }
-  if (p.self != no_id)
+  if (p.self.valid())
     mark_dirty(p.self); // deliveries resume
 }
 
@@ -95,7 +95,8 @@ void router::blockers(pub_id pub, std::vector<sub_id>& out) {
   edge_matched_.clear();
   table_.match(head.ev.bytes(), edge_matched_, false);
   std::sort(edge_matched_.begin(), edge_matched_.end());
-  for (auto id : edge_matched_) {
+  for (auto raw : edge_matched_) {
+    sub_id id{raw};
     auto& s = subs_[id];
     auto& skip = head.skip;
     if (!s.gone && std::find(skip.begin(), skip.end(), id) == skip.end() &&
@@ -120,7 +121,7 @@ bool router::reaches(sub_id from, sub_id target) {
     // A subscriber waits only while its own publisher side waits (then it
     // gets nothing new and cannot make room). What that publisher waits on
     // is computed now, not remembered: a queue may have filled since.
-    if (self == no_id || !pubs_[self].blocked)
+    if (!self.valid() || !pubs_[self].blocked)
       continue;
     blockers(self, edge_blockers_);
     for (auto w : edge_blockers_)
@@ -132,7 +133,7 @@ bool router::reaches(sub_id from, sub_id target) {
 void router::break_cycles() {
   if (!open_)
     return;
-  for (pub_id pub = 0; pub < pubs_.size(); ++pub)
+  for (auto pub : pubs_.ids())
     if (pubs_[pub].blocked)
       retry(pub);
 }

@@ -8,19 +8,16 @@
 #include <vector>
 
 #include "ee/event.hpp"
+#include "src/core/ids.hpp"
 
 namespace ee {
 
 /// A batch of events in one hand-off.
 using event_batch = std::vector<event>;
 
-/// Identifies an external plugin: its slot in the engine. On the wire side
-/// it also names the plugin's command port as a publisher.
-using endpoint_id = std::uint32_t;
-
-/// The publisher id of the raw publish port (raw PUB clients).
-inline constexpr endpoint_id raw_publish_port =
-    std::numeric_limits<endpoint_id>::max();
+/// The publisher id of the raw publish port (raw PUB clients), beside the
+/// external plugins' endpoints.
+inline constexpr endpoint_id raw_publish_port = endpoint_id::none();
 
 /// Publish credit: how much more a publisher may hand to the engine.
 struct credit {

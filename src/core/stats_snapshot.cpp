@@ -19,7 +19,7 @@ void copy_type(type_stats& to, const type_counters& from) {
 } // namespace
 
 engine_stats make_stats(const router& r, const supervisor* sup,
-                        const std::vector<std::string>& kinds,
+                        const std::vector<plugin_ids>& plugins,
                         std::uint64_t raw_published) {
   engine_stats st;
   auto& t = r.totals();
@@ -29,22 +29,23 @@ engine_stats make_stats(const router& r, const supervisor* sup,
   st.raw_routed = t.raw_routed;
   st.raw_dropped = t.raw_dropped;
   st.raw_published = raw_published;
-  for (sub_id id = 0; id < r.subscribers(); ++id) {
+  for (auto& p : plugins) {
     subscriber_stats x;
-    x.kind = id < kinds.size() ? kinds[id] : std::string{};
-    copy_queue(x, r.counters(id));
-    if (auto pub = r.publisher_of(id); pub != no_id)
-      copy_publish(x, r.counters_of_publisher(pub));
-    if (sup && id < sup->size()) {
-      x.failures = sup->failures(id);
-      x.restarts = sup->restarts(id);
+    x.kind = p.kind;
+    copy_queue(x, r.counters(p.sub));
+    if (p.pub.valid())
+      copy_publish(x, r.counters_of_publisher(p.pub));
+    if (sup && p.child.valid()) {
+      x.failures = sup->failures(p.child);
+      x.restarts = sup->restarts(p.child);
     }
     st.delivered += x.delivered;
     st.dropped += x.dropped;
     st.dead_letters += x.dead_letters;
-    st.plugins[r.name(id)] = x;
+    st.plugins[r.name(p.sub)] = x;
   }
-  for (type_id ty = 0; ty <= r.types(); ++ty) {
+  for (std::uint32_t i = 0; i <= r.types().value; ++i) {
+    type_id ty{i};
     auto& c = r.counters_of_type(ty);
     if (ty == r.types() && c.published == 0 && c.routed == 0)
       continue; // no "(other)" entry when every event had a type

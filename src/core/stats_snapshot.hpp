@@ -20,14 +20,22 @@ namespace ee {
 /// Copies the `EE_PLUGIN_WIRE_COUNTERS` of an external plugin from the
 /// bridge's `from` (fields of the same names) to `to`.
 template <class Counters>
-void copy_wire_counters(subscriber_stats& to,
-                        const Counters& from){EE_PLUGIN_WIRE_COUNTERS(EE_COPY)}
+void copy_wire_counters(subscriber_stats& to, const Counters& from) {
+  EE_PLUGIN_WIRE_COUNTERS(EE_COPY)
+}
+
+/// A plugin's ids in the router and the supervisor, and how it runs.
+struct plugin_ids {
+  sub_id sub;
+  pub_id pub;
+  child_id child;
+  std::string kind;
+};
 
 /// @returns the engine's counters from its router and supervisor (plain:
-/// no CAF). Subscriber `i` of the router is plugin `i` of the supervisor;
-/// `kinds[i]` says how it runs.
+/// no CAF), one entry per plugin of `plugins`.
 engine_stats make_stats(const router& r, const supervisor* sup,
-                        const std::vector<std::string>& kinds,
+                        const std::vector<plugin_ids>& plugins,
                         std::uint64_t raw_published);
 
 } // namespace ee

@@ -32,7 +32,7 @@ supervisor::supervisor(supervisor_config cfg, std::vector<child_spec> children,
     : cfg_(cfg), fx_(fx), random_(std::move(random)) {
   kids_.reserve(children.size());
   for (auto& spec : children) {
-    auto& c = kids_.emplace_back();
+    auto& c = kids_[kids_.push_back(child{})];
     c.delay = spec.backoff.initial;
     c.spec = std::move(spec);
   }
@@ -63,7 +63,7 @@ void supervisor::set_state(child& c, child_state s) {
 }
 
 void supervisor::start(time_point now) {
-  for (child_id id = 0; id < kids_.size(); ++id) {
+  for (auto id : kids_.ids()) {
     auto& c = kids_[id];
     if (c.spec.external)
       set_state(c, c.spec.await_first_request ? child_state::starting
@@ -71,7 +71,7 @@ void supervisor::start(time_point now) {
     else
       spawn(id, now);
   }
-  for (child_id id = 0; id < kids_.size(); ++id)
+  for (auto id : kids_.ids())
     if (kids_[id].spec.has_process && !is_gone(kids_[id].state))
       fx_.launch(id);
   ee::log(log_level::debug, "engine: " + std::to_string(kids_.size()) +
@@ -136,7 +136,7 @@ void supervisor::check_barrier(time_point now) {
   barrier_passed_ = true;
   ee::log(log_level::debug, "engine: start barrier passed");
   fx_.open();
-  for (child_id id = 0; id < kids_.size(); ++id)
+  for (auto id : kids_.ids())
     if (kids_[id].state == child_state::ready)
       run(id, now);
 }
@@ -236,7 +236,7 @@ void supervisor::handle_restart(child_id id, time_point now) {
   schedule_restart(id, with_jitter(c.delay, bo.jitter, random_()));
   if (cfg_.strategy == restart_strategy::one_for_one)
     return;
-  for (child_id o = 0; o < kids_.size(); ++o) {
+  for (auto o : kids_.ids()) {
     auto& x = kids_[o];
     // Temporary plugins cannot be started again: they keep running.
     if (o == id || is_gone(x.state) || x.state == child_state::restarting ||
@@ -290,7 +290,7 @@ void supervisor::timer(supervisor_timer kind, child_id id, std::uint64_t gen,
       draining_ = false;
       stopping_ = true;
       stop_order_.clear();
-      for (child_id i = 0; i < kids_.size(); ++i) {
+      for (auto i : kids_.ids()) {
         auto& c = kids_[i];
         if (is_gone(c.state) || c.state == child_state::stopping)
           continue;
@@ -301,7 +301,8 @@ void supervisor::timer(supervisor_timer kind, child_id id, std::uint64_t gen,
         set_state(c, child_state::stopping);
         fx_.stop(i);
       }
-      fx_.set_timer(supervisor_timer::final_deadline, 0, final_margin(), 0);
+      fx_.set_timer(supervisor_timer::final_deadline, child_id::none(),
+                    final_margin(), 0);
       check_done();
     }
     return;
@@ -358,8 +359,8 @@ void supervisor::escalate(child_id id, time_point now) {
   draining_ = false;
   if (!deadline_) {
     deadline_ = now + cfg_.shutdown_grace;
-    fx_.set_timer(supervisor_timer::shutdown_deadline, 0, cfg_.shutdown_grace,
-                  0);
+    fx_.set_timer(supervisor_timer::shutdown_deadline, child_id::none(),
+                  cfg_.shutdown_grace, 0);
   }
   if (!stopping_)
     begin_ordered_stop(now);
@@ -396,11 +397,12 @@ void supervisor::request_stop(time_point now) {
   if (stopping() || done_)
     return;
   deadline_ = now + cfg_.shutdown_grace;
-  fx_.set_timer(supervisor_timer::shutdown_deadline, 0, cfg_.shutdown_grace, 0);
+  fx_.set_timer(supervisor_timer::shutdown_deadline, child_id::none(),
+                cfg_.shutdown_grace, 0);
   if (barrier_passed_) {
     draining_ = true;
-    fx_.set_timer(supervisor_timer::drain_deadline, 0, cfg_.shutdown_grace / 2,
-                  0);
+    fx_.set_timer(supervisor_timer::drain_deadline, child_id::none(),
+                  cfg_.shutdown_grace / 2, 0);
     poll(now);
     check_done(); // nothing to drain without plugins
     return;
@@ -418,8 +420,9 @@ void supervisor::poll(time_point now) {
     // whole wait O(plugins); a queue that fills again is waited for before
     // its plugin stops (stop_next).
     for (; drain_cursor_ < kids_.size(); ++drain_cursor_) {
-      auto& c = kids_[drain_cursor_];
-      if (c.state == child_state::running && !fx_.drained(drain_cursor_))
+      child_id id{drain_cursor_};
+      auto& c = kids_[id];
+      if (c.state == child_state::running && !fx_.drained(id))
         return;
     }
     draining_ = false;
@@ -433,9 +436,9 @@ void supervisor::poll(time_point now) {
 void supervisor::begin_ordered_stop(time_point now) {
   stopping_ = true;
   stop_order_.clear();
-  for (child_id id = 0; id < kids_.size(); ++id)
+  for (auto id : kids_.ids())
     stop_order_.push_back(id);
-  for (child_id id = 0; id < kids_.size(); ++id)
+  for (auto id : kids_.ids())
     if (kids_[id].state == child_state::restarting)
       retire(id, child_state::finished);
   stop_next(now);
@@ -488,7 +491,7 @@ void supervisor::abandon(child_id id) {
 }
 
 void supervisor::abandon_all() {
-  for (child_id id = 0; id < kids_.size(); ++id) {
+  for (auto id : kids_.ids()) {
     auto& c = kids_[id];
     if (is_gone(c.state))
       continue;

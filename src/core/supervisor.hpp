@@ -11,11 +11,9 @@
 
 #include "ee/error.hpp"
 #include "ee/supervision.hpp"
+#include "src/core/ids.hpp"
 
 namespace ee {
-
-/// Index of a supervised plugin (the same as its slot in the engine).
-using child_id = std::uint32_t;
 
 /// Where a plugin is in its life.
 enum class child_state {
@@ -235,6 +233,9 @@ public:
 
   std::size_t size() const noexcept { return kids_.size(); }
 
+  /// @returns every child's id, in order.
+  auto child_ids() const noexcept { return kids_.ids(); }
+
 private:
   struct child {
     child_spec spec;
@@ -271,7 +272,7 @@ private:
   void check_done();
 
   supervisor_config cfg_;
-  std::vector<child> kids_;
+  id_vector<child_id, child> kids_;
   effects& fx_;
   std::function<double()> random_;
   // Start barrier: plugins not ready yet (while it has not passed).

@@ -45,6 +45,61 @@ std::optional<std::vector<std::string>> read_events(const pub_options& opts) {
   return events;
 }
 
+// @returns the prefix of `--type` (empty without it), or nothing after an
+// error (printed).
+std::optional<std::string> type_prefix(const pub_options& opts,
+                                       const std::vector<event_type>& types) {
+  if (opts.type.empty())
+    return std::string{};
+  if (opts.engine.app.empty()) {
+    std::cerr << "event-engine pub: --type needs --app APP.toml (the "
+                 "file whose [types] defines it)\n";
+    return std::nullopt;
+  }
+  auto i = std::find_if(types.begin(), types.end(),
+                        [&](auto& t) { return t.name() == opts.type; });
+  if (i != types.end())
+    return i->filter();
+  std::vector<std::string> names;
+  for (auto& t : types)
+    names.push_back(t.name());
+  std::cerr << "event-engine pub: " << opts.engine.app << " defines no type '"
+            << opts.type << "'";
+  auto guess = util::closest(opts.type, names);
+  if (!guess.empty())
+    std::cerr << "; did you mean '" << guess << "'?";
+  std::cerr << " (types: " << util::join(names) << ")\n";
+  return std::nullopt;
+}
+
+// Waits until the engine's subscription arrives on `xpub` (from then on
+// nothing is dropped). @returns exit_ok, or the exit code after an error
+// (printed).
+int await_subscription(zmq::socket_t& xpub, handshake_watch& watch,
+                       const std::string& ep, double timeout_s) {
+  zmq::pollitem_t items[] = {{xpub.handle(), 0, ZMQ_POLLIN, 0},
+                             {watch.monitor().handle(), 0, ZMQ_POLLIN, 0}};
+  auto deadline =
+      std::chrono::steady_clock::now() +
+      std::chrono::milliseconds{static_cast<long long>(timeout_s * 1000)};
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (zmq::poll(items, 2, std::chrono::milliseconds{50}) == 0)
+      continue;
+    if (auto why = watch.failure()) {
+      std::cerr << "event-engine pub: " << ep << ": " << *why << '\n';
+      return exit_failed;
+    }
+    zmq::message_t msg;
+    if (xpub.recv(msg, zmq::recv_flags::dontwait) && msg.size() > 0 &&
+        msg.data<unsigned char>()[0] == 1)
+      return exit_ok;
+  }
+  std::cerr << "event-engine pub: no engine subscribed at " << ep << " within "
+            << timeout_s
+            << " s: is `event-engine run` running, with this publish port?\n";
+  return exit_failed;
+}
+
 } // namespace
 
 int pub_command(pub_options opts) {
@@ -56,29 +111,9 @@ int pub_command(pub_options opts) {
   auto types = resolve_target(opts.engine, false, "pub");
   if (!types)
     return exit_usage;
-  std::string prefix;
-  if (!opts.type.empty()) {
-    if (opts.engine.app.empty()) {
-      std::cerr << "event-engine pub: --type needs --app APP.toml (the "
-                   "file whose [types] defines it)\n";
-      return exit_usage;
-    }
-    auto i = std::find_if(types->begin(), types->end(),
-                          [&](auto& t) { return t.name() == opts.type; });
-    if (i == types->end()) {
-      std::vector<std::string> names;
-      for (auto& t : *types)
-        names.push_back(t.name());
-      std::cerr << "event-engine pub: " << opts.engine.app
-                << " defines no type '" << opts.type << "'";
-      auto guess = util::closest(opts.type, names);
-      if (!guess.empty())
-        std::cerr << "; did you mean '" << guess << "'?";
-      std::cerr << " (types: " << util::join(names) << ")\n";
-      return exit_usage;
-    }
-    prefix = i->filter();
-  }
+  auto prefix = type_prefix(opts, *types);
+  if (!prefix)
+    return exit_usage;
   auto events = read_events(opts);
   if (!events || !port_known(opts.engine, "pub"))
     return exit_usage;
@@ -99,32 +134,12 @@ int pub_command(pub_options opts) {
   handshake_watch watch{ctx, xpub, curve};
   if (!connect(xpub, ep, "pub"))
     return exit_usage;
-  zmq::pollitem_t items[] = {{xpub.handle(), 0, ZMQ_POLLIN, 0},
-                             {watch.monitor().handle(), 0, ZMQ_POLLIN, 0}};
-  bool subscribed = false;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!subscribed && std::chrono::steady_clock::now() < deadline) {
-    if (zmq::poll(items, 2, std::chrono::milliseconds{50}) == 0)
-      continue;
-    if (auto why = watch.failure()) {
-      std::cerr << "event-engine pub: " << ep << ": " << *why << '\n';
-      return exit_failed;
-    }
-    zmq::message_t msg;
-    if (xpub.recv(msg, zmq::recv_flags::dontwait) && msg.size() > 0 &&
-        msg.data<unsigned char>()[0] == 1)
-      subscribed = true;
-  }
-  if (!subscribed) {
-    std::cerr << "event-engine pub: no engine subscribed at " << ep
-              << " within " << opts.timeout
-              << " s: is `event-engine run` running, with this publish "
-                 "port?\n";
-    return exit_failed;
-  }
+  if (auto rc = await_subscription(xpub, watch, ep, opts.timeout);
+      rc != exit_ok)
+    return rc;
   std::size_t sent = 0;
   for (auto& ev : *events) {
-    std::string bytes = prefix + ev;
+    std::string bytes = *prefix + ev;
     if (!xpub.send(zmq::buffer(bytes), zmq::send_flags::none)) {
       std::cerr << "event-engine pub: the engine did not take event "
                 << sent + 1 << " within " << opts.timeout << " s\n";

@@ -299,6 +299,15 @@ private:
     key_ = true;
   }
 
+  // Fails at the non-ASCII character here (taking it) with the message
+  // `text` makes of its code point ("U+...").
+  template <class Text>
+  void fail_non_ascii(Text text) {
+    auto line = line_, column = column_;
+    auto cp = take();
+    fail_at(line, column, text(code_point(cp)));
+  }
+
   void basic_string(bool multi_line) {
     char c = s_[pos_];
     if (c == '\\') {
@@ -312,28 +321,23 @@ private:
         while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t' ||
                                     s_[pos_] == '\n' || s_[pos_] == '\r'))
           take();
-        if (pos_ < s_.size() && static_cast<unsigned char>(s_[pos_]) >= 0x80) {
-          auto line = line_, column = column_;
-          auto cp = take();
-          fail_at(line, column,
-                  "non-ASCII character " + code_point(cp) +
-                      " after a backslash and white space: the TOML parser "
-                      "cannot read it there; write it as \\u" +
-                      code_point(cp).substr(2) +
-                      " or put an ASCII character "
-                      "before it");
-        }
+        if (pos_ < s_.size() && static_cast<unsigned char>(s_[pos_]) >= 0x80)
+          fail_non_ascii([](const std::string& cp) {
+            return "non-ASCII character " + cp +
+                   " after a backslash and white space: the TOML parser "
+                   "cannot read it there; write it as \\u" +
+                   cp.substr(2) + " or put an ASCII character before it";
+          });
         return;
       }
       if (static_cast<unsigned char>(s_[pos_]) >= 0x80) {
         // toml++ asks whether it is white space before a line end.
-        auto line = line_, column = column_;
-        auto cp = take();
-        fail_at(line, column,
-                "'\\' followed by " + code_point(cp) +
-                    " is not an escape sequence; write \\\\ for a "
-                    "backslash or \\u" +
-                    code_point(cp).substr(2) + " for the character");
+        fail_non_ascii([](const std::string& cp) {
+          return "'\\' followed by " + cp +
+                 " is not an escape sequence; write \\\\ for a backslash "
+                 "or \\u" +
+                 cp.substr(2) + " for the character";
+        });
         return;
       }
       take(); // the escaped character

@@ -140,6 +140,8 @@ int main(int argc, char** argv) {
       return child_tcp(arg(2));
     if (kind == "barrier")
       return child_barrier(arg(2));
+    if (kind == "caf-floor")
+      return child_caf_floor(arg(2));
     if (kind == "restart")
       return child_restart(arg(2), args.size() > 3);
     if (kind == "fed")

@@ -3,12 +3,14 @@
 // registering, after registering and after the barrier (bytes per registered
 // and per idle plugin), and the time from stop() to run() returning; then the
 // restart latency of a crashing `permanent` plugin (back-off 0, median).
-// No baseline.
+// The baseline (barrier_floor.cpp, a child of its own in the same round): a
+// bare CAF system spawning K lazy_init actors and sending each one message.
 
 #include "tests/benchmark/sections.hpp"
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <condition_variable>
 #include <cstdint>
 #include <iostream>
@@ -75,6 +77,13 @@ private:
 constexpr std::pair<std::uint64_t, double> barrier_targets[] = {{1000, 0.5},
                                                                 {100000, 1.0}};
 
+/// Issue 17's targets at 100,000 plugins: the barrier at most this many
+/// times the bare-CAF floor, and an idle plugin at most this many bytes
+/// beyond CAF's own actor.
+constexpr std::uint64_t floor_target_k = 100000;
+constexpr double floor_target_ratio = 1.5;
+constexpr double beyond_caf_target_bytes = 2048;
+
 /// What a barrier child measured (nothing unless `ok`).
 struct barrier_figures {
   bool ok = false;
@@ -105,6 +114,26 @@ barrier_figures run_barrier_child(std::uint64_t k) {
   return f;
 }
 
+/// What a floor child measured: seconds and bytes per actor (NaN: failed).
+struct floor_figures {
+  double floor_s = std::numeric_limits<double>::quiet_NaN();
+  double bytes = std::numeric_limits<double>::quiet_NaN();
+};
+
+floor_figures run_floor_child(std::uint64_t k) {
+  floor_figures f;
+  auto kv = run_child({"caf-floor", std::to_string(k)},
+                      std::chrono::seconds{150 + k / 1000});
+  if (!kv || (*kv)["ok"] == 0)
+    return f;
+  f.floor_s = (*kv)["floor_s"];
+  f.bytes = ((*kv)["running_kb"] - (*kv)["before_kb"]) * 1024 / k;
+  std::cout << "# CAF floor " << k << " actors: " << fmt(f.floor_s)
+            << " s to the last message, " << fmt(f.bytes) << " B per actor"
+            << std::endl;
+  return f;
+}
+
 void print_barrier(std::uint64_t k, const barrier_figures& f) {
   std::cout << "# barrier " << k << " plugins: ";
   if (!f.ok) {
@@ -125,9 +154,12 @@ struct barrier_runs {
   std::vector<double> stop_s;
   std::vector<double> registered_bytes;
   std::vector<double> idle_bytes;
+  std::vector<double> floor_s;
+  std::vector<double> floor_bytes;
+  std::vector<double> beyond_bytes; // idle plugin minus CAF actor, per round
   bool all_ok = true;
 
-  void add(const barrier_figures& f) {
+  void add(const barrier_figures& f, const floor_figures& fl) {
     auto v = [&f](double x) {
       return f.ok ? x : std::numeric_limits<double>::quiet_NaN();
     };
@@ -135,7 +167,10 @@ struct barrier_runs {
     stop_s.push_back(v(f.stop_s));
     registered_bytes.push_back(v(f.registered_bytes));
     idle_bytes.push_back(v(f.idle_bytes));
-    all_ok = all_ok && f.ok;
+    floor_s.push_back(fl.floor_s);
+    floor_bytes.push_back(fl.bytes);
+    beyond_bytes.push_back(v(f.idle_bytes) - fl.bytes);
+    all_ok = all_ok && f.ok && !std::isnan(fl.floor_s);
   }
 };
 
@@ -149,8 +184,10 @@ void report_barrier(std::uint64_t k, const barrier_runs& r) {
     }
   auto ks = std::to_string(k);
   report_runs("e", "barrier_seconds_k" + ks,
-              ks + " plugins: run() -> last on_start", "s", r.barrier_s, {},
-              note);
+              ks + " plugins: run() -> last on_start", "s", r.barrier_s,
+              r.floor_s,
+              note.empty() ? "baseline: bare CAF floor"
+                           : note + "; baseline: bare CAF floor");
   report_runs("e", "barrier_stop_seconds_k" + ks,
               ks + " plugins: stop -> run() returned", "s", r.stop_s, {},
               "every plugin idle until stop()");
@@ -158,8 +195,37 @@ void report_barrier(std::uint64_t k, const barrier_runs& r) {
               ks + " plugins: bytes per registered plugin", "B",
               r.registered_bytes, {}, "RSS growth by registering / K");
   report_runs("e", "barrier_bytes_per_idle_plugin_k" + ks,
-              ks + " plugins: bytes per idle plugin", "B", r.idle_bytes, {},
-              "RSS growth by registering and running / K");
+              ks + " plugins: bytes per idle plugin", "B", r.idle_bytes,
+              r.floor_bytes,
+              "RSS growth by registering and running / K; baseline: bare "
+              "CAF actor");
+  report_runs("e", "barrier_bytes_beyond_caf_k" + ks,
+              ks + " plugins: bytes beyond CAF's actor", "B", r.beyond_bytes,
+              {}, "bytes per idle plugin minus per bare CAF actor");
+}
+
+/// Issue 17's targets against the floor (see floor_target_k).
+void floor_targets(const barrier_runs& r, std::size_t repeat) {
+  auto k = std::to_string(floor_target_k);
+  auto worst = " (worst of " + std::to_string(repeat) + ")";
+  std::vector<double> ratios;
+  for (std::size_t i = 0; i < r.barrier_s.size(); ++i)
+    ratios.push_back(r.barrier_s[i] / r.floor_s[i]);
+  auto ratio = spread_of(ratios);
+  std::ostringstream what;
+  what << k << " plugins through the barrier <= " << floor_target_ratio
+       << "x the CAF floor" << worst;
+  add_target({what.str(),
+              ratio ? spread_str(*ratio) + "x (min / median / max)" : "failed",
+              r.all_ok && ratio && ratio->max <= floor_target_ratio});
+  auto beyond = spread_of(r.beyond_bytes);
+  std::ostringstream what_b;
+  what_b << k << " idle plugins: <= " << beyond_caf_target_bytes
+         << " B beyond CAF's actor" << worst;
+  add_target(
+      {what_b.str(),
+       beyond ? spread_str(*beyond) + " B (min / median / max)" : "failed",
+       r.all_ok && beyond && beyond->max <= beyond_caf_target_bytes});
 }
 
 void barrier_part(const settings& cfg) {
@@ -169,7 +235,7 @@ void barrier_part(const settings& cfg) {
     for (auto k : cfg.plugins) {
       auto f = run_barrier_child(k);
       print_barrier(k, f);
-      measured[k].add(f);
+      measured[k].add(f, run_floor_child(k));
     }
   }
   for (auto k : cfg.plugins)
@@ -187,6 +253,8 @@ void barrier_part(const settings& cfg) {
                 sp ? spread_str(*sp) + " s (min / median / max)" : "failed",
                 i->second.all_ok && sp && sp->max < limit});
   }
+  if (auto i = measured.find(floor_target_k); i != measured.end())
+    floor_targets(i->second, cfg.repeat);
 }
 
 // -- restarts -----------------------------------------------------------------

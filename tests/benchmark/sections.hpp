@@ -62,6 +62,11 @@ void section_d(const settings& cfg);
 /// @returns the exit code.
 int child_barrier(std::size_t k);
 
+/// Child mode: the barrier's floor (barrier_floor.cpp): a bare CAF system
+/// spawns `k` lazy_init actors and sends each one message.
+/// @returns the exit code.
+int child_caf_floor(std::size_t k);
+
 /// Child mode: restart latency of a crashing plugin, `rounds` times.
 /// @returns the exit code.
 int child_restart(std::size_t rounds, bool verbose);

@@ -52,7 +52,7 @@ TEST(Children, FormatLinePrefixesAndEscapes) {
 TEST(Children, LaunchesWithTheEnvironmentAndForwardsOutput) {
   log_capture logs;
   fake_engine engine;
-  auto p = child(7, "envy",
+  auto p = child(7_ep, "envy",
                  "import os, sys\n"
                  "for k in ['EE_PLUGIN_NAME', 'EE_PLUGIN_PORT', "
                  "'EE_PLUGIN_HOST', 'EE_PUBLISH_PORT', 'EE_SUBSCRIBE_PORT', "
@@ -65,9 +65,9 @@ TEST(Children, LaunchesWithTheEnvironmentAndForwardsOutput) {
   auto b = std::move(*opened);
   engine.link = b.get();
   b->start(engine, credit{10, 1 << 20});
-  b->launch(7);
+  b->launch(7_ep);
   ASSERT_TRUE(engine.wait_for([&] { return !engine.exits.empty(); }));
-  EXPECT_EQ(engine.exits[0].id, 7u);
+  EXPECT_EQ(engine.exits[0].id, 7_ep);
   EXPECT_FALSE(engine.exits[0].normal);
   EXPECT_NE(engine.exits[0].text.find("exited with code 3"), std::string::npos)
       << engine.exits[0].text;
@@ -88,7 +88,7 @@ TEST(Children, LaunchesWithTheEnvironmentAndForwardsOutput) {
 TEST(Children, ALaunchFailureIsReported) {
   fake_engine engine;
   bridge_plugin p;
-  p.id = 3;
+  p.id = 3_ep;
   p.name = "ghost";
   p.command = {"/no/such/program-ee"};
   auto opened = bridge::open(test_config(), {p});
@@ -96,7 +96,7 @@ TEST(Children, ALaunchFailureIsReported) {
   auto b = std::move(*opened);
   engine.link = b.get();
   b->start(engine, credit{10, 1 << 20});
-  b->launch(3);
+  b->launch(3_ep);
   ASSERT_TRUE(engine.wait_for([&] { return !engine.exits.empty(); }));
   EXPECT_FALSE(engine.exits[0].normal);
   EXPECT_NE(engine.exits[0].text.find("program-ee"), std::string::npos);
@@ -106,23 +106,23 @@ TEST(Children, ARelaunchDoesNotBlockTheLoop) {
   log_capture logs;
   fake_engine engine;
   bridge_plugin other;
-  other.id = 2;
+  other.id = 2_ep;
   other.name = "other";
   auto opened =
-      bridge::open(test_config(), {child(1, "stubborn", stubborn), other});
+      bridge::open(test_config(), {child(1_ep, "stubborn", stubborn), other});
   ASSERT_TRUE(opened);
   auto b = std::move(*opened);
   engine.link = b.get();
-  engine.auto_grant[2] = true;
+  engine.auto_grant[2_ep] = true;
   b->start(engine, credit{100, 1 << 20});
-  b->launch(1);
+  b->launch(1_ep);
   ASSERT_TRUE(logs.wait_for("[stubborn] stubborn ready"));
   zmq::context_t ctx{1};
   auto s = req_socket(ctx, b->plugin_ports().at("other"));
   EXPECT_EQ(request(s, "warm-up"), wire::published_reply);
   // The old process ignores SIGTERM: it is killed after a short grace, and
   // meanwhile the loop serves everyone.
-  b->launch(1);
+  b->launch(1_ep);
   ASSERT_TRUE(logs.wait_for("stopping its process for a restart"));
   EXPECT_EQ(request(s, "during relaunch"), wire::published_reply);
   EXPECT_FALSE(logs.has("killed by signal 9"))
@@ -150,12 +150,13 @@ TEST(Children, ARelaunchDoesNotBlockTheLoop) {
 TEST(Children, ShutdownReturnsByItsDeadline) {
   log_capture logs;
   fake_engine engine;
-  auto opened = bridge::open(test_config(), {child(1, "stubborn", stubborn)});
+  auto opened =
+      bridge::open(test_config(), {child(1_ep, "stubborn", stubborn)});
   ASSERT_TRUE(opened);
   auto b = std::move(*opened);
   engine.link = b.get();
   b->start(engine, credit{10, 1 << 20});
-  b->launch(1);
+  b->launch(1_ep);
   ASSERT_TRUE(logs.wait_for("[stubborn] stubborn ready"));
   pid_t pid = 0;
   for (auto& l : logs.lines())
@@ -220,12 +221,13 @@ pid_t launched_pid(log_capture& logs) {
 TEST(Children, AKilledKeeperIsReportedAndItsPluginsStopped) {
   log_capture logs;
   fake_engine engine;
-  auto opened = bridge::open(test_config(), {child(1, "stubborn", stubborn)});
+  auto opened =
+      bridge::open(test_config(), {child(1_ep, "stubborn", stubborn)});
   ASSERT_TRUE(opened);
   auto b = std::move(*opened);
   engine.link = b.get();
   b->start(engine, credit{10, 1 << 20});
-  b->launch(1);
+  b->launch(1_ep);
   ASSERT_TRUE(logs.wait_for("[stubborn] stubborn ready"));
   auto pid = launched_pid(logs);
   ASSERT_GT(pid, 0);
@@ -242,7 +244,7 @@ TEST(Children, AKilledKeeperIsReportedAndItsPluginsStopped) {
   EXPECT_TRUE(ee::test::eventually([&] { return ::kill(pid, 0) != 0; }))
       << "the plugin outlived its keeper";
   // A new launch starts a new keeper.
-  b->launch(1);
+  b->launch(1_ep);
   EXPECT_TRUE(ee::test::eventually([&] {
     int n = 0;
     for (auto& l : logs.lines())

@@ -110,15 +110,15 @@ bool publish_raw(fixture& f, zmq::socket_t& pub, const std::string& ev) {
 
 TEST(Curve, AnAllowedClientWorksOnEveryPort) {
   keyring k;
-  fixture f{k.config(), {plugin(1, "p")}};
+  fixture f{k.config(), {plugin(1_ep, "p")}};
   zmq::context_t ctx{1};
   // Its plugin port: publish and next_msg.
   auto req = client(ctx, zmq::socket_type::req, f.port("p"), &k.ok,
                     k.server.public_key);
   EXPECT_EQ(request(req.sock, "TypeAhello"), wire::published_reply);
   ASSERT_TRUE(f.engine.wait_for(
-      [&] { return f.engine.published_events[1].size() == 1; }));
-  f.engine.feed(1, {event{"Ev1"}}, 10);
+      [&] { return f.engine.published_events[1_ep].size() == 1; }));
+  f.engine.feed(1_ep, {event{"Ev1"}}, 10);
   EXPECT_EQ(request(req.sock, std::string{next_cmd}), "Ev1");
   // The subscribe port.
   auto sub = client(ctx, zmq::socket_type::sub, f.b->subscribe_port(), &k.ok,
@@ -142,7 +142,7 @@ TEST(Curve, AnAllowedClientWorksOnEveryPort) {
 TEST(Curve, ClientsWithoutAKeyOrWithAnUnlistedKeyGetAndTakeNothing) {
   log_capture logs;
   keyring k;
-  fixture f{k.config(), {plugin(1, "p")}};
+  fixture f{k.config(), {plugin(1_ep, "p")}};
   zmq::context_t ctx{1};
   auto srv = k.server.public_key;
   int pp = f.port("p");
@@ -168,7 +168,7 @@ TEST(Curve, ClientsWithoutAKeyOrWithAnUnlistedKeyGetAndTakeNothing) {
   for (auto* s : {&plain_pub, &bad_pub})
     s->sock.send(zmq::buffer(std::string{"Forged"}), zmq::send_flags::dontwait);
   // The allowed client gets the plugin's event; the others nothing.
-  f.engine.feed(1, {event{"Ev0"}}, 10);
+  f.engine.feed(1_ep, {event{"Ev0"}}, 10);
   auto ok_req = client(ctx, zmq::socket_type::req, pp, &k.ok, srv);
   EXPECT_EQ(request(ok_req.sock, std::string{next_cmd}), "Ev0");
   EXPECT_TRUE(nothing_within(plain_req.sock, 50ms));
@@ -190,7 +190,7 @@ TEST(Curve, ClientsWithoutAKeyOrWithAnUnlistedKeyGetAndTakeNothing) {
     std::lock_guard<std::mutex> guard{f.engine.mtx};
     for (auto& e : f.engine.published_events[raw_publish_port])
       EXPECT_EQ(e.bytes(), "Marker");
-    EXPECT_TRUE(f.engine.published_events[1].empty());
+    EXPECT_TRUE(f.engine.published_events[1_ep].empty());
   }
   ASSERT_TRUE(f.wait_stats([](const bridge_stats& st) {
     return st.auth_refused >= 3 && st.refused_connections >= 6;
@@ -222,13 +222,13 @@ TEST(Curve, APluginsOwnListKeepsOtherClientsOut) {
   auto a = k.dir.keys("plugins/a");
   auto b = k.dir.keys("plugins/b");
   auto c = k.dir.keys("plugins/c");
-  auto pa = plugin(1, "A");
+  auto pa = plugin(1_ep, "A");
   pa.allowed_key_files = {(k.dir.path / "plugins/a.key").string()};
-  auto pb = plugin(2, "B");
+  auto pb = plugin(2_ep, "B");
   pb.allowed_keys = {b.public_key};
-  auto pc = plugin(3, "C"); // its process's key only
+  auto pc = plugin(3_ep, "C"); // its process's key only
   pc.client_key_file = (k.dir.path / "plugins/c.key_secret").string();
-  auto pd = plugin(4, "D"); // no keys of its own: the engine's list
+  auto pd = plugin(4_ep, "D"); // no keys of its own: the engine's list
   fixture f{k.config(), {pa, pb, pc, pd}};
   zmq::context_t ctx{1};
   auto srv = k.server.public_key;
@@ -253,11 +253,11 @@ TEST(Curve, APluginsOwnListKeepsOtherClientsOut) {
 
 TEST(Curve, RefusedConnectionsDoNotConfuseTheConnectionTracker) {
   keyring k;
-  fixture f{k.config(), {plugin(1, "p")}};
+  fixture f{k.config(), {plugin(1_ep, "p")}};
   zmq::context_t ctx{1};
   auto srv = k.server.public_key;
   int port = f.port("p");
-  f.engine.feed(1, {event{"Ev0"}, event{"Ev1"}}, 10);
+  f.engine.feed(1_ep, {event{"Ev0"}, event{"Ev1"}}, 10);
   auto s1 = client(ctx, zmq::socket_type::req, port, &k.ok, srv);
   EXPECT_EQ(request(s1.sock, std::string{next_cmd}), "Ev0"); // in flight
   // Refused connections come and go on the same port (their fds are
@@ -279,7 +279,7 @@ TEST(Curve, RefusedConnectionsDoNotConfuseTheConnectionTracker) {
   // s1's next request confirms Ev0: nothing was taken for a disconnect.
   EXPECT_EQ(request(s1.sock, std::string{next_cmd}), "Ev1");
   ASSERT_TRUE(f.engine.wait_for(
-      [&] { return f.engine.settled_totals[1].handled == 1; }));
+      [&] { return f.engine.settled_totals[1_ep].handled == 1; }));
   auto st = f.b->stats().endpoints[0];
   EXPECT_EQ(st.redeliveries, 0u);
   EXPECT_EQ(st.disconnects, 0u);
@@ -296,7 +296,7 @@ TEST(Curve, RefusedConnectionsDoNotConfuseTheConnectionTracker) {
 TEST(Curve, RefusalsAreRateLimited) {
   log_capture logs;
   keyring k;
-  fixture f{k.config(), {plugin(1, "p")}};
+  fixture f{k.config(), {plugin(1_ep, "p")}};
   zmq::context_t ctx{1};
   auto start = std::chrono::steady_clock::now();
   std::vector<watched> clients;
@@ -345,7 +345,7 @@ TEST(Curve, BadKeysAreClearErrorsWhenTheBridgeOpens) {
   cfg.security.allowed_keys = {"not a key"};
   auto bad_key = open_error(cfg);
   EXPECT_TRUE(contains(bad_key, "security_config::allowed_keys[0]")) << bad_key;
-  auto p = plugin(1, "p");
+  auto p = plugin(1_ep, "p");
   p.client_key_file = (k.dir.path / "clients/ok.key").string();
   auto bad_client = open_error(k.config(), {p});
   EXPECT_TRUE(contains(bad_client, "plugin 'p' client_key_file")) << bad_client;
@@ -355,14 +355,14 @@ TEST(Curve, BadKeysAreClearErrorsWhenTheBridgeOpens) {
 TEST(Curve, LaunchedPluginsGetTheServerKeyAndTheirKeyFile) {
   log_capture logs;
   keyring k;
-  auto p = plugin(7, "envy");
+  auto p = plugin(7_ep, "envy");
   p.command = {"/usr/bin/python3", "-u", "-c",
                "import os\n"
                "for k in ['EE_CURVE_SERVER_KEY', 'EE_CURVE_CLIENT_KEY_FILE']:\n"
                "    print(k + '=' + os.environ.get(k, '?'))\n"};
   p.client_key_file = (k.dir.path / "clients/ok.key_secret").string();
   fixture f{k.config(), {p}};
-  f.b->launch(7);
+  f.b->launch(7_ep);
   ASSERT_TRUE(f.engine.wait_for([&] { return !f.engine.exits.empty(); }));
   EXPECT_TRUE(
       logs.wait_for("[envy] EE_CURVE_SERVER_KEY=" + k.server.public_key));
@@ -374,13 +374,13 @@ TEST(Curve, ANonLoopbackAddressWithoutCurveLogsTheExposure) {
   auto cfg = test_config();
   {
     log_capture logs;
-    fixture f{cfg, {plugin(1, "p")}};
+    fixture f{cfg, {plugin(1_ep, "p")}};
     EXPECT_FALSE(logs.has("not a loopback address"));
   }
   cfg.bind_address = "0.0.0.0";
   {
     log_capture logs;
-    fixture f{cfg, {plugin(1, "p")}};
+    fixture f{cfg, {plugin(1_ep, "p")}};
     auto line = "security: bind_address '0.0.0.0' is not a loopback address "
                 "and CURVE is off, so anyone who can reach this host can "
                 "publish events to every plugin on port " +
@@ -397,7 +397,7 @@ TEST(Curve, ANonLoopbackAddressWithoutCurveLogsTheExposure) {
   secure.bind_address = "0.0.0.0";
   {
     log_capture logs;
-    fixture f{secure, {plugin(1, "p")}};
+    fixture f{secure, {plugin(1_ep, "p")}};
     EXPECT_FALSE(logs.has("not a loopback address"));
     EXPECT_TRUE(logs.has("security: CURVE on the publish port"));
   }

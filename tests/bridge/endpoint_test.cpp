@@ -67,25 +67,25 @@ std::vector<event> numbered(const std::string& prefix, int n) {
 } // namespace
 
 TEST(Endpoint, DefersNextMsgAndRepliesToPublish) {
-  fixture f{{plugin(1, "p", delivery_mode::at_least_once)}};
-  f.engine.auto_grant[1] = true;
+  fixture f{{plugin(1_ep, "p", delivery_mode::at_least_once)}};
+  f.engine.auto_grant[1_ep] = true;
   auto s = req_socket(f.ctx, f.port("p"));
   EXPECT_EQ(request(s, "TypeAhello"), wire::published_reply);
   ASSERT_TRUE(f.engine.wait_for(
-      [&] { return f.engine.published_events[1].size() == 1; }));
-  EXPECT_EQ(f.engine.published_events[1][0], event{"TypeAhello"});
-  EXPECT_EQ(f.engine.first_requests[1], 1);
+      [&] { return f.engine.published_events[1_ep].size() == 1; }));
+  EXPECT_EQ(f.engine.published_events[1_ep][0], event{"TypeAhello"});
+  EXPECT_EQ(f.engine.first_requests[1_ep], 1);
   s.send(zmq::buffer(next_cmd));
   std::string got;
   EXPECT_FALSE(recv_within(s, got, 100ms)); // nothing to send yet
-  f.engine.feed(1, {event{"Ev1"}}, 10);
+  f.engine.feed(1_ep, {event{"Ev1"}}, 10);
   ASSERT_TRUE(recv_within(s, got));
   EXPECT_EQ(got, "Ev1");
   // Its next request confirms it.
   s.send(zmq::buffer(next_cmd));
   ASSERT_TRUE(f.engine.wait_for(
-      [&] { return f.engine.settled_totals[1].handled == 1; }));
-  EXPECT_EQ(f.engine.settled_totals[1].handled_bytes, 3u);
+      [&] { return f.engine.settled_totals[1_ep].handled == 1; }));
+  EXPECT_EQ(f.engine.settled_totals[1_ep].handled_bytes, 3u);
   // Bad requests get a bad msg reply and leave the endpoint serving.
   auto t = req_socket(f.ctx, f.port("p"));
   t.send(zmq::buffer(std::string{"a"}), zmq::send_flags::sndmore);
@@ -97,8 +97,8 @@ TEST(Endpoint, DefersNextMsgAndRepliesToPublish) {
 }
 
 TEST(Endpoint, AVanishedConnectionsEventGoesToTheNextRequest) {
-  fixture f{{plugin(1, "p", delivery_mode::at_least_once)}};
-  f.engine.feed(1, {event{"Ev0"}, event{"Ev1"}}, 10);
+  fixture f{{plugin(1_ep, "p", delivery_mode::at_least_once)}};
+  f.engine.feed(1_ep, {event{"Ev0"}, event{"Ev1"}}, 10);
   {
     auto s = req_socket(f.ctx, f.port("p"));
     EXPECT_EQ(request(s, std::string{next_cmd}), "Ev0");
@@ -110,7 +110,7 @@ TEST(Endpoint, AVanishedConnectionsEventGoesToTheNextRequest) {
   EXPECT_EQ(request(s, std::string{next_cmd}), "Ev0");
   EXPECT_EQ(request(s, std::string{next_cmd}), "Ev1");
   ASSERT_TRUE(f.engine.wait_for(
-      [&] { return f.engine.settled_totals[1].handled == 1; }));
+      [&] { return f.engine.settled_totals[1_ep].handled == 1; }));
   auto st = f.b->stats().endpoints[0];
   EXPECT_EQ(st.redeliveries, 1u);
   EXPECT_GE(st.disconnects, 1u);
@@ -157,10 +157,10 @@ churn(fixture& f, int threads, const std::function<bool()>& done,
 } // namespace
 
 TEST(Endpoint, ReconnectChurnAtMostOnceDeliversEveryEventExactlyOnce) {
-  fixture f{{plugin(1, "p", delivery_mode::at_most_once)}};
+  fixture f{{plugin(1_ep, "p", delivery_mode::at_most_once)}};
   constexpr int threads = 16, rounds = 200;
   auto events = numbered("Ev", threads * rounds);
-  f.engine.feed(1, events, 64);
+  f.engine.feed(1_ep, events, 64);
   std::atomic<int> timeouts{0}, reopenings{0};
   auto got = churn(
       f, threads, [] { return false; }, [](int) { return 1; }, rounds, 10s,
@@ -174,21 +174,21 @@ TEST(Endpoint, ReconnectChurnAtMostOnceDeliversEveryEventExactlyOnce) {
   std::sort(want.begin(), want.end());
   EXPECT_EQ(got, want); // every event exactly once
   ASSERT_TRUE(f.engine.wait_for([&] {
-    auto& t = f.engine.settled_totals[1];
+    auto& t = f.engine.settled_totals[1_ep];
     return t.handled == events.size() && t.in_flight == 0;
   })) << "handled "
-      << f.engine.settled_totals[1].handled;
+      << f.engine.settled_totals[1_ep].handled;
 }
 
 TEST(Endpoint, ReconnectChurnAtLeastOnceSettlesEveryEvent) {
-  fixture f{{plugin(1, "p", delivery_mode::at_least_once, 3)}};
+  fixture f{{plugin(1_ep, "p", delivery_mode::at_least_once, 3)}};
   constexpr int threads = 16;
   constexpr std::size_t total = 3000;
   auto events = numbered("Ev", total);
-  f.engine.feed(1, events, 64);
+  f.engine.feed(1_ep, events, 64);
   auto done = [&] {
     std::lock_guard<std::mutex> guard{f.engine.mtx};
-    auto& t = f.engine.settled_totals[1];
+    auto& t = f.engine.settled_totals[1_ep];
     return t.handled + t.dead_letters.size() == total;
   };
   std::atomic<int> timeouts{0}, reopenings{0};
@@ -200,10 +200,10 @@ TEST(Endpoint, ReconnectChurnAtLeastOnceSettlesEveryEvent) {
       timeouts, reopenings);
   auto elapsed = std::chrono::steady_clock::now() - start;
   ASSERT_TRUE(f.engine.wait_for([&] {
-    auto& t = f.engine.settled_totals[1];
+    auto& t = f.engine.settled_totals[1_ep];
     return t.handled + t.dead_letters.size() == total && t.in_flight == 0;
   })) << "stalled";
-  auto& t = f.engine.settled_totals[1];
+  auto& t = f.engine.settled_totals[1_ep];
   EXPECT_EQ(t.delivered, total);
   EXPECT_EQ(t.in_flight, 0u) << "window slots leaked";
   EXPECT_GT(t.handled, 0u);
@@ -230,10 +230,10 @@ TEST(Endpoint, ReconnectChurnAtLeastOnceSettlesEveryEvent) {
 }
 
 TEST(Endpoint, FreshSocketPerMessageMakesProgressAtMostOnce) {
-  fixture f{{plugin(1, "p", delivery_mode::at_most_once)}};
+  fixture f{{plugin(1_ep, "p", delivery_mode::at_most_once)}};
   constexpr int clients = 8, each = 50;
   auto events = numbered("Ev", clients * each);
-  f.engine.feed(1, events, 16);
+  f.engine.feed(1_ep, events, 16);
   std::atomic<int> timeouts{0}, reopenings{0};
   auto got = churn(
       f, clients, [] { return false; }, [](int) { return 1; }, each, 10s,
@@ -245,19 +245,19 @@ TEST(Endpoint, FreshSocketPerMessageMakesProgressAtMostOnce) {
 }
 
 TEST(Endpoint, FreshSocketPerMessageMakesProgressAtLeastOnce) {
-  fixture f{{plugin(1, "p", delivery_mode::at_least_once, 3)}};
+  fixture f{{plugin(1_ep, "p", delivery_mode::at_least_once, 3)}};
   constexpr std::size_t total = 200;
   auto events = numbered("Ev", total);
-  f.engine.feed(1, events, 16);
+  f.engine.feed(1_ep, events, 16);
   auto done = [&] {
     std::lock_guard<std::mutex> guard{f.engine.mtx};
-    return f.engine.settled_totals[1].dead_letters.size() == total;
+    return f.engine.settled_totals[1_ep].dead_letters.size() == total;
   };
   std::atomic<int> timeouts{0}, reopenings{0};
   auto got = churn(
       f, 8, done, [](int) { return 1; }, 100000, 300ms, timeouts, reopenings);
   ASSERT_TRUE(f.engine.wait_for([&] {
-    auto& t = f.engine.settled_totals[1];
+    auto& t = f.engine.settled_totals[1_ep];
     return t.dead_letters.size() == total && t.in_flight == 0;
   }));
   // Nobody ever confirms: each event was sent at most 3 times, then it
@@ -269,17 +269,17 @@ TEST(Endpoint, FreshSocketPerMessageMakesProgressAtLeastOnce) {
     EXPECT_LE(times[ev.str()], 3) << ev.str();
     EXPECT_GE(times[ev.str()], 1) << ev.str();
   }
-  EXPECT_EQ(f.engine.settled_totals[1].handled, 0u);
+  EXPECT_EQ(f.engine.settled_totals[1_ep].handled, 0u);
 }
 
 TEST(Endpoint, APublisherWithoutCreditHoldsOnlyItsOwnReplies) {
   auto cfg = test_config();
   cfg.publish_window = 2; // at most 2 held publishes per endpoint
-  fixture f{{plugin(1, "a", delivery_mode::at_least_once),
-             plugin(2, "b", delivery_mode::at_least_once)},
+  fixture f{{plugin(1_ep, "a", delivery_mode::at_least_once),
+             plugin(2_ep, "b", delivery_mode::at_least_once)},
             cfg,
             credit{2, 1 << 20}};
-  f.engine.auto_grant[2] = true;
+  f.engine.auto_grant[2_ep] = true;
   f.engine.auto_grant[raw_publish_port] = true;
   auto a1 = req_socket(f.ctx, f.port("a"));
   EXPECT_EQ(request(a1, "A0"), wire::published_reply);
@@ -288,8 +288,8 @@ TEST(Endpoint, APublisherWithoutCreditHoldsOnlyItsOwnReplies) {
   auto a2 = req_socket(f.ctx, f.port("a"));
   a2.send(zmq::buffer(std::string{"A3"})); // held too
   ASSERT_TRUE(f.engine.wait_for([&] {
-    return f.engine.first_requests[1] == 1 &&
-           f.engine.published_events[1].size() == 2;
+    return f.engine.first_requests[1_ep] == 1 &&
+           f.engine.published_events[1_ep].size() == 2;
   }));
   // Other publishers are not held back: B's port and the raw port.
   auto b = req_socket(f.ctx, f.port("b"));
@@ -319,42 +319,42 @@ TEST(Endpoint, APublisherWithoutCreditHoldsOnlyItsOwnReplies) {
   EXPECT_EQ(over.rfind(wire::bad_msg_reply, 0), 0u) << over;
   EXPECT_NE(over.find("overloaded"), std::string::npos) << over;
   // Credit for A: its held publishes go, in order, and get their replies.
-  f.b->grant(1, credit{10, 1 << 20});
+  f.b->grant(1_ep, credit{10, 1 << 20});
   ASSERT_TRUE(recv_within(a1, reply));
   EXPECT_EQ(reply, wire::published_reply);
   ASSERT_TRUE(recv_within(a2, reply));
   EXPECT_EQ(reply, wire::published_reply);
   ASSERT_TRUE(f.engine.wait_for(
-      [&] { return f.engine.published_events[1].size() == 4; }));
-  EXPECT_EQ(f.engine.published_events[1][2], event{"A2"});
-  EXPECT_EQ(f.engine.published_events[1][3], event{"A3"});
+      [&] { return f.engine.published_events[1_ep].size() == 4; }));
+  EXPECT_EQ(f.engine.published_events[1_ep][2], event{"A2"});
+  EXPECT_EQ(f.engine.published_events[1_ep][3], event{"A3"});
 }
 
 TEST(Endpoint, RetireDiscardsEventsAndRefusesRequests) {
-  fixture f{{plugin(1, "p", delivery_mode::at_least_once)}};
-  f.engine.feed(1, numbered("Ev", 5), 10);
+  fixture f{{plugin(1_ep, "p", delivery_mode::at_least_once)}};
+  f.engine.feed(1_ep, numbered("Ev", 5), 10);
   auto s = req_socket(f.ctx, f.port("p"));
   EXPECT_EQ(request(s, std::string{next_cmd}), "Ev0"); // in flight
-  f.b->retire(1);
+  f.b->retire(1_ep);
   ASSERT_TRUE(f.engine.wait_for(
-      [&] { return f.engine.settled_totals[1].discarded == 5; }));
-  EXPECT_EQ(f.engine.settled_totals[1].in_flight, 0u);
+      [&] { return f.engine.settled_totals[1_ep].discarded == 5; }));
+  EXPECT_EQ(f.engine.settled_totals[1_ep].in_flight, 0u);
   auto reply = request(s, std::string{next_cmd});
   EXPECT_NE(reply.find("has stopped"), std::string::npos) << reply;
 }
 
 TEST(Endpoint, QuitAndFirstRequestAreReportedOncePerLaunch) {
-  fixture f{{plugin(1, "p", delivery_mode::at_least_once)}};
+  fixture f{{plugin(1_ep, "p", delivery_mode::at_least_once)}};
   auto s = req_socket(f.ctx, f.port("p"));
-  f.engine.auto_grant[1] = true;
+  f.engine.auto_grant[1_ep] = true;
   EXPECT_EQ(request(s, "X"), wire::published_reply);
   s.send(zmq::buffer(wire::quit_command));
-  ASSERT_TRUE(f.engine.wait_for([&] { return f.engine.quits[1] == 1; }));
+  ASSERT_TRUE(f.engine.wait_for([&] { return f.engine.quits[1_ep] == 1; }));
   auto t = req_socket(f.ctx, f.port("p"));
   auto reply = request(t, std::string{next_cmd});
   EXPECT_NE(reply.find("has quit"), std::string::npos) << reply;
-  f.b->launch(1); // no command: only the endpoint's state is reset
-  f.b->deliver(1, {event{"Ev"}});
+  f.b->launch(1_ep); // no command: only the endpoint's state is reset
+  f.b->deliver(1_ep, {event{"Ev"}});
   // The launch is a command, the request comes over TCP: a request may
   // still see the old state; once one gets the event, the launch is done.
   std::string reply2;
@@ -366,8 +366,8 @@ TEST(Endpoint, QuitAndFirstRequestAreReportedOncePerLaunch) {
   ASSERT_EQ(reply2, "Ev");
   EXPECT_EQ(request(u, "Y"), wire::published_reply);
   ASSERT_TRUE(
-      f.engine.wait_for([&] { return f.engine.first_requests[1] == 2; }));
-  EXPECT_EQ(f.engine.quits[1], 1);
+      f.engine.wait_for([&] { return f.engine.first_requests[1_ep] == 2; }));
+  EXPECT_EQ(f.engine.quits[1_ep], 1);
 }
 
 TEST(Endpoint, BindErrorNamesThePortThePluginAndTheFix) {
@@ -377,7 +377,7 @@ TEST(Endpoint, BindErrorNamesThePortThePluginAndTheFix) {
   blocker.bind("tcp://127.0.0.1:*");
   auto ep = blocker.get(zmq::sockopt::last_endpoint);
   int port = std::stoi(ep.substr(ep.rfind(':') + 1));
-  auto p = plugin(1, "busyplug", delivery_mode::at_least_once);
+  auto p = plugin(1_ep, "busyplug", delivery_mode::at_least_once);
   p.port = port;
   auto opened = bridge::open(test_config(), {p});
   ASSERT_FALSE(opened);
@@ -386,4 +386,21 @@ TEST(Endpoint, BindErrorNamesThePortThePluginAndTheFix) {
   EXPECT_NE(text.find(std::to_string(port)), std::string::npos) << text;
   EXPECT_NE(text.find("busyplug"), std::string::npos) << text;
   EXPECT_NE(text.find("pick another port"), std::string::npos) << text;
+}
+
+TEST(Endpoint, ReadsAheadEnoughThatLibzmqNeedNotWakeItsThreadPerRequest) {
+  // With the defaults (64 MiB window, 64 MiB messages) the byte budget
+  // alone allows one message per connection: libzmq would then wake its
+  // I/O thread after every request the bridge reads.
+  zmq::context_t ctx{1};
+  endpoint::config cfg;
+  cfg.name = "p";
+  auto ep = endpoint::open(ctx, cfg);
+  ASSERT_TRUE(ep) << ep.error().to_string();
+  EXPECT_GE((*ep)->router().get(zmq::sockopt::rcvhwm), 3);
+  // A smaller maximum message lets the byte budget decide.
+  cfg.max_message_size = 1024 * 1024;
+  auto small = endpoint::open(ctx, cfg);
+  ASSERT_TRUE(small) << small.error().to_string();
+  EXPECT_EQ((*small)->router().get(zmq::sockopt::rcvhwm), 64);
 }

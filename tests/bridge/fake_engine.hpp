@@ -18,6 +18,15 @@
 #include "bridge/seam.hpp"
 #include "ee/log.hpp"
 
+namespace ee {
+
+/// `1_ep`: endpoint 1 (tests name endpoints by number).
+constexpr endpoint_id operator""_ep(unsigned long long x) {
+  return endpoint_id{x};
+}
+
+} // namespace ee
+
 namespace ee::test {
 
 using namespace std::chrono_literals;

@@ -25,18 +25,20 @@ TEST(ZapPolicy, AdmitsOnlyListedKeysPerDomain) {
   auto a = *curve::decode(curve::generate()->public_key, "a");
   auto b = *curve::decode(curve::generate()->public_key, "b");
   zap_policy pol;
-  pol.set(zap_domain_plugin(1),
+  pol.set(zap_domain_plugin(endpoint_id{1}),
           zap_policy::rule{"the port 6000 of plugin 'A'",
                            "the allowed keys of plugin 'A'",
                            {a}});
-  pol.set(zap_domain_plugin(2),
+  pol.set(zap_domain_plugin(endpoint_id{2}),
           zap_policy::rule{"the port 6001 of plugin 'B'",
                            "the allowed keys of plugin 'B'",
                            {b}});
-  auto ok = pol.decide(zap_domain_plugin(1), "10.0.0.7", "CURVE", a);
+  auto ok =
+      pol.decide(zap_domain_plugin(endpoint_id{1}), "10.0.0.7", "CURVE", a);
   EXPECT_TRUE(ok.allowed);
   EXPECT_EQ(ok.status, "200");
-  auto other = pol.decide(zap_domain_plugin(2), "10.0.0.7", "CURVE", a);
+  auto other =
+      pol.decide(zap_domain_plugin(endpoint_id{2}), "10.0.0.7", "CURVE", a);
   EXPECT_FALSE(other.allowed);
   EXPECT_EQ(other.status, "400");
   EXPECT_TRUE(contains(other.reason, "client 10.0.0.7 on the port 6001 of "
@@ -46,11 +48,13 @@ TEST(ZapPolicy, AdmitsOnlyListedKeysPerDomain) {
   EXPECT_TRUE(contains(other.reason, "not on the allow-list (the allowed keys "
                                      "of plugin 'B')"))
       << other.reason;
-  auto plain = pol.decide(zap_domain_plugin(1), "10.0.0.8", "NULL", "");
+  auto plain =
+      pol.decide(zap_domain_plugin(endpoint_id{1}), "10.0.0.8", "NULL", "");
   EXPECT_FALSE(plain.allowed);
   EXPECT_TRUE(contains(plain.reason, "NULL mechanism, not CURVE"))
       << plain.reason;
-  auto garbled = pol.decide(zap_domain_plugin(1), "", "CURVE", "short");
+  auto garbled =
+      pol.decide(zap_domain_plugin(endpoint_id{1}), "", "CURVE", "short");
   EXPECT_FALSE(garbled.allowed);
   EXPECT_TRUE(contains(garbled.reason, "5 bytes")) << garbled.reason;
   auto stranger = pol.decide("elsewhere", "", "CURVE", a);

@@ -7,7 +7,7 @@
 // answer with diagnostics: no crash, no hang, no sanitizer report.
 //
 // Input: the file's text. It is read three ways that must agree: from a
-// file (read_config_file), as text (parse_config) and by the guard alone
+// file (read_config_file), as text (read_config) and by the guard alone
 // (check_toml_input: what it rejects, the loader rejects with that one
 // error).
 
@@ -79,7 +79,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   auto errors = report.errors();
   EE_FUZZ_CHECK(report.ok() == errors.empty(), "ok() means no errors");
 
-  auto parsed = ee::parse_config(text, "/base");
+  auto parsed = ee::read_config(text, "/base").result();
   EE_FUZZ_CHECK(parsed.has_value() == report.ok(),
                 "the text parses as the file does");
   if (!parsed) {

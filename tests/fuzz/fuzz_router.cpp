@@ -38,7 +38,7 @@ constexpr std::size_t max_event = 10;
 struct sub_state {
   subscriber_limits limits;
   custody who = custody::router;
-  pub_id self = no_id;
+  pub_id self;
   bool active = false;
   bool gone = false;
   // What its holder has in flight: the router (router custody) or the
@@ -77,14 +77,13 @@ public:
       s.who = in.flag() ? custody::owner : custody::router;
       auto id = r_.add_subscriber("s" + std::to_string(i), s.limits, s.who);
       EE_FUZZ_TRACE(
-          "subscriber " + std::to_string(id) + ": capacity " +
+          "subscriber " + to_string(id) + ": capacity " +
           std::to_string(s.limits.capacity) + ", bytes " +
           std::to_string(s.limits.bytes) + ", window " +
           std::to_string(s.limits.window) + ", overflow " +
           std::to_string(static_cast<int>(s.limits.overflow)) +
           (s.who == custody::owner ? ", owner custody" : ", router custody"));
-      EE_FUZZ_CHECK(id == i, "dense subscriber ids");
-      subs_.push_back(s);
+      EE_FUZZ_CHECK(id == subs_.push_back(s), "the same ids");
       r_.subscribe(id, filters(in));
       set_active(id, in.flag());
     }
@@ -93,17 +92,15 @@ public:
       credit window{1 + in.below(8), 1 + in.below(40)};
       // Most publishers are plugins (a subscriber too); some are not (the
       // raw publish port).
-      sub_id self =
-          i < n_subs && in.below(4) > 0 ? static_cast<sub_id>(i) : no_id;
+      auto self = i < n_subs && in.below(4) > 0 ? sub_id{i} : sub_id::none();
       auto id = r_.add_publisher("p" + std::to_string(i), window, self);
-      EE_FUZZ_TRACE("publisher " + std::to_string(id) + ": window " +
+      EE_FUZZ_TRACE("publisher " + to_string(id) + ": window " +
                     std::to_string(window.events) + "/" +
                     std::to_string(window.bytes) + ", self " +
-                    (self == no_id ? "none" : std::to_string(self)));
-      EE_FUZZ_CHECK(id == i, "dense publisher ids");
-      if (self != no_id)
+                    (self.valid() ? to_string(self) : "none"));
+      EE_FUZZ_CHECK(id == pubs_.push_back(pub_state{}), "the same ids");
+      if (self.valid())
         subs_[self].self = id;
-      pubs_.emplace_back();
     }
     // Before the barrier the router is closed; it opens once.
     if (in.flag()) {
@@ -113,8 +110,8 @@ public:
   }
 
   void step(fuzz::input& in) {
-    auto s = static_cast<sub_id>(in.below(subs_.size()));
-    auto p = static_cast<pub_id>(in.below(pubs_.size()));
+    auto s = sub_id{in.below(subs_.size())};
+    auto p = pub_id{in.below(pubs_.size())};
     auto& sub = subs_[s];
     switch (in.below(20)) {
     case 0:
@@ -125,7 +122,7 @@ public:
       auto ev = in.text(max_event, alphabet);
       ++pubs_[p].published;
       pubs_[p].published_bytes += ev.size();
-      EE_FUZZ_TRACE("publish " + std::to_string(p) + " '" + ev + "'");
+      EE_FUZZ_TRACE("publish " + to_string(p) + " '" + ev + "'");
       r_.publish(p, event{ev});
       break;
     }
@@ -145,7 +142,7 @@ public:
       break;
     }
     case 8: {
-      EE_FUZZ_TRACE("take_dead_letter " + std::to_string(s));
+      EE_FUZZ_TRACE("take_dead_letter " + to_string(s));
       auto dead = r_.take_dead_letter(s);
       if (sub.who == custody::owner || sub.in_flight.empty()) {
         EE_FUZZ_CHECK(!dead, "a dead letter only from the router's custody");
@@ -157,7 +154,7 @@ public:
       break;
     }
     case 9:
-      EE_FUZZ_TRACE("requeue " + std::to_string(s));
+      EE_FUZZ_TRACE("requeue " + to_string(s));
       r_.requeue(s);
       if (sub.who == custody::router)
         sub.in_flight.clear(); // back in the queue, delivered again
@@ -170,13 +167,13 @@ public:
       std::string text;
       for (auto& f : fs)
         text += " '" + f + "'";
-      EE_FUZZ_TRACE("subscribe " + std::to_string(s) + text);
+      EE_FUZZ_TRACE("subscribe " + to_string(s) + text);
       r_.subscribe(s, fs);
       break;
     }
     case 12:
       if (in.below(4) == 0) {
-        EE_FUZZ_TRACE("retire " + std::to_string(s));
+        EE_FUZZ_TRACE("retire " + to_string(s));
         r_.retire(s);
         sub.gone = true;
         sub.active = false;
@@ -185,13 +182,13 @@ public:
       }
       break;
     case 13:
-      EE_FUZZ_TRACE("abandon_in_flight " + std::to_string(s));
+      EE_FUZZ_TRACE("abandon_in_flight " + to_string(s));
       r_.abandon_in_flight(s);
       if (sub.who == custody::owner)
         sub.in_flight.clear(); // the owner will not settle them
       break;
     case 14:
-      EE_FUZZ_TRACE("reset_credit " + std::to_string(p));
+      EE_FUZZ_TRACE("reset_credit " + to_string(p));
       r_.reset_credit(p);
       break;
     case 15:
@@ -229,14 +226,14 @@ public:
   void drain() {
     EE_FUZZ_TRACE("-- drain");
     r_.set_open(true);
-    for (sub_id s = 0; s < subs_.size(); ++s)
+    for (auto s : subs_.ids())
       set_active(s, true);
     // Each round moves at least one event while any is left (a queue
     // holds at most 6; 4 publishers park at most 2048).
     for (int round = 0; round < 4096 && !drained(); ++round) {
       flush();
       r_.break_cycles();
-      for (sub_id s = 0; s < subs_.size(); ++s) {
+      for (auto s : subs_.ids()) {
         if (subs_[s].in_flight.empty())
           continue;
         if (subs_[s].who == custody::router) {
@@ -248,18 +245,18 @@ public:
       }
       check();
     }
-    for (sub_id s = 0; s < subs_.size(); ++s)
+    for (auto s : subs_.ids())
       EE_FUZZ_CHECK(r_.counters(s).queued == 0 && r_.drained(s),
-                    "subscriber " + std::to_string(s) + " keeps " +
+                    "subscriber " + to_string(s) + " keeps " +
                         std::to_string(r_.counters(s).queued) + " events");
-    for (pub_id p = 0; p < pubs_.size(); ++p)
+    for (auto p : pubs_.ids())
       EE_FUZZ_CHECK(!r_.waiting(p) && r_.counters_of_publisher(p).parked == 0,
-                    "publisher " + std::to_string(p) + " is stuck");
+                    "publisher " + to_string(p) + " is stuck");
     EE_FUZZ_CHECK(r_.waiting_publishers() == 0, "nobody waits");
   }
 
   bool drained() const {
-    for (sub_id s = 0; s < subs_.size(); ++s)
+    for (auto s : subs_.ids())
       if (r_.counters(s).queued > 0)
         return false;
     return r_.waiting_publishers() == 0;
@@ -268,14 +265,14 @@ public:
   // -- router_sink ------------------------------------------------------------
 
   void deliver(sub_id id, event_batch&& events) override {
-    EE_FUZZ_CHECK(id < subs_.size(), "a known subscriber");
+    EE_FUZZ_CHECK(subs_.contains(id), "a known subscriber");
     auto& s = subs_[id];
     EE_FUZZ_CHECK(!events.empty(), "no empty deliveries");
     EE_FUZZ_CHECK(s.active && !s.gone, "deliveries only to active "
                                        "subscribers");
-    EE_FUZZ_CHECK(s.self == no_id || !r_.waiting(s.self),
+    EE_FUZZ_CHECK(!s.self.valid() || !r_.waiting(s.self),
                   "nothing new while its own publisher waits");
-    EE_FUZZ_TRACE("  deliver " + std::to_string(id) + ": " +
+    EE_FUZZ_TRACE("  deliver " + to_string(id) + ": " +
                   std::to_string(events.size()) + " events");
     for (auto& ev : events)
       s.in_flight.push_back(std::move(ev));
@@ -287,7 +284,7 @@ public:
   }
 
   void grant(pub_id pub, credit c) override {
-    EE_FUZZ_CHECK(pub < pubs_.size(), "a known publisher");
+    EE_FUZZ_CHECK(pubs_.contains(pub), "a known publisher");
     EE_FUZZ_CHECK(!r_.waiting(pub), "no credit while waiting");
     EE_FUZZ_CHECK(c.events > 0 || c.bytes > 0, "no empty grants");
     auto& p = pubs_[pub];
@@ -305,7 +302,7 @@ public:
   }
 
   void cycle(pub_id pub, sub_id sub) override {
-    EE_FUZZ_CHECK(pub < pubs_.size() && sub < subs_.size(),
+    EE_FUZZ_CHECK(pubs_.contains(pub) && subs_.contains(sub),
                   "a cycle between known parties");
   }
 
@@ -318,7 +315,7 @@ private:
   }
 
   void set_active(sub_id s, bool on) {
-    EE_FUZZ_TRACE("set_active " + std::to_string(s) + (on ? " on" : " off"));
+    EE_FUZZ_TRACE("set_active " + to_string(s) + (on ? " on" : " off"));
     r_.set_active(s, on);
     subs_[s].active = on && !subs_[s].gone;
   }
@@ -326,7 +323,7 @@ private:
   void ack(sub_id s, std::size_t n) {
     auto& q = subs_[s].in_flight;
     n = std::min(n, q.size());
-    EE_FUZZ_TRACE("ack " + std::to_string(s) + " " + std::to_string(n));
+    EE_FUZZ_TRACE("ack " + to_string(s) + " " + std::to_string(n));
     r_.ack(s, n);
     q.erase(q.begin(), q.begin() + static_cast<std::ptrdiff_t>(n));
   }
@@ -351,7 +348,7 @@ private:
         break;
       }
     }
-    EE_FUZZ_TRACE("settle " + std::to_string(s) + ": handled " +
+    EE_FUZZ_TRACE("settle " + to_string(s) + ": handled " +
                   std::to_string(st.handled.size()) + ", discarded " +
                   std::to_string(st.discarded.size()) + ", dead " +
                   std::to_string(st.dead_letters.size()));
@@ -370,20 +367,20 @@ private:
 
   void check() {
     std::size_t waiting = 0;
-    for (pub_id p = 0; p < pubs_.size(); ++p) {
+    for (auto p : pubs_.ids()) {
       waiting += r_.waiting(p);
       auto& c = r_.counters_of_publisher(p);
       EE_FUZZ_CHECK(c.published == pubs_[p].published, "publisher count");
       EE_FUZZ_CHECK(c.parked <= c.published && c.parked <= c.peak_parked,
-                    "parked events of publisher " + std::to_string(p));
+                    "parked events of publisher " + to_string(p));
     }
     EE_FUZZ_CHECK(r_.waiting_publishers() == waiting, "waiting publishers");
     std::uint64_t type_routed = 0, type_queued = 0, type_published = 0;
-    for (type_id t = 0; t <= r_.types(); ++t) {
+    for (auto t : r_.type_ids()) {
       auto& c = r_.counters_of_type(t);
       EE_FUZZ_CHECK(c.routed ==
                         c.handled + c.dead_letters + c.dropped() + c.queued,
-                    "the books of type " + std::to_string(t));
+                    "the books of type " + to_string(t));
       type_routed += c.routed;
       type_queued += c.queued;
       type_published += c.published;
@@ -391,10 +388,10 @@ private:
     EE_FUZZ_CHECK(type_published == r_.totals().routed,
                   "every routed event has one type");
     std::uint64_t sub_routed = 0, sub_queued = 0;
-    for (sub_id id = 0; id < subs_.size(); ++id) {
+    for (auto id : subs_.ids()) {
       auto& s = subs_[id];
       auto& c = r_.counters(id);
-      auto name = "subscriber " + std::to_string(id) + ": ";
+      auto name = "subscriber " + to_string(id) + ": ";
       EE_FUZZ_CHECK(c.routed ==
                         c.handled + c.dead_letters + c.dropped() + c.queued,
                     name + "routed " + std::to_string(c.routed) +
@@ -427,8 +424,8 @@ private:
 
   std::size_t raw_budget_;
   router r_;
-  std::vector<sub_state> subs_;
-  std::vector<pub_state> pubs_;
+  id_vector<sub_id, sub_state> subs_;
+  id_vector<pub_id, pub_state> pubs_;
   std::uint64_t raw_outstanding_ = 0;
 };
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import threading
 import time
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
@@ -478,7 +479,6 @@ def stalled_curve_client(port: int, announced: int, sent: int) -> "threading.Thr
     engine hangs up). Runs in a thread; the socket closes when it ends."""
     import socket as pysocket
     import struct
-    import threading
 
     def run() -> None:
         s = pysocket.create_connection(("127.0.0.1", port))

@@ -55,7 +55,7 @@ using strings = std::vector<std::string>;
 
 // Every subscriber's books balance.
 void expect_balanced(const router& r) {
-  for (sub_id i = 0; i < r.subscribers(); ++i) {
+  for (auto i : r.subscriber_ids()) {
     auto& c = r.counters(i);
     EXPECT_EQ(c.routed, c.handled + c.dead_letters + c.dropped() + c.queued)
         << "subscriber " << r.name(i);
@@ -73,7 +73,7 @@ protected:
   }
 
   pub_id publisher(const std::string& name, std::uint64_t window = 100,
-                   sub_id self = no_id) {
+                   sub_id self = sub_id::none()) {
     return r.add_publisher(name, credit{window, 1 << 30}, self);
   }
 
@@ -523,12 +523,12 @@ TEST_F(RouterTest, EventsCountByTheirLongestTypePrefix) {
     r.publish(p, event{x});
   r.flush(out);
   r.ack(a, 5);
-  EXPECT_EQ(r.type_name(0), "A");
-  EXPECT_EQ(r.counters_of_type(0).published, 1u); // A1
-  EXPECT_EQ(r.counters_of_type(1).published, 2u); // AB1, ABC
-  EXPECT_EQ(r.counters_of_type(2).handled, 1u);   // C
-  EXPECT_EQ(r.types(), 3u);
-  EXPECT_EQ(r.counters_of_type(3).published, 1u); // X: other
-  EXPECT_EQ(r.counters_of_type(1).handled, 2u);
-  EXPECT_EQ(r.counters_of_type(1).delivered, 2u);
+  EXPECT_EQ(r.type_name(type_id{0}), "A");
+  EXPECT_EQ(r.counters_of_type(type_id{0}).published, 1u); // A1
+  EXPECT_EQ(r.counters_of_type(type_id{1}).published, 2u); // AB1, ABC
+  EXPECT_EQ(r.counters_of_type(type_id{2}).handled, 1u);   // C
+  EXPECT_EQ(r.types(), type_id{3});
+  EXPECT_EQ(r.counters_of_type(type_id{3}).published, 1u); // X: other
+  EXPECT_EQ(r.counters_of_type(type_id{1}).handled, 2u);
+  EXPECT_EQ(r.counters_of_type(type_id{1}).delivered, 2u);
 }

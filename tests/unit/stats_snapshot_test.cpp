@@ -12,11 +12,14 @@ TEST(StatsSnapshot, PublishersNeedNotBeAddedInTheOrderOfTheirPlugins) {
   auto b = r.add_subscriber("b", subscriber_limits{}, custody::router);
   auto pub_b = r.add_publisher("b", credit{100, 1 << 20}, b);
   auto pub_a = r.add_publisher("a", credit{100, 1 << 20}, a);
-  ASSERT_NE(pub_a, a); // the case this test is about
+  ASSERT_NE(pub_a.value, a.value); // the case this test is about
   r.publish(pub_a, event{"X"});
   r.publish(pub_a, event{"Y"});
   r.publish(pub_b, event{"Z"});
-  auto st = make_stats(r, nullptr, {"actor", "actor"}, 0);
+  auto st = make_stats(r, nullptr,
+                       {{a, pub_a, child_id::none(), "actor"},
+                        {b, pub_b, child_id::none(), "actor"}},
+                       0);
   EXPECT_EQ(st.plugins.at("a").published, 2u);
   EXPECT_EQ(st.plugins.at("b").published, 1u);
   EXPECT_EQ(st.routed, 3u);

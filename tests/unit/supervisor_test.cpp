@@ -1,168 +1,21 @@
 // The supervisor's rules with time as an argument: the barrier (also across
 // restarts), every restart policy x strategy x outcome, restart intensity
-// at its boundaries, escalation texts, back-off, and the bounded, ordered
-// shutdown. Deterministic: no threads, no clock.
+// at its boundaries, escalation texts and back-off. Deterministic: no
+// threads, no clock. The shutdown is in supervisor_shutdown_test.cpp.
 
 #include "src/core/supervisor.hpp"
 
-#include <map>
-#include <set>
+#include <algorithm>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "tests/unit/supervisor_fixture.hpp"
+
 using namespace ee;
+using namespace ee::test;
 using namespace std::chrono_literals;
-using time_point = supervisor::time_point;
-
-namespace {
-
-/// Records what the supervisor asks for, as lines of text.
-class recorder : public supervisor::effects {
-public:
-  std::vector<std::string> log;
-  std::set<child_id> not_drained;
-  std::set<child_id> failing_spawns;
-  std::set<child_id> failing_starts;
-  std::set<child_id> ready_at_spawn;
-  struct timer_req {
-    supervisor_timer kind;
-    child_id id;
-    std::chrono::milliseconds delay;
-    std::uint64_t gen;
-  };
-  std::vector<timer_req> timers;
-  std::optional<error> result;
-  bool opened = false;
-
-  spawn_result spawn(child_id id, std::uint32_t inc) override {
-    log.push_back("spawn " + std::to_string(id) + "#" + std::to_string(inc));
-    if (failing_spawns.count(id) > 0)
-      return {spawn_result::fatal, "factory threw"};
-    if (failing_starts.count(id) > 0)
-      return {spawn_result::failed, "subscriptions: boom"};
-    if (ready_at_spawn.count(id) > 0)
-      return {spawn_result::ready, ""};
-    return {};
-  }
-  void launch(child_id id) override {
-    log.push_back("launch " + std::to_string(id));
-  }
-  void run(child_id id) override { log.push_back("run " + std::to_string(id)); }
-  void stop(child_id id) override {
-    log.push_back("stop " + std::to_string(id));
-  }
-  void abandon(child_id id) override {
-    log.push_back("abandon " + std::to_string(id));
-  }
-  void retire(child_id id) override {
-    log.push_back("retire " + std::to_string(id));
-  }
-  void set_timer(supervisor_timer kind, child_id id,
-                 std::chrono::milliseconds delay, std::uint64_t gen) override {
-    timers.push_back({kind, id, delay, gen});
-  }
-  void lifecycle(const char* prefix, child_id id,
-                 const std::string& text) override {
-    log.push_back(std::string{prefix} + std::to_string(id) +
-                  (text.empty() ? "" : " " + text));
-  }
-  void open() override {
-    opened = true;
-    log.push_back("open");
-  }
-  bool drained(child_id id) const override {
-    return not_drained.count(id) == 0;
-  }
-  void done(const error& result_) override { result = result_; }
-
-  /// @returns the lines since the last call.
-  std::vector<std::string> take() {
-    auto result_ = std::move(log);
-    log.clear();
-    return result_;
-  }
-
-  /// @returns the last restart timer of `id`, if any.
-  std::optional<timer_req> restart_timer(child_id id) const {
-    for (auto i = timers.rbegin(); i != timers.rend(); ++i)
-      if (i->kind == supervisor_timer::restart && i->id == id)
-        return *i;
-    return std::nullopt;
-  }
-};
-
-using lines = std::vector<std::string>;
-
-child_spec internal(const std::string& name,
-                    restart_policy p = restart_policy::temporary) {
-  child_spec c;
-  c.name = name;
-  c.policy = p;
-  c.backoff.initial = 10ms;
-  c.backoff.max = 80ms;
-  c.backoff.factor = 2;
-  c.backoff.jitter = 0;
-  c.backoff.reset_after = 1000ms;
-  return c;
-}
-
-child_spec external(const std::string& name, bool await = false,
-                    bool process = false,
-                    restart_policy p = restart_policy::temporary) {
-  auto c = internal(name, p);
-  c.external = true;
-  c.await_first_request = await;
-  c.has_process = process;
-  return c;
-}
-
-class SupervisorTest : public ::testing::Test {
-protected:
-  void make(std::vector<child_spec> kids,
-            restart_strategy s = restart_strategy::one_for_one,
-            std::size_t max_restarts = 5) {
-    supervisor_config cfg;
-    cfg.strategy = s;
-    cfg.max_restarts = max_restarts;
-    cfg.restart_period = 1000ms;
-    cfg.shutdown_grace = 400ms;
-    sup = std::make_unique<supervisor>(cfg, std::move(kids), fx,
-                                       [] { return 0.5; });
-  }
-
-  // Starts and passes the barrier for internal plugins 0..n-1.
-  void start_all() {
-    sup->start(t);
-    for (child_id i = 0; i < sup->size(); ++i)
-      sup->ready(i, sup->incarnation(i), t);
-    fx.take();
-  }
-
-  // Fires the last restart timer of `id` at its time.
-  void fire_restart(child_id id) {
-    auto tm = fx.restart_timer(id);
-    ASSERT_TRUE(tm);
-    t += tm->delay;
-    sup->timer(supervisor_timer::restart, id, tm->gen, t);
-  }
-
-  void fire(supervisor_timer kind) {
-    for (auto& tm : fx.timers)
-      if (tm.kind == kind) {
-        sup->timer(kind, tm.id, tm.gen, t);
-        return;
-      }
-    FAIL() << "no such timer";
-  }
-
-  time_point t{};
-  recorder fx;
-  std::unique_ptr<supervisor> sup;
-};
-
-} // namespace
 
 // -- the barrier
 // ----------------------------------------------------------------
@@ -171,11 +24,11 @@ TEST_F(SupervisorTest, BarrierWaitsForEveryPluginThenRunsThemAll) {
   make({internal("a"), internal("b"), external("x")});
   sup->start(t);
   EXPECT_EQ(fx.take(), (lines{"spawn 0#1", "spawn 1#1"}));
-  sup->ready(1, 1, t);
+  sup->ready(child_id{1}, 1, t);
   EXPECT_FALSE(sup->barrier_passed());
-  sup->ready(0, 2, t); // a stale incarnation changes nothing
+  sup->ready(child_id{0}, 2, t); // a stale incarnation changes nothing
   EXPECT_FALSE(sup->barrier_passed());
-  sup->ready(0, 1, t);
+  sup->ready(child_id{0}, 1, t);
   EXPECT_TRUE(sup->barrier_passed());
   EXPECT_EQ(fx.take(), (lines{"open", "run 0", "ee.lifecycle.started:0",
                               "run 1", "ee.lifecycle.started:1", "run 2",
@@ -186,36 +39,37 @@ TEST_F(SupervisorTest, BarrierCanWaitForAnExternalProcessFirstRequest) {
   make({internal("a"), external("x", true, true)});
   sup->start(t);
   EXPECT_EQ(fx.take(), (lines{"spawn 0#1", "launch 1"}));
-  sup->ready(0, 1, t);
+  sup->ready(child_id{0}, 1, t);
   EXPECT_FALSE(sup->barrier_passed());
-  sup->first_request(1, t);
+  sup->first_request(child_id{1}, t);
   EXPECT_TRUE(sup->barrier_passed());
 }
 
 TEST_F(SupervisorTest, BarrierWaitsForAPluginRestartedBeforeItPassed) {
   make({internal("a", restart_policy::transient), internal("b")});
   sup->start(t);
-  sup->ready(1, 1, t);
-  sup->exited(0, 1, true, "boom in subscriptions", t); // fails before ready
+  sup->ready(child_id{1}, 1, t);
+  sup->exited(child_id{0}, 1, true, "boom in subscriptions",
+              t); // fails before ready
   EXPECT_FALSE(sup->barrier_passed());
-  EXPECT_EQ(sup->state(0), child_state::restarting);
+  EXPECT_EQ(sup->state(child_id{0}), child_state::restarting);
   fx.take();
-  fire_restart(0);
+  fire_restart(child_id{0});
   EXPECT_EQ(fx.take(), (lines{"ee.lifecycle.restarted:0 1", "spawn 0#2"}));
   EXPECT_FALSE(sup->barrier_passed());
-  sup->ready(0, 2, t);
+  sup->ready(child_id{0}, 2, t);
   EXPECT_TRUE(sup->barrier_passed());
 }
 
 TEST_F(SupervisorTest, BarrierAcrossAnExternalRestartNeedsANewFirstRequest) {
   make({internal("a"), external("x", true, true, restart_policy::permanent)});
   sup->start(t);
-  sup->first_request(1, t);
-  sup->process_exited(1, false, "killed by signal 9", t);
-  fire_restart(1);
-  sup->ready(0, 1, t);
+  sup->first_request(child_id{1}, t);
+  sup->process_exited(child_id{1}, false, "killed by signal 9", t);
+  fire_restart(child_id{1});
+  sup->ready(child_id{0}, 1, t);
   EXPECT_FALSE(sup->barrier_passed()); // the new process has not asked yet
-  sup->first_request(1, t);
+  sup->first_request(child_id{1}, t);
   EXPECT_TRUE(sup->barrier_passed());
 }
 
@@ -225,34 +79,34 @@ TEST_F(SupervisorTest, ManyPluginsPassTheBarrierInLinearTime) {
     kids.push_back(internal("p" + std::to_string(i)));
   make(std::move(kids));
   sup->start(t);
-  for (child_id i = 0; i < sup->size(); ++i)
+  for (auto i : sup->child_ids())
     sup->ready(i, 1, t);
   EXPECT_TRUE(sup->barrier_passed());
 }
 
 TEST_F(SupervisorTest, PluginsReadyAtSpawnPassTheBarrierWithoutAReadyMessage) {
-  fx.ready_at_spawn = {0, 1};
+  fx.ready_at_spawn = {child_id{0}, child_id{1}};
   make({internal("a"), internal("b"), internal("c")});
   sup->start(t);
   EXPECT_FALSE(sup->barrier_passed());
-  sup->ready(2, 1, t);
+  sup->ready(child_id{2}, 1, t);
   EXPECT_TRUE(sup->barrier_passed());
   auto log = fx.take();
   EXPECT_EQ(std::count(log.begin(), log.end(), "run 0"), 1);
 }
 
 TEST_F(SupervisorTest, AFailureWhileStartingFollowsTheRestartPolicy) {
-  fx.failing_starts = {0};
+  fx.failing_starts = {child_id{0}};
   make({internal("a", restart_policy::transient), internal("b")});
   sup->start(t);
-  EXPECT_EQ(sup->state(0), child_state::restarting);
+  EXPECT_EQ(sup->state(child_id{0}), child_state::restarting);
   fx.failing_starts.clear();
-  fx.ready_at_spawn = {0};
-  fire_restart(0);
-  EXPECT_EQ(sup->state(0), child_state::ready);
-  sup->ready(1, 1, t);
+  fx.ready_at_spawn = {child_id{0}};
+  fire_restart(child_id{0});
+  EXPECT_EQ(sup->state(child_id{0}), child_state::ready);
+  sup->ready(child_id{1}, 1, t);
   EXPECT_TRUE(sup->barrier_passed());
-  EXPECT_EQ(sup->state(0), child_state::running);
+  EXPECT_EQ(sup->state(child_id{0}), child_state::running);
 }
 
 // -- policies x outcomes
@@ -277,20 +131,21 @@ TEST_F(SupervisorTest, EveryPolicyAndOutcome) {
     fx = recorder{};
     make({internal("a", r.policy), internal("b")});
     start_all();
-    sup->exited(0, 1, r.abnormal, "boom", t);
-    EXPECT_EQ(sup->state(0), r.after) << "policy " << static_cast<int>(r.policy)
-                                      << " abnormal " << r.abnormal;
-    EXPECT_EQ(fx.restart_timer(0).has_value(), r.restarted);
+    sup->exited(child_id{0}, 1, r.abnormal, "boom", t);
+    EXPECT_EQ(sup->state(child_id{0}), r.after)
+        << "policy " << static_cast<int>(r.policy) << " abnormal "
+        << r.abnormal;
+    EXPECT_EQ(fx.restart_timer(child_id{0}).has_value(), r.restarted);
     auto log = fx.take();
     EXPECT_EQ(log.front(), r.abnormal ? "ee.lifecycle.failed:0 boom"
                                       : "ee.lifecycle.stopped:0");
-    EXPECT_EQ(sup->failures(0), r.abnormal ? 1u : 0u);
+    EXPECT_EQ(sup->failures(child_id{0}), r.abnormal ? 1u : 0u);
     if (r.restarted) {
-      fire_restart(0);
+      fire_restart(child_id{0});
       EXPECT_EQ(fx.take(), (lines{"ee.lifecycle.restarted:0 1", "spawn 0#2"}));
-      sup->ready(0, 2, t);
+      sup->ready(child_id{0}, 2, t);
       EXPECT_EQ(fx.take(), (lines{"run 0", "ee.lifecycle.started:0"}));
-      EXPECT_EQ(sup->restarts(0), 1u);
+      EXPECT_EQ(sup->restarts(child_id{0}), 1u);
     }
   }
 }
@@ -298,11 +153,11 @@ TEST_F(SupervisorTest, EveryPolicyAndOutcome) {
 TEST_F(SupervisorTest, AFailedFactoryFailsThePluginForGood) {
   make({internal("a", restart_policy::permanent), internal("b")});
   start_all();
-  fx.failing_spawns.insert(0);
-  sup->exited(0, 1, true, "boom", t);
-  fire_restart(0);
-  EXPECT_EQ(sup->state(0), child_state::failed);
-  sup->exited(1, 1, false, "", t);
+  fx.failing_spawns.insert(child_id{0});
+  sup->exited(child_id{0}, 1, true, "boom", t);
+  fire_restart(child_id{0});
+  EXPECT_EQ(sup->state(child_id{0}), child_state::failed);
+  sup->exited(child_id{1}, 1, false, "", t);
   ASSERT_TRUE(fx.result);
   EXPECT_EQ(fx.result->code(), ec::plugin_failed);
   EXPECT_NE(fx.result->message().find("factory threw"), std::string::npos);
@@ -316,11 +171,11 @@ TEST_F(SupervisorTest, OneForOneRestartsOnlyTheFailedPlugin) {
         internal("b", restart_policy::permanent),
         internal("c", restart_policy::permanent)});
   start_all();
-  sup->exited(1, 1, true, "boom", t);
+  sup->exited(child_id{1}, 1, true, "boom", t);
   auto log = fx.take();
   EXPECT_EQ(std::count(log.begin(), log.end(), "stop 0"), 0);
   EXPECT_EQ(std::count(log.begin(), log.end(), "stop 2"), 0);
-  EXPECT_EQ(sup->state(0), child_state::running);
+  EXPECT_EQ(sup->state(child_id{0}), child_state::running);
 }
 
 TEST_F(SupervisorTest, OneForAllStopsEverySiblingButTemporaryOnes) {
@@ -329,20 +184,22 @@ TEST_F(SupervisorTest, OneForAllStopsEverySiblingButTemporaryOnes) {
         external("x", false, true, restart_policy::permanent)},
        restart_strategy::one_for_all);
   start_all();
-  sup->exited(1, 1, true, "boom", t);
+  sup->exited(child_id{1}, 1, true, "boom", t);
   auto log = fx.take();
   EXPECT_NE(std::find(log.begin(), log.end(), "stop 0"), log.end());
   EXPECT_EQ(std::find(log.begin(), log.end(), "stop 2"), log.end());
-  EXPECT_EQ(sup->state(0), child_state::stopping_for_restart);
-  EXPECT_EQ(sup->state(2), child_state::running);    // temporary: left alone
-  EXPECT_EQ(sup->state(3), child_state::restarting); // its process restarts
+  EXPECT_EQ(sup->state(child_id{0}), child_state::stopping_for_restart);
+  EXPECT_EQ(sup->state(child_id{2}),
+            child_state::running); // temporary: left alone
+  EXPECT_EQ(sup->state(child_id{3}),
+            child_state::restarting); // its process restarts
   // The stopped sibling restarts at once when it is down.
-  sup->exited(0, 1, false, "", t);
-  EXPECT_EQ(sup->state(0), child_state::restarting);
-  EXPECT_EQ(fx.restart_timer(0)->delay, 0ms);
-  fire_restart(0);
-  fire_restart(3);
-  fire_restart(1);
+  sup->exited(child_id{0}, 1, false, "", t);
+  EXPECT_EQ(sup->state(child_id{0}), child_state::restarting);
+  EXPECT_EQ(fx.restart_timer(child_id{0})->delay, 0ms);
+  fire_restart(child_id{0});
+  fire_restart(child_id{3});
+  fire_restart(child_id{1});
   auto after = fx.take();
   EXPECT_NE(std::find(after.begin(), after.end(), "spawn 0#2"), after.end());
   EXPECT_NE(std::find(after.begin(), after.end(), "spawn 1#2"), after.end());
@@ -355,9 +212,9 @@ TEST_F(SupervisorTest, RestForOneStopsOnlyLaterPlugins) {
         internal("c", restart_policy::permanent)},
        restart_strategy::rest_for_one);
   start_all();
-  sup->exited(1, 1, true, "boom", t);
-  EXPECT_EQ(sup->state(0), child_state::running);
-  EXPECT_EQ(sup->state(2), child_state::stopping_for_restart);
+  sup->exited(child_id{1}, 1, true, "boom", t);
+  EXPECT_EQ(sup->state(child_id{0}), child_state::running);
+  EXPECT_EQ(sup->state(child_id{2}), child_state::stopping_for_restart);
 }
 
 // -- restart intensity
@@ -368,20 +225,20 @@ TEST_F(SupervisorTest, IntensityAllowsExactlyMaxRestartsWithinThePeriod) {
        restart_strategy::one_for_one, 3);
   start_all();
   for (std::uint32_t i = 1; i <= 3; ++i) {
-    sup->exited(0, i, true, "boom " + std::to_string(i), t);
-    ASSERT_EQ(sup->state(0), child_state::restarting) << i;
-    fire_restart(0);
-    sup->ready(0, i + 1, t);
+    sup->exited(child_id{0}, i, true, "boom " + std::to_string(i), t);
+    ASSERT_EQ(sup->state(child_id{0}), child_state::restarting) << i;
+    fire_restart(child_id{0});
+    sup->ready(child_id{0}, i + 1, t);
   }
   // The 4th failure within the period needs a 4th restart: escalation.
-  sup->exited(0, 4, true, "boom 4", t);
-  EXPECT_EQ(sup->state(0), child_state::failed);
+  sup->exited(child_id{0}, 4, true, "boom 4", t);
+  EXPECT_EQ(sup->state(child_id{0}), child_state::failed);
   EXPECT_TRUE(sup->stopping());
   auto log = fx.take();
   EXPECT_NE(
       std::find(log.begin(), log.end(), "ee.lifecycle.escalated:0 boom 4"),
       log.end());
-  sup->exited(1, 1, false, "", t);
+  sup->exited(child_id{1}, 1, false, "", t);
   ASSERT_TRUE(fx.result);
   EXPECT_EQ(fx.result->code(), ec::restart_limit);
   EXPECT_EQ(fx.result->message(),
@@ -394,10 +251,11 @@ TEST_F(SupervisorTest, IntensityForgetsRestartsOlderThanThePeriod) {
        restart_strategy::one_for_one, 2);
   start_all();
   for (std::uint32_t i = 1; i <= 6; ++i) {
-    sup->exited(0, i, true, "boom", t);
-    ASSERT_EQ(sup->state(0), child_state::restarting) << "failure " << i;
-    fire_restart(0);
-    sup->ready(0, i + 1, t);
+    sup->exited(child_id{0}, i, true, "boom", t);
+    ASSERT_EQ(sup->state(child_id{0}), child_state::restarting)
+        << "failure " << i;
+    fire_restart(child_id{0});
+    sup->ready(child_id{0}, i + 1, t);
     t += 501ms; // two restarts always fit into any 1000 ms
   }
 }
@@ -406,24 +264,25 @@ TEST_F(SupervisorTest, IntensityCountsARestartExactlyOnePeriodOld) {
   make({internal("a", restart_policy::permanent), internal("b")},
        restart_strategy::one_for_one, 1);
   start_all();
-  sup->exited(0, 1, true, "boom", t); // restart #1 at t0 (delay 10 ms)
+  sup->exited(child_id{0}, 1, true, "boom",
+              t); // restart #1 at t0 (delay 10 ms)
   auto t0 = t;
-  fire_restart(0);
-  sup->ready(0, 2, t);
+  fire_restart(child_id{0});
+  sup->ready(child_id{0}, 2, t);
   t = t0 + 1000ms; // exactly one period later: still within it
-  sup->exited(0, 2, true, "boom", t);
-  EXPECT_EQ(sup->state(0), child_state::failed);
+  sup->exited(child_id{0}, 2, true, "boom", t);
+  EXPECT_EQ(sup->state(child_id{0}), child_state::failed);
 }
 
 TEST_F(SupervisorTest, APermanentPluginThatOnlyEndsNormallyEscalatesSayingSo) {
   make({internal("a", restart_policy::permanent), internal("b")},
        restart_strategy::one_for_one, 1);
   start_all();
-  sup->exited(0, 1, false, "", t);
-  fire_restart(0);
-  sup->ready(0, 2, t);
-  sup->exited(0, 2, false, "", t);
-  sup->exited(1, 1, false, "", t);
+  sup->exited(child_id{0}, 1, false, "", t);
+  fire_restart(child_id{0});
+  sup->ready(child_id{0}, 2, t);
+  sup->exited(child_id{0}, 2, false, "", t);
+  sup->exited(child_id{1}, 1, false, "", t);
   ASSERT_TRUE(fx.result);
   EXPECT_EQ(fx.result->message(),
             "plugin 'a' needs a restart beyond the limit: 1 restarts within "
@@ -440,16 +299,16 @@ TEST_F(SupervisorTest, BackoffDoublesCapsAndStartsOverAfterHealthyRunning) {
   start_all();
   std::vector<long long> delays;
   for (std::uint32_t i = 1; i <= 6; ++i) {
-    sup->exited(0, i, true, "boom", t);
-    delays.push_back(fx.restart_timer(0)->delay.count());
-    fire_restart(0);
-    sup->ready(0, i + 1, t);
+    sup->exited(child_id{0}, i, true, "boom", t);
+    delays.push_back(fx.restart_timer(child_id{0})->delay.count());
+    fire_restart(child_id{0});
+    sup->ready(child_id{0}, i + 1, t);
     t += 1ms;
   }
   EXPECT_EQ(delays, (std::vector<long long>{10, 20, 40, 80, 80, 80}));
   t += 2000ms; // ran healthy for longer than reset_after
-  sup->exited(0, 7, true, "boom", t);
-  EXPECT_EQ(fx.restart_timer(0)->delay, 10ms);
+  sup->exited(child_id{0}, 7, true, "boom", t);
+  EXPECT_EQ(fx.restart_timer(child_id{0})->delay, 10ms);
 }
 
 TEST_F(SupervisorTest, JitterComesFromTheRandomSource) {
@@ -460,159 +319,28 @@ TEST_F(SupervisorTest, JitterComesFromTheRandomSource) {
   std::size_t next = 0;
   supervisor s{cfg, {spec, internal("b")}, fx, [&] { return draws[next++]; }};
   s.start(t);
-  s.ready(0, 1, t);
-  s.ready(1, 1, t);
-  s.exited(0, 1, true, "boom", t);
-  EXPECT_EQ(fx.restart_timer(0)->delay, 5ms); // 10 ms - 50 %
-  auto tm = *fx.restart_timer(0);
-  s.timer(supervisor_timer::restart, 0, tm.gen, t + 5ms);
-  s.ready(0, 2, t);
-  s.exited(0, 2, true, "boom", t + 6ms);
-  EXPECT_EQ(fx.restart_timer(0)->delay, 30ms); // 20 ms + 50 %
+  s.ready(child_id{0}, 1, t);
+  s.ready(child_id{1}, 1, t);
+  s.exited(child_id{0}, 1, true, "boom", t);
+  EXPECT_EQ(fx.restart_timer(child_id{0})->delay, 5ms); // 10 ms - 50 %
+  auto tm = *fx.restart_timer(child_id{0});
+  s.timer(supervisor_timer::restart, child_id{0}, tm.gen, t + 5ms);
+  s.ready(child_id{0}, 2, t);
+  s.exited(child_id{0}, 2, true, "boom", t + 6ms);
+  EXPECT_EQ(fx.restart_timer(child_id{0})->delay, 30ms); // 20 ms + 50 %
 }
 
 TEST_F(SupervisorTest, StaleRestartTimersAreIgnored) {
   make({internal("a", restart_policy::permanent), internal("b")});
   start_all();
-  sup->exited(0, 1, true, "boom", t);
-  auto tm = *fx.restart_timer(0);
-  sup->timer(supervisor_timer::restart, 0, tm.gen + 1, t + 1s);
-  EXPECT_EQ(sup->state(0), child_state::restarting);
+  sup->exited(child_id{0}, 1, true, "boom", t);
+  auto tm = *fx.restart_timer(child_id{0});
+  sup->timer(supervisor_timer::restart, child_id{0}, tm.gen + 1, t + 1s);
+  EXPECT_EQ(sup->state(child_id{0}), child_state::restarting);
   sup->request_stop(t);
-  sup->timer(supervisor_timer::restart, 0, tm.gen, t + 1s);
+  sup->timer(supervisor_timer::restart, child_id{0}, tm.gen, t + 1s);
   // Not restarted during shutdown: retired, then b is asked to stop.
   EXPECT_EQ(fx.take(),
             (lines{"ee.lifecycle.failed:0 boom", "retire 0", "stop 1"}));
-  EXPECT_EQ(sup->state(0), child_state::finished);
-}
-
-// -- shutdown
-// ---------------------------------------------------------------------------
-
-TEST_F(SupervisorTest, ShutdownDrainsThenStopsInReverseOrderOneAtATime) {
-  make({internal("a"), internal("b"), external("x"), internal("c")});
-  start_all();
-  fx.not_drained = {1};
-  sup->request_stop(t);
-  EXPECT_TRUE(fx.take().empty()); // b's queue is not empty yet
-  fx.not_drained.clear();
-  sup->poll(t);
-  EXPECT_EQ(fx.take(), (lines{"stop 3"}));
-  sup->exited(3, 1, false, "", t);
-  EXPECT_EQ(fx.take(), (lines{"ee.lifecycle.stopped:3", "retire 3", "retire 2",
-                              "stop 1"}));
-  sup->exited(1, 1, false, "", t);
-  EXPECT_EQ(fx.take(), (lines{"ee.lifecycle.stopped:1", "retire 1", "stop 0"}));
-  sup->exited(0, 1, false, "", t);
-  ASSERT_TRUE(fx.result);
-  EXPECT_FALSE(*fx.result);
-}
-
-TEST_F(SupervisorTest, APluginStopsOnlyOnceWhatLaterOnesPublishedReachedIt) {
-  make({internal("a"), internal("b")});
-  start_all();
-  sup->request_stop(t);
-  EXPECT_EQ(fx.take(), (lines{"stop 1"}));
-  // b publishes from on_stop to a: a's queue is not drained when b ends.
-  fx.not_drained = {0};
-  sup->exited(1, 1, false, "", t);
-  EXPECT_EQ(fx.take(), (lines{"ee.lifecycle.stopped:1", "retire 1"}));
-  fx.not_drained.clear();
-  sup->poll(t);
-  EXPECT_EQ(fx.take(), (lines{"stop 0"}));
-}
-
-TEST_F(SupervisorTest, TheDrainDeadlineEndsWaitingForQueues) {
-  make({internal("a"), internal("b")});
-  start_all();
-  fx.not_drained = {0, 1};
-  sup->request_stop(t);
-  EXPECT_TRUE(fx.take().empty());
-  t += 200ms;
-  fire(supervisor_timer::drain_deadline);
-  // Still not drained: b waits for its queue until the shutdown deadline.
-  EXPECT_TRUE(fx.take().empty());
-  t += 200ms;
-  sup->poll(t);
-  EXPECT_EQ(fx.take(), (lines{"stop 1"}));
-}
-
-TEST_F(SupervisorTest, AtTheShutdownDeadlineStuckPluginsAreAbandonedAndNamed) {
-  make({internal("a"), internal("stuck"), external("x")});
-  start_all();
-  sup->request_stop(t);
-  EXPECT_EQ(fx.take(), (lines{"retire 2", "stop 1"}));
-  t += 400ms;
-  fire(supervisor_timer::shutdown_deadline);
-  // The plugin never asked is asked now; the stuck one keeps its chance.
-  EXPECT_EQ(fx.take(), (lines{"stop 0"}));
-  sup->exited(0, 1, false, "", t + 10ms);
-  fx.take();
-  EXPECT_FALSE(fx.result);
-  auto margin = std::find_if(fx.timers.begin(), fx.timers.end(), [](auto& x) {
-    return x.kind == supervisor_timer::final_deadline;
-  });
-  ASSERT_NE(margin, fx.timers.end());
-  EXPECT_EQ(margin->delay, 80ms); // a fifth of the grace
-  t += margin->delay;
-  fire(supervisor_timer::final_deadline);
-  EXPECT_EQ(fx.take(), (lines{"abandon 1", "retire 1"}));
-  ASSERT_TRUE(fx.result);
-  EXPECT_EQ(fx.result->code(), ec::shutdown_timeout);
-  EXPECT_EQ(fx.result->message(),
-            "shutdown took longer than shutdown_grace (400 ms); abandoned "
-            "(still running in its own code): 'stuck'");
-  EXPECT_EQ(sup->abandoned(), (std::vector<std::string>{"stuck"}));
-  // A late exit changes nothing.
-  sup->exited(1, 1, false, "", t);
-  EXPECT_TRUE(fx.take().empty());
-}
-
-TEST_F(SupervisorTest, APluginThatEndsWithinTheMarginIsNotAbandoned) {
-  make({internal("a"), internal("slow")});
-  start_all();
-  sup->request_stop(t);
-  fx.take();
-  t += 400ms;
-  fire(supervisor_timer::shutdown_deadline);
-  EXPECT_EQ(fx.take(), (lines{"stop 0"}));
-  sup->exited(1, 1, false, "", t + 1ms);
-  sup->exited(0, 1, false, "", t + 2ms);
-  ASSERT_TRUE(fx.result);
-  EXPECT_FALSE(*fx.result);
-  EXPECT_TRUE(sup->abandoned().empty());
-}
-
-TEST_F(SupervisorTest, StopBeforeTheBarrierStopsWithoutDraining) {
-  make({internal("a"), internal("b")});
-  sup->start(t);
-  sup->ready(0, 1, t);
-  fx.take();
-  sup->request_stop(t);
-  EXPECT_EQ(fx.take(), (lines{"stop 1"}));
-  sup->exited(1, 1, false, "", t);
-  sup->exited(0, 1, false, "", t);
-  ASSERT_TRUE(fx.result);
-  EXPECT_FALSE(sup->barrier_passed());
-}
-
-TEST_F(SupervisorTest, AnExternalPluginThatQuitsLeavesTheStopOrder) {
-  make({internal("a"), external("x")});
-  start_all();
-  sup->quit(1, t);
-  EXPECT_EQ(fx.take(), (lines{"ee.lifecycle.stopped:1", "retire 1"}));
-  sup->exited(0, 1, false, "", t);
-  ASSERT_TRUE(fx.result);
-  EXPECT_FALSE(*fx.result);
-}
-
-TEST_F(SupervisorTest, FailuresAreJoinedInTheResult) {
-  make({internal("a"), internal("b")});
-  start_all();
-  sup->exited(0, 1, true, "std::runtime_error: one", t);
-  sup->exited(1, 1, true, "std::runtime_error: two", t);
-  ASSERT_TRUE(fx.result);
-  EXPECT_EQ(fx.result->message(),
-            "plugin 'a' failed: std::runtime_error: one; plugin 'b' failed: "
-            "std::runtime_error: two");
+  EXPECT_EQ(sup->state(child_id{0}), child_state::finished);
 }

@@ -24,6 +24,7 @@ import logging
 from pathlib import Path
 
 from .client import DEFAULT_HOST, HOST_ENV, PORT_ENV, Client, Plugin
+from . import errors as _errors
 from .errors import (
     AuthenticationError,
     ClosedError,
@@ -86,13 +87,7 @@ __all__ = [
     # event types
     "types",
     "TYPES_ENV",
-    # errors
-    "EventEngineError",
-    "ConfigError",
-    "Timeout",
-    "PublishError",
-    "ClosedError",
-    "AuthenticationError",
+    # errors: every name of pyevents.errors (added below)
     # CurveZMQ keys
     "CurveKeys",
     "curve_keys",
@@ -111,5 +106,6 @@ __all__ = [
     "DEFAULT_HOST",
     "__version__",
 ]
+__all__ += _errors.__all__
 
 logging.getLogger("pyevents").addHandler(logging.NullHandler())

@@ -114,6 +114,9 @@ NEXT_MSG_COMMAND: bytes = b"plugin_command: next_msg"
 QUIT_COMMAND: bytes = b"plugin_command: quit"
 #: The engine's reply to any other request (which it published as an event).
 PUBLISHED_REPLY: bytes = b"event-engine: msg published"
+#: :data:`PUBLISHED_REPLY` as the text :func:`publish_msg` returns.
+_PUBLISHED_TEXT: str = PUBLISHED_REPLY.decode()
+
 #: Start of the engine's reply to a request it could not accept.
 BAD_MSG_REPLY_PREFIX: bytes = b"event-engine: bad msg"
 
@@ -246,7 +249,17 @@ def _receive_event(socket: zmq.Socket, flags: int = 0) -> bytes:
     outstanding. On a watched socket, a request whose connection closed
     before the reply (the engine was stopped or restarted) is sent again,
     so the plugin goes on when the engine is back."""
-    state = _state(socket)
+    state = _states.get(socket)
+    if state is None:
+        # The usual case, as cheap as a plain REQ exchange: nothing stashed,
+        # nothing outstanding, no guard (a watched socket has its state from
+        # the start).
+        socket.send(NEXT_MSG_COMMAND, flags)
+        try:
+            return socket.recv(flags)
+        except BaseException:
+            _state(socket).awaiting_event = True  # the request stays outstanding
+            raise
     if state.stash:
         return state.stash.popleft()
     while True:
@@ -380,11 +393,14 @@ def publish_msg(socket: zmq.Socket, data: Payload) -> str:
     """
     if isinstance(data, str):
         data = data.encode("utf-8")
-    _keep_late_event(socket)
+    state = _states.get(socket)
+    if state is not None and state.awaiting_event:
+        _keep_late_event(socket)
     while True:
         try:
             socket.send(data, zmq.NOBLOCK)
-            _request_sent(socket)
+            if state is not None:
+                _request_sent(socket)
             break
         except zmq.ZMQError as e:
             if e.errno == zmq.EAGAIN:
@@ -392,12 +408,14 @@ def publish_msg(socket: zmq.Socket, data: Payload) -> str:
             else:
                 _log.error("could not send a publish request: %s", e)
                 raise
-    state = _states.get(socket)
     if state is None or state.guard is None:
-        reply: str = socket.recv_string()
+        raw: bytes = socket.recv()
     else:
-        reply = _recv(socket).decode("utf-8")
-    if PUBLISHED_REPLY.decode() not in reply:
+        raw = state.guard.recv(socket, 0)
+    if raw == PUBLISHED_REPLY:
+        return _PUBLISHED_TEXT
+    reply = raw.decode("utf-8")
+    if _PUBLISHED_TEXT not in reply:
         _log.warning(
             "unexpected reply from event-engine to a publish request: %r", reply
         )
