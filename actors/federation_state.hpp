@@ -79,6 +79,9 @@ class federation_state;
 /// Logs `federation: TEXT`.
 void say(log_level lvl, const std::string& text);
 
+/// @returns the wall clock in microseconds (node info versions, epochs).
+std::uint64_t wall_clock_us();
+
 using federation_actor = caf::stateful_actor<federation_state>;
 
 class federation_state {
@@ -90,7 +93,9 @@ public:
   caf::behavior make_behavior(std::shared_ptr<federation_params> params);
 
 private:
-  // -- peering (federation.cpp) ----------------------------------------------
+  caf::behavior message_table();
+
+  // -- peering (federation.cpp), topology (federation_topology.cpp) ----------
 
   void start_listening();
   void dial(std::uint32_t idx);

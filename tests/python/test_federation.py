@@ -194,3 +194,46 @@ def test_a_killed_middle_engine_loses_nothing_acknowledged(engine, zsock):
     got += collect(sink, n - 100, LINK_WAIT_S)
     assert got == evs
     assert_nothing_more(sink)
+
+
+def test_a_peer_with_this_engines_name_is_refused_on_both_sides(engine):
+    a = engine(fed_app("site-a", plugins=[{"name": "src"}]), command="run",
+               args=["--stats", "json"])
+    twin = engine(fed_app("site-a", listen=None,
+                          peers=[f"127.0.0.1:{listen_port(a)}"],
+                          plugins=[{"name": "src"}]), command="run",
+                  args=["--stats", "json"])
+    a.wait_for_output(r"federation: refused 127\.0\.0\.1:\d+: .*own name",
+                      LINK_WAIT_S)
+    twin.wait_for_output(r"federation: refused .*own name", LINK_WAIT_S)
+    assert "peer site-a up" not in a.output() + twin.output()
+    assert final_stats(a)["federation"]["refused"] >= 1
+    assert final_stats(twin)["federation"]["refused"] >= 1
+
+
+def test_a_slow_remote_subscriber_slows_the_publisher(engine, zsock):
+    """Credit across the link: B's subscriber does not read, so A's
+    publisher waits (block), and nothing is lost once B reads."""
+    small = "queue_capacity = 50\npublish_window = 20\n"
+    a_text = fed_app("site-a", plugins=[{"name": "src"}],
+                     buffer_bytes=4096).replace("[engine]\n",
+                                               "[engine]\n" + small)
+    a = engine(a_text, command="run")
+    b_text = fed_app("site-b", listen=None,
+                     peers=[f"127.0.0.1:{listen_port(a)}"],
+                     plugins=[{"name": "sink", "subs": ["TypeA"]}]).replace(
+                         "[engine]\n", "[engine]\n" + small)
+    b = engine(b_text, command="run")
+    wait_peer_up(a, "site-b")
+    src = zsock.req(a.plugin_port("src"), timeout_ms=1000)
+    n = 20000
+    evs = events("slow", n)
+    sent = 0
+    with pytest.raises(zmq.error.Again):
+        for ev in evs:
+            publish_ok(src, ev)
+            sent += 1
+    assert sent < n // 2, sent  # held back by credit, not buffered away
+    sink = zsock.req(b.plugin_port("sink"))
+    got = collect(sink, sent)  # everything published so far arrives
+    assert got == evs[:sent]
