@@ -104,7 +104,7 @@ public:
     bool any = !f.listen.empty() || !f.peers.empty() || f.uses_tls();
     if (!f.enabled()) {
       if (any)
-        fail("federation.name", ec::invalid_config,
+        fail("federation", ec::invalid_config,
              s + " needs a name: name = \"site-a\" (unique in the "
                  "federation)");
       return;

@@ -21,9 +21,7 @@ void loader::federation(const toml::table& t) {
   for (auto& [k, v] : t)
     remember("federation." + std::string{k.str()}, v);
   auto& f = report_.description.config.federation;
-  if (!string(t, "name", f.name, s))
-    fail(t.source(), s + " needs a name: name = \"site-a\" (unique in the "
-                         "federation)");
+  string(t, "name", f.name, s); // required: validate_app says so
   string(t, "listen", f.listen, s);
   integer(t, "buffer_bytes", f.buffer_bytes, 1, max_size, s);
   if (auto n = t.get("peers")) {
@@ -67,10 +65,6 @@ void loader::federation_tls(const toml::table& t) {
   path(t, "ca", tls.ca, s,
        "the CA certificate (PEM) peers must be signed by, e.g. "
        "\"keys/ca.crt\"");
-  for (const char* key : {"certificate", "key", "ca"})
-    if (!t.get(key))
-      fail(t.source(),
-           s + " needs " + key + ": certificate, key and ca are set together");
 }
 
 } // namespace ee::config

@@ -96,6 +96,7 @@ config_report loader::run(std::string_view text) {
                   "settings");
   }
   if (auto node = root.get("federation")) {
+    remember("federation", *node);
     if (auto t = node->as_table())
       federation(*t);
     else
