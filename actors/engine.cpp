@@ -100,7 +100,7 @@ spawn_result engine_state::spawn(child_id child, std::uint32_t inc) {
             "subscriptions: " + describe_current_exception()};
   }
   add_types(subs.names, subs.filters);
-  router_.subscribe(s.sub, subs.filters);
+  subscribe(id, subs.filters);
   auto hp = std::make_shared<host_params>();
   hp->slot = id;
   hp->incarnation = inc;
@@ -125,6 +125,7 @@ engine_handle::behavior_type
 engine_state::make_behavior(std::shared_ptr<engine_params> p) {
   params_ = std::move(p);
   configure_router();
+  configure_federation();
   configure_supervisor();
   install_handlers();
   // Spawn the plugins now: a message that arrives before them (a stats
@@ -177,9 +178,9 @@ void engine_state::configure_router() {
   // Events published before the barrier wait for it; external plugins'
   // subscriptions are in place from the start (their queues fill at once).
   router_.set_open(false);
-  for (auto& s : slots_)
-    if (s.kind == plugin_kind::external)
-      router_.subscribe(s.sub, s.spec->filters);
+  for (slot_id id{0}; slots_.contains(id); id = slot_id{id.value + 1})
+    if (slots_[id].kind == plugin_kind::external)
+      subscribe(id, slots_[id].spec->filters);
 }
 
 void engine_state::configure_supervisor() {
@@ -205,6 +206,7 @@ void engine_state::configure_supervisor() {
   sc.max_restarts = cfg.max_restarts;
   sc.restart_period = cfg.restart_period;
   sc.shutdown_grace = cfg.shutdown_grace;
+  sc.idle_until_stopped = cfg.federation.enabled();
   auto rng = std::make_shared<std::mt19937>(std::random_device{}());
   sup_ = std::make_unique<supervisor>(sc, std::move(children), *this, [rng] {
     return std::uniform_real_distribution<double>{0.0, 1.0}(*rng);
@@ -301,6 +303,28 @@ engine_handle::behavior_type engine_state::message_table() {
       },
       [st](raw_sub_atom, std::string& filter, bool subscribed) {
         st().router_.raw_subscribe(filter, subscribed);
+        auto& n = st().raw_filters_[filter];
+        n = subscribed ? n + 1 : (n > 0 ? n - 1 : 0);
+        if (n == 0)
+          st().raw_filters_.erase(filter);
+        st().local_dirty_ = true;
+        st().send_local_filters();
+      },
+      [st](fed_publish_atom, event_batch& events) {
+        st().on_fed_publish(events);
+        st().flush();
+      },
+      [st](fed_taken_atom, std::uint64_t n) {
+        st().router_.ack(st().fed_sub_, n);
+        st().flush();
+      },
+      [st](fed_filters_atom, std::vector<std::string>& filters) {
+        st().router_.subscribe(st().fed_sub_, filters);
+        st().flush();
+      },
+      [st](fed_peer_atom, std::string& name, bool up) {
+        st().on_fed_peer(name, up);
+        st().flush();
       },
       [st](bridge_failed_atom, std::string& what) {
         st().on_bridge_failed(what);

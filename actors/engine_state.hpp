@@ -16,6 +16,7 @@
 
 #include "actors/blocking_host.hpp"
 #include "actors/engine.hpp"
+#include "actors/federation.hpp"
 #include "actors/links.hpp"
 #include "actors/messages.hpp"
 #include "actors/plugin_host.hpp"
@@ -110,6 +111,10 @@ public:
   // --------------------------------------------------------------
 
   void deliver(sub_id sub, event_batch&& events) override {
+    if (sub == fed_sub_) {
+      caf::anon_send(fed_, deliver_atom::value, std::move(events));
+      return;
+    }
     auto& s = slots_[slot_of(sub)];
     switch (s.kind) {
     case plugin_kind::external:
@@ -126,6 +131,10 @@ public:
   }
 
   void grant(pub_id pub, credit c) override {
+    if (pub == fed_pub_) {
+      caf::anon_send(fed_, credit_atom::value, c.events, c.bytes);
+      return;
+    }
     if (pub == raw_pub_) {
       if (params_->bridge)
         params_->bridge->grant(raw_publish_port, c);
@@ -152,9 +161,11 @@ public:
   }
 
   void cycle(pub_id pub, sub_id sub) override {
-    auto& pub_name =
-        pub == raw_pub_ ? raw_name_ : slots_[slot_of(pub)].spec->name;
-    auto& sub_name = slots_[slot_of(sub)].spec->name;
+    auto& pub_name = pub == raw_pub_   ? raw_name_
+                     : pub == fed_pub_ ? fed_name_
+                                       : slots_[slot_of(pub)].spec->name;
+    bool fed = sub == fed_sub_;
+    auto& sub_name = fed ? fed_name_ : slots_[slot_of(sub)].spec->name;
     // Counted always (dropped_cycle); logged and published when it starts
     // and then at most every 10 s per pair, not for every event.
     auto now = clock_type::now();
@@ -169,7 +180,8 @@ public:
                 sub_name +
                 "' are dropped while it lasts (counted as dropped_cycle); give "
                 "one of them a drop policy or a larger queue");
-    lifecycle(lifecycle::cycle, slots_[slot_of(sub)].child, pub_name);
+    if (!fed) // the federation is no plugin: its drops are in its counters
+      lifecycle(lifecycle::cycle, slots_[slot_of(sub)].child, pub_name);
   }
 
   // -- supervisor::effects
@@ -212,8 +224,11 @@ public:
   }
 
   void retire(child_id id) override {
-    auto& s = slots_[slot_of(id)];
+    auto sid = slot_of(id);
+    auto& s = slots_[sid];
     router_.retire(s.sub);
+    if (slot_filters_.erase(sid) > 0)
+      local_dirty_ = true;
     if (s.kind == plugin_kind::external && params_->bridge)
       params_->bridge->retire(s.endpoint);
   }
@@ -237,6 +252,9 @@ public:
     // subscriptions (nothing has been routed yet: the router was closed).
     router_.set_types(types_);
     router_.set_open(true);
+    for (auto& ev : early_peer_events_)
+      router_.publish_system(std::move(ev));
+    early_peer_events_.clear();
   }
 
   bool drained(child_id id) const override {
@@ -253,6 +271,8 @@ public:
       if (s.kind == plugin_kind::external)
         router_.abandon_in_flight(s.sub);
     done_ = true;
+    if (fed_)
+      self_->send_exit(fed_, caf::exit_reason::user_shutdown);
     if (params_->on_done)
       params_->on_done(bridge_failure_ ? *bridge_failure_ : result, snapshot());
     self_->quit();
@@ -268,7 +288,7 @@ private:
     if (!slots_.contains(id) || inc != slots_[id].incarnation)
       return;
     add_types(type_names, filters);
-    router_.subscribe(slots_[id].sub, filters);
+    subscribe(id, filters);
     sup_->ready(slots_[id].child, inc, clock_type::now());
   }
 
@@ -482,11 +502,32 @@ private:
     plugins.reserve(slots_.size());
     for (auto& x : slots_)
       plugins.push_back({x.sub, x.pub, x.child, kind_name(x.kind)});
+    if (fed_)
+      plugins.push_back({fed_sub_, fed_pub_, child_id::none(), "federation"});
     auto st = make_stats(router_, sup_.get(), plugins, raw_published_);
+    if (fed_stats_)
+      st.federation = fed_stats_->get();
     if (params_->decorate)
       params_->decorate(st);
     return st;
   }
+
+  // -- federation (engine_federation.cpp)
+  // -----------------------------------------------------------------
+
+  /// Adds the federation's subscriber and publisher to the router and spawns
+  /// its actor (if `[federation]` is configured).
+  void configure_federation();
+
+  /// Replaces the filters of plugin `id` (and tells the federation).
+  void subscribe(slot_id id, const std::vector<std::string>& filters);
+
+  /// Tells the federation what the local subscribers need, if it changed.
+  void send_local_filters();
+
+  void on_fed_publish(event_batch& events);
+
+  void on_fed_peer(const std::string& name, bool up);
 
   // Emits what routing decided, lets a waiting shutdown move on, and keeps
   // a tick going while publishers wait (to break cycles that closed without
@@ -494,6 +535,7 @@ private:
   void flush() {
     if (done_)
       return;
+    send_local_filters();
     router_.flush(*this);
     if (sup_->stopping() && !sup_->done()) {
       sup_->poll(clock_type::now());
@@ -533,6 +575,20 @@ private:
   // Set when the bridge's thread failed: the app's result.
   std::optional<error> bridge_failure_;
   std::vector<std::pair<std::string, std::string>> types_;
+  // -- federation (unset unless configured) --
+  caf::actor fed_;
+  sub_id fed_sub_;
+  pub_id fed_pub_;
+  const std::string fed_name_ = "(federation)";
+  std::shared_ptr<federation_stats_box> fed_stats_;
+  // Every plugin's filters and the raw subscribers' (counted), and what the
+  // federation was told last.
+  std::map<slot_id, std::vector<std::string>> slot_filters_;
+  std::map<std::string, std::size_t> raw_filters_;
+  bool local_dirty_ = false;
+  std::vector<std::string> local_sent_;
+  // Peer up/down events from before the barrier, published when it passes.
+  std::vector<event> early_peer_events_;
 };
 
 } // namespace ee

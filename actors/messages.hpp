@@ -16,6 +16,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "actors/federation_messages.hpp"
 #include "bridge/seam.hpp"
 #include "ee/event.hpp"
 #include "ee/stats.hpp"
@@ -153,7 +154,11 @@ using engine_handle = caf::typed_actor<
     caf::reacts_to<bridge_failed_atom, std::string>,
     caf::reacts_to<sup_timer_atom, int, child_id, std::uint64_t>,
     caf::reacts_to<tick_atom>, caf::reacts_to<report_atom>,
-    caf::reacts_to<stop_atom>, caf::reacts_to<stats_atom, stats_request_ptr>>;
+    caf::reacts_to<stop_atom>, caf::reacts_to<stats_atom, stats_request_ptr>,
+    caf::reacts_to<fed_publish_atom, event_batch>,
+    caf::reacts_to<fed_taken_atom, std::uint64_t>,
+    caf::reacts_to<fed_filters_atom, std::vector<std::string>>,
+    caf::reacts_to<fed_peer_atom, std::string, bool>>;
 
 } // namespace ee
 

@@ -18,6 +18,7 @@
 #endif
 
 #include "actors/engine.hpp"
+#include "actors/federation.hpp"
 #include "actors/links.hpp"
 #include "actors/messages.hpp"
 #include "app_validation.hpp"
@@ -280,7 +281,8 @@ error app::impl::validate() const {
   for (auto& x : validate_app(cfg, ps))
     if (!x.warning)
       return error{x.code, x.message};
-  if (plugins.empty())
+  // An engine that only relays between peers needs no plugin.
+  if (plugins.empty() && !cfg.federation.enabled())
     return error{ec::invalid_config,
                  "no plugins registered: register at least one plugin before "
                  "run()"};
@@ -338,6 +340,7 @@ make_system_config(const app_config& cfg) {
   auto ptr = std::make_unique<caf::actor_system_config>();
   auto& sys_cfg = *ptr;
   configure_scheduler(sys_cfg, cfg.scheduler_threads);
+  configure_federation(sys_cfg, cfg.federation);
   return ptr;
 }
 

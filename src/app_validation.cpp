@@ -3,9 +3,11 @@
 #include <cctype>
 #include <map>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "bridge/process.hpp"
 #include "bridge/security_keys.hpp"
+#include "src/federation/tls_files.hpp"
 
 namespace ee {
 
@@ -98,7 +100,115 @@ public:
                "' does not exist");
   }
 
+  void federation(const federation_config& f) {
+    const std::string s = "[federation]";
+    bool any = !f.listen.empty() || !f.peers.empty() || f.uses_tls();
+    if (!f.enabled()) {
+      if (any)
+        fail("federation", ec::invalid_config,
+             s + " needs a name: name = \"site-a\" (unique in the "
+                 "federation)");
+      return;
+    }
+    if (f.name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+                                 "qrstuvwxyz0123456789_.-") !=
+        std::string::npos)
+      fail("federation.name", ec::invalid_config,
+           s + " name '" + f.name +
+               "' may contain only letters, digits, '_', '.' and '-'");
+    if (f.buffer_bytes == 0)
+      fail("federation.buffer_bytes", ec::invalid_config,
+           s + " buffer_bytes must be at least 1");
+    std::string lhost;
+    int lport = -1;
+    if (!f.listen.empty() && address(f.listen, "federation.listen",
+                                     s + " listen", true, lhost, lport))
+      claim(lport, s + " listen", "federation.listen");
+    std::map<std::string, std::size_t> seen;
+    for (std::size_t i = 0; i < f.peers.size(); ++i) {
+      auto field = "federation.peers." + std::to_string(i);
+      std::string host;
+      int port = -1;
+      if (!address(f.peers[i], field, s + " peer", false, host, port))
+        continue;
+      if (!seen.emplace(f.peers[i], i).second)
+        fail(field, ec::invalid_config,
+             s + " peer '" + f.peers[i] + "' is listed twice");
+      if (port == lport && (host == lhost || local(host) && local(lhost)))
+        fail(field, ec::invalid_config,
+             s + " peer '" + f.peers[i] +
+                 "' is this engine's own listen address: list the other "
+                 "engines");
+    }
+    if (f.uses_tls())
+      tls_files(f.tls);
+  }
+
+  void tls_files(const federation_tls_config& tls) {
+    using federation::tls_file;
+    const std::pair<const std::string*, const char*> files[] = {
+        {&tls.certificate, "certificate"}, {&tls.key, "key"}, {&tls.ca, "ca"}};
+    auto before = out_.size();
+    for (auto [path, key] : files)
+      readable(*path, std::string{"federation.tls."} + key,
+               "[federation.tls] " + std::string{key});
+    if (out_.size() != before)
+      return;
+    // As OpenSSL loads them: CAF would abort the engine on a bad one at
+    // its first connection.
+    auto p = federation::check_tls_files(tls.certificate, tls.key, tls.ca);
+    if (p.which == tls_file::none)
+      return;
+    auto [path, key] = files[p.which == tls_file::certificate ? 0
+                             : p.which == tls_file::key       ? 1
+                                                              : 2];
+    fail(std::string{"federation.tls."} + key, ec::invalid_config,
+         "[federation.tls] " + std::string{key} + " '" + *path + "' " + p.text);
+  }
+
 private:
+  // Checks `HOST:PORT` (with `zero_ok`, port 0 means any).
+  bool address(const std::string& text, const std::string& field,
+               const std::string& who, bool zero_ok, std::string& host,
+               int& port) {
+    auto colon = text.rfind(':');
+    auto digits =
+        colon == std::string::npos ? std::string{} : text.substr(colon + 1);
+    host = colon == std::string::npos ? std::string{} : text.substr(0, colon);
+    bool ok = !host.empty() && !digits.empty() && digits.size() <= 5 &&
+              digits.find_first_not_of("0123456789") == std::string::npos;
+    port = ok ? std::stoi(digits) : -1;
+    if (ok && port <= 65535 && (zero_ok || port > 0))
+      return true;
+    fail(field, ec::invalid_config,
+         who + " '" + text + "' is not HOST:PORT with a port in " +
+             (zero_ok ? "0..65535 (0 = any free port)" : "1..65535") +
+             ", e.g. \"10.0.0.2:7100\"");
+    return false;
+  }
+
+  static bool local(const std::string& host) {
+    return host == "0.0.0.0" || host == "*" || host == "localhost" ||
+           host == "::" || host == "[::]" || host == "[::1]" ||
+           host.rfind("127.", 0) == 0;
+  }
+
+  void readable(const std::string& path, const std::string& field,
+                const std::string& who) {
+    if (path.empty()) {
+      fail("federation.tls", ec::invalid_config,
+           who + " is not set: certificate, key and ca go together");
+      return;
+    }
+    struct stat sb;
+    if (::stat(path.c_str(), &sb) != 0 || !S_ISREG(sb.st_mode) ||
+        ::access(path.c_str(), R_OK) != 0)
+      fail(field, ec::invalid_config,
+           who + " '" + path +
+               "' is not a readable file (relative paths "
+               "start from the file's folder)");
+  }
+
   const setting_locator& where_;
   std::vector<setting_problem>& out_;
   std::map<int, std::pair<std::string, std::string>> used_; // who, field
@@ -129,6 +239,7 @@ validate_app(const app_config& cfg,
   v.engine(cfg);
   for (auto p : plugins)
     v.plugin(*p);
+  v.federation(cfg.federation);
   if (cfg.enable_tcp || !plugins.empty())
     resolve_security(cfg.security, plugins, result);
   return result;

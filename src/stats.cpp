@@ -28,6 +28,13 @@ json to_object(const type_stats& x) {
   return out;
 }
 
+json to_object(const federation_peer_stats& x) {
+  json out{{"state", x.up != 0 ? "up" : "down"}};
+  add_fields(out, peer_fields, x);
+  out.erase("up"); // said by "state"
+  return out;
+}
+
 template <class Map>
 json to_object(const Map& m) {
   auto out = json::object();
@@ -43,6 +50,12 @@ std::string to_json(const engine_stats& st) {
   add_fields(out, engine_fields, st);
   out["plugins"] = to_object(st.plugins);
   out["types"] = to_object(st.types);
+  if (!st.federation.name.empty()) {
+    json fed{{"name", st.federation.name}};
+    add_fields(fed, federation_fields, st.federation);
+    fed["peers"] = to_object(st.federation.peers);
+    out["federation"] = std::move(fed);
+  }
   return util::to_json_text(out);
 }
 

@@ -44,6 +44,39 @@ struct security_config {
   // of its own (see external_plugin_config::allowed_keys).
 };
 
+/// Mutual TLS on every federation link (see docs/federation.md).
+struct federation_tls_config {
+  /// This engine's certificate (PEM), presented to every peer.
+  std::string certificate;
+  /// Its private key (PEM).
+  std::string key;
+  /// The CA (PEM) that must have signed every peer's certificate.
+  std::string ca;
+};
+
+/// Federation: engines on several hosts form one bus (docs/federation.md).
+/// Off while `name` is empty.
+struct federation_config {
+  /// This engine's name, unique in the federation ([A-Za-z0-9_.-]+).
+  std::string name;
+  /// Where peers connect (`HOST:PORT`; port 0 picks one, which is logged);
+  /// empty: no listening.
+  std::string listen;
+  /// Peers to dial (`HOST:PORT`), reconnecting with back-off.
+  std::vector<std::string> peers;
+  /// Per peer link: bytes of events kept while the link is down or not yet
+  /// acknowledged; beyond it, while down, the oldest are dropped.
+  std::size_t buffer_bytes = 64 * 1024 * 1024;
+  /// Mutual TLS on every link, both ways (all three files set), or none.
+  federation_tls_config tls;
+  /// @returns true if the engine federates.
+  bool enabled() const noexcept { return !name.empty(); }
+  /// @returns true if the links use TLS.
+  bool uses_tls() const noexcept {
+    return !tls.certificate.empty() || !tls.key.empty() || !tls.ca.empty();
+  }
+};
+
 /// Application-wide settings. Every field has a working default.
 struct app_config {
   /// TCP port where raw PUB clients publish into the engine (engine: SUB).
@@ -135,6 +168,9 @@ struct app_config {
   /// that is not a loopback address without it logs a warning that names
   /// what anyone on the network could do on which port.
   security_config security{};
+  /// Peering with engines on other hosts (off unless `federation.name` is
+  /// set).
+  federation_config federation{};
 };
 
 } // namespace ee

@@ -7,6 +7,14 @@
 
 namespace ee {
 
+namespace lifecycle {
+/// Published when a federation link to peer `NAME` comes up:
+/// `ee.lifecycle.peer_up:NAME` (docs/federation.md).
+inline constexpr const char* peer_up = "ee.lifecycle.peer_up:";
+/// Published when that link goes down: `ee.lifecycle.peer_down:NAME`.
+inline constexpr const char* peer_down = "ee.lifecycle.peer_down:";
+} // namespace lifecycle
+
 /// The prefix of the periodic stats event: `ee.stats\n<JSON>` (see
 /// `app_config::stats_interval`).
 inline constexpr const char* stats_prefix = "ee.stats";
@@ -21,7 +29,7 @@ inline const std::vector<event_type>& engine_event_types() {
     for (const char* prefix :
          {lifecycle::started, lifecycle::stopped, lifecycle::failed,
           lifecycle::restarted, lifecycle::escalated, lifecycle::cycle,
-          dead_letter_prefix}) {
+          lifecycle::peer_up, lifecycle::peer_down, dead_letter_prefix}) {
       std::string filter{prefix};
       result.emplace_back(filter.substr(0, filter.size() - 1), filter);
     }

@@ -133,6 +133,30 @@
   X(queued, gauge, "ee_type_queue_events", "",                                 \
     "Copies of the type's events queued or in flight")
 
+/// The federation as a whole (docs/federation.md).
+#define EE_FEDERATION_COUNTERS(X)                                              \
+  X(refused, counter, "ee_federation_refused_total", "",                       \
+    "Peer connections refused (TLS failures, plain vs TLS, a duplicate name, " \
+    "the engine itself)")                                                      \
+  X(duplicates, counter, "ee_federation_duplicates_total", "",                 \
+    "Copies of events from peers dropped as already seen (rings, meshes, "     \
+    "resends after a reconnect)")
+
+/// One peer link of the federation. `rtt_us` is exported in seconds.
+#define EE_FEDERATION_PEER_COUNTERS(X)                                         \
+  X(up, gauge, "ee_federation_peer_up", "", "1 while the link is up")          \
+  X(forwarded, counter, "ee_federation_forwarded_total", "",                   \
+    "Events sent to the peer (each once, resends not counted)")                \
+  X(received, counter, "ee_federation_received_total", "",                     \
+    "Events received from the peer (first copies)")                            \
+  X(buffered_bytes, gauge, "ee_federation_buffered_bytes", "",                 \
+    "Bytes of events kept for the peer, not yet acknowledged")                 \
+  X(dropped, counter, "ee_federation_dropped_total", "",                       \
+    "Events for the peer dropped from its full buffer while the link was "     \
+    "down")                                                                    \
+  X(rtt_us, gauge, "ee_federation_rtt_seconds", "",                            \
+    "Round-trip time of the last ping")
+
 /// Declares the field of a list entry (every kind).
 #define EE_STATS_FIELD(field, ...) std::uint64_t field = 0;
 
@@ -175,6 +199,19 @@ struct type_stats {
   EE_TYPE_COUNTERS(EE_STATS_FIELD)
 };
 
+/// Counters of one peer link.
+struct federation_peer_stats {
+  EE_FEDERATION_PEER_COUNTERS(EE_STATS_FIELD)
+};
+
+/// Counters of the federation (empty `name`: the engine does not federate).
+struct federation_stats {
+  std::string name;
+  EE_FEDERATION_COUNTERS(EE_STATS_FIELD)
+  /// Per peer, by name (a configured peer never reached: by its address).
+  std::map<std::string, federation_peer_stats> peers;
+};
+
 /// Counters of the engine.
 struct engine_stats {
   EE_ENGINE_COUNTERS(EE_STATS_FIELD)
@@ -182,6 +219,8 @@ struct engine_stats {
   std::map<std::string, subscriber_stats> plugins;
   /// Per event type, by name (`"(other)"`: events of no named type).
   std::map<std::string, type_stats> types;
+  /// The federation's counters.
+  federation_stats federation;
 };
 
 #define EE_STATS_DESCRIBE(Stats, external, field, kind, family, reason, help)  \
@@ -205,6 +244,19 @@ inline constexpr stat_field<subscriber_stats> plugin_fields[] = {
             EE_PLUGIN_SUPERVISION_COUNTERS(EE_STATS_PLUGIN)
                 EE_PLUGIN_WIRE_COUNTERS(EE_STATS_EXTERNAL)};
 
+#define EE_STATS_FEDERATION(...)                                               \
+  EE_STATS_DESCRIBE(federation_stats, false, __VA_ARGS__)
+#define EE_STATS_PEER(...)                                                     \
+  EE_STATS_DESCRIBE(federation_peer_stats, false, __VA_ARGS__)
+
+/// The federation's counters, in list order.
+inline constexpr stat_field<federation_stats> federation_fields[] = {
+    EE_FEDERATION_COUNTERS(EE_STATS_FEDERATION)};
+
+/// A peer link's counters, in list order.
+inline constexpr stat_field<federation_peer_stats> peer_fields[] = {
+    EE_FEDERATION_PEER_COUNTERS(EE_STATS_PEER)};
+
 /// An event type's counters, in list order.
 inline constexpr stat_field<type_stats> type_fields[] = {
     EE_TYPE_COUNTERS(EE_STATS_TYPE)};
@@ -214,6 +266,8 @@ inline constexpr stat_field<type_stats> type_fields[] = {
 #undef EE_STATS_PLUGIN
 #undef EE_STATS_EXTERNAL
 #undef EE_STATS_TYPE
+#undef EE_STATS_FEDERATION
+#undef EE_STATS_PEER
 
 /// @returns `st` as one line of JSON (the body of the periodic `ee.stats`
 /// event; `docs/metrics.md` documents the fields).

@@ -8,7 +8,8 @@ namespace ee::config {
 
 namespace {
 
-const std::vector<std::string> root_keys{"engine", "types", "plugin"};
+const std::vector<std::string> root_keys{"engine", "types", "plugin",
+                                         "federation"};
 
 const std::vector<std::string> engine_keys{"publish_port",
                                            "subscribe_port",
@@ -93,6 +94,14 @@ config_report loader::run(std::string_view text) {
     else
       fail(*node, "'engine' must be a table: write [engine] above its "
                   "settings");
+  }
+  if (auto node = root.get("federation")) {
+    remember("federation", *node);
+    if (auto t = node->as_table())
+      federation(*t);
+    else
+      fail(*node, "'federation' must be a table: write [federation] above "
+                  "its settings");
   }
   if (auto node = root.get("types")) {
     has_types_ = true;

@@ -151,6 +151,11 @@ private:
   // Settings that only make sense together.
   void security_checks();
 
+  // -- [federation] (federation.cpp)
+
+  void federation(const toml::table& t);
+  void federation_tls(const toml::table& t);
+
   // -- prefixes
   // ------------------------------------------------------------------
 

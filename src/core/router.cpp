@@ -50,10 +50,12 @@ sub_id router::add_subscriber(std::string name, subscriber_limits limits,
   return id;
 }
 
-pub_id router::add_publisher(std::string name, credit window, sub_id self) {
+pub_id router::add_publisher(std::string name, credit window, sub_id self,
+                             bool echo) {
   auto id = pubs_.push_back(publisher{});
   auto& p = pubs_[id];
   p.name = std::move(name);
+  p.echo = echo;
   p.window.events = std::max<std::uint64_t>(1, window.events);
   p.window.bytes = std::max<std::uint64_t>(1, window.bytes);
   p.self = self;
@@ -235,6 +237,10 @@ router::outcome router::try_route(pub_id pub, const event& ev,
                                   std::vector<sub_id>& skip) {
   matched_.clear();
   table_.match(ev.bytes(), matched_, false);
+  if (!pubs_[pub].echo) // never its own subscriber side
+    matched_.erase(
+        std::remove(matched_.begin(), matched_.end(), pubs_[pub].self.value),
+        matched_.end());
   sort_matched();
   // One pass: keep who takes the event (not gone, not skipped), collect
   // who is full.

@@ -155,9 +155,11 @@ public:
                         custody who);
 
   /// Adds a publisher with `window` credit. `self` is its own subscriber
-  /// side, if any (it gets no deliveries while the publisher waits).
+  /// side, if any (it gets no deliveries while the publisher waits). Without
+  /// `echo`, its own events never reach `self` (the federation: events from
+  /// peers must not flow back out).
   pub_id add_publisher(std::string name, credit window,
-                       sub_id self = sub_id::none());
+                       sub_id self = sub_id::none(), bool echo = true);
 
   /// Replaces the filters of `sub`.
   void subscribe(sub_id sub, const std::vector<std::string>& filters);
@@ -325,6 +327,7 @@ private:
     std::string name;
     credit window;
     sub_id self;
+    bool echo = true;
     ring<parked_event> parked;
     bool blocked = false;
     // Subscribers the head parked event waits on.

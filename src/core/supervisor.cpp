@@ -404,6 +404,7 @@ void supervisor::request_stop(time_point now) {
     fx_.set_timer(supervisor_timer::drain_deadline, child_id::none(),
                   cfg_.shutdown_grace / 2, 0);
     poll(now);
+    check_done(); // nothing to drain without plugins
     return;
   }
   begin_ordered_stop(now);
@@ -504,6 +505,8 @@ void supervisor::abandon_all() {
 
 void supervisor::check_done() {
   if (done_ || gone_ < kids_.size())
+    return;
+  if (kids_.empty() && cfg_.idle_until_stopped && !stopping())
     return;
   done_ = true;
   auto result = result_;

@@ -82,6 +82,9 @@ struct supervisor_config {
   std::size_t max_restarts = 5;
   std::chrono::milliseconds restart_period{10000};
   std::chrono::milliseconds shutdown_grace{3000};
+  /// With no plugins at all, run until stopped instead of finishing at once
+  /// (an engine that only relays between federation peers).
+  bool idle_until_stopped = false;
 };
 
 /// The timers a supervisor asks for.

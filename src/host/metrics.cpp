@@ -47,6 +47,8 @@ public:
       if (*f.reason != '\0')
         m.label.push_back({"reason", f.reason});
       auto value = static_cast<double>(x.*f.member);
+      if (in_microseconds(f))
+        value /= 1e6; // a `_us` field is exported in seconds
       if (f.kind == stat_kind::gauge)
         m.gauge.value = value;
       else
@@ -58,6 +60,17 @@ public:
   std::vector<MetricFamily> take() { return std::move(all_); }
 
 private:
+  template <class Stats>
+  static bool in_microseconds(const stat_field<Stats>& f) {
+    std::string_view key{f.key};
+    std::string_view fam{f.family};
+    auto ends = [](std::string_view s, std::string_view suffix) {
+      return s.size() >= suffix.size() &&
+             s.substr(s.size() - suffix.size()) == suffix;
+    };
+    return ends(key, "_us") && ends(fam, "_seconds");
+  }
+
   template <class Stats>
   MetricFamily& family(const stat_field<Stats>& f) {
     for (auto& fam : all_)
@@ -82,6 +95,11 @@ std::vector<MetricFamily> collect(const engine_stats& st) {
             x.kind == "external");
   for (auto& [name, x] : st.types)
     out.add(type_fields, x, {{"type", name}});
+  if (!st.federation.name.empty()) {
+    out.add(federation_fields, st.federation, {});
+    for (auto& [name, x] : st.federation.peers)
+      out.add(peer_fields, x, {{"peer", name}});
+  }
   return out.take();
 }
 
@@ -244,6 +262,18 @@ std::string to_table(const engine_stats& st) {
     for (auto& [name, x] : st.types)
       row(name, {x.published, x.routed, x.handled, x.dropped, x.dead_letters,
                  x.queued});
+  }
+  if (auto& fed = st.federation; !fed.name.empty()) {
+    out << "  federation '" << fed.name << "': refused " << fed.refused
+        << ", duplicates " << fed.duplicates << "\n";
+    out << "  " << std::left << std::setw(24) << "peer" << std::right
+        << std::setw(11) << "up" << std::setw(11) << "forwarded"
+        << std::setw(11) << "received" << std::setw(11) << "buffered"
+        << std::setw(11) << "dropped" << std::setw(11) << "rtt_us"
+        << "\n";
+    for (auto& [name, x] : fed.peers)
+      row(name, {x.up, x.forwarded, x.received, x.buffered_bytes, x.dropped,
+                 x.rtt_us});
   }
   return out.str();
 }

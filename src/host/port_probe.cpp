@@ -18,14 +18,37 @@ error try_bind(zmq::context_t& ctx, const std::string& address, int port,
   return address::bind(sock, address, port, who);
 }
 
+// The federation's listen port, if it names a numeric IPv4 host and a port
+// (other forms are left to the start: CAF resolves them itself).
+void probe_federation(zmq::context_t& ctx, const app_description& d,
+                      std::vector<diagnostic>& out) {
+  auto& listen = d.config.federation.listen;
+  auto colon = listen.rfind(':');
+  if (!d.config.federation.enabled() || colon == std::string::npos)
+    return;
+  auto host = listen.substr(0, colon);
+  auto digits = listen.substr(colon + 1);
+  if (host.empty() || digits.empty() || digits.size() > 5 ||
+      host.find_first_not_of("0123456789.") != std::string::npos ||
+      digits.find_first_not_of("0123456789") != std::string::npos)
+    return;
+  auto port = std::stoi(digits);
+  if (port <= 0 || port > 65535)
+    return;
+  if (auto err = try_bind(ctx, host, port, "the federation's listen port"))
+    out.push_back(diagnostic{severity::error, d.position("federation.listen"),
+                             err.message()});
+}
+
 } // namespace
 
 std::vector<diagnostic> probe_ports(const app_description& d) {
   std::vector<diagnostic> result;
   auto& cfg = d.config;
+  zmq::context_t ctx{1};
+  probe_federation(ctx, d, result);
   if ((!cfg.enable_tcp && d.plugins.empty()) || cfg.bind_address.empty())
     return result;
-  zmq::context_t ctx{1};
   auto fail = [&](const std::string& key, const error& err) {
     result.push_back(
         diagnostic{severity::error, d.position(key), err.message()});

@@ -59,7 +59,9 @@ void read(const run_options& opts, prepared_app& out) {
 void prepare(bool has_customize, bool load, prepared_app& out) {
   auto& d = out.report.description;
   auto& diags = out.diagnostics;
-  if (d.plugin_order.empty() && !has_customize && out.report.ok())
+  // An engine that only relays between peers needs no plugin.
+  if (d.plugin_order.empty() && !has_customize && out.report.ok() &&
+      !d.config.federation.enabled())
     diags.push_back(diagnostic{severity::error, source_position{d.file, 0, 0},
                                "the file registers no plugin: add at least "
                                "one [[plugin]]"});

@@ -33,13 +33,16 @@ struct settings {
   std::uint64_t events = 1000000;
   std::vector<std::uint64_t> counts{100000, 1000000, 10000000};
   std::vector<std::uint64_t> raw_counts{100000, 1000000, 10000000};
-  std::string sections = "abcde";
+  std::string sections = "abcdef";
   std::uint64_t fanout_total = 2000000;
   std::uint64_t rt = 5000;
   std::uint64_t tcp_events = 1000000;
   /// Section e: idle actor plugins through the barrier, one child per count.
   std::vector<std::uint64_t> plugins{1000, 100000};
   std::size_t restarts = 20;
+  /// Section f: events across the federation links, then round trips.
+  std::uint64_t fed_events = 200000;
+  std::uint64_t fed_pings = 2000;
   /// Every section: interleaved rounds of engine and baseline runs; each
   /// figure is judged on its worst round.
   std::size_t repeat = 5;

@@ -11,6 +11,8 @@
 //   d. a raw TCP SUB client on the engine's subscribe port vs TCP PUB -> SUB
 //   e. K idle actor plugins (1,000 and 100,000) through the start barrier:
 //      time, bytes per plugin, stop; restart latency
+//   f. federation: engines peered over TCP, one link and two hops,
+//      throughput and round trips vs raw TCP PUB -> SUB (HWM 0)
 //
 // Every figure is printed in a table with its ratio to the baseline, and as
 // one machine-readable line `RESULT name=value unit ratio=x` (plot.py reads
@@ -28,8 +30,9 @@
 // EE_BENCH_QUEUE_CAPACITY, EE_BENCH_TIMERSLACK_NS; EE_LOG_LEVEL as usual.
 //
 //   ee_benchmark [--events N] [--counts 1e5,1e6,1e7] [--big] [--raw-counts L]
-//                [--sections abcde] [--fanout-total N] [--rt N]
+//                [--sections abcdef] [--fanout-total N] [--rt N]
 //                [--tcp-events N] [--plugins LIST] [--restarts N]
+//                [--fed-events N] [--fed-pings N]
 //                [--repeat N] [--quick] [--verbose]
 //
 // The parts: bench_common.{hpp,cpp} (settings, process and child helpers,
@@ -79,24 +82,28 @@ std::vector<std::uint64_t> parse_counts(const std::string& s) {
 void usage() {
   std::cerr
       << "usage: ee_benchmark [--events N] [--counts 1e5,1e6,1e7] [--big]\n"
-         "                    [--raw-counts LIST] [--sections abcde]\n"
+         "                    [--raw-counts LIST] [--sections abcdef]\n"
          "                    [--fanout-total N] [--rt N] [--tcp-events N]\n"
          "                    [--plugins LIST] [--restarts N] [--repeat N]\n"
+         "                    [--fed-events N] [--fed-pings N]\n"
          "                    [--quick] [--verbose]\n"
          "  --events N        pipeline events compared with raw libzmq (1e6)\n"
          "  --counts LIST     engine pipeline event counts (1e5,1e6,1e7)\n"
          "  --big             add 1e7 to --counts (e.g. with --quick)\n"
          "  --raw-counts LIST counts at which raw libzmq also runs "
          "(1e5,1e6,1e7)\n"
-         "  --sections LETTERS which sections run (abcde): a pipeline, b "
+         "  --sections LETTERS which sections run (abcdef): a pipeline, b "
          "fan-out,\n"
          "                    c pyevents round trips, d TCP SUB, e "
-         "barrier+restart\n"
+         "barrier+restart,\n"
+         "                    f federation\n"
          "  --fanout-total N  deliveries per fan-out case (2e6)\n"
          "  --rt N            round-trip pairs of the Python clients (5000)\n"
          "  --tcp-events N    events for the TCP SUB client (1e6)\n"
          "  --plugins LIST    idle actor plugins at the barrier (1e3,1e5)\n"
          "  --restarts N      crashes for the restart latency (20)\n"
+         "  --fed-events N    events across the federation links (2e5)\n"
+         "  --fed-pings N     round trips across them (2000)\n"
          "  --repeat N        interleaved rounds of every section (5); "
          "targets\n"
          "                    judge the worst round\n"
@@ -140,6 +147,8 @@ int main(int argc, char** argv) {
       return child_caf_floor(arg(2));
     if (kind == "restart")
       return child_restart(arg(2), args.size() > 3);
+    if (kind == "fed")
+      return child_fed(arg(2), arg(3), arg(4));
     return 2;
   }
   settings cfg;
@@ -173,6 +182,10 @@ int main(int argc, char** argv) {
       cfg.plugins = parse_counts(value());
     else if (a == "--restarts")
       cfg.restarts = parse_count(value());
+    else if (a == "--fed-events")
+      cfg.fed_events = parse_count(value());
+    else if (a == "--fed-pings")
+      cfg.fed_pings = parse_count(value());
     else if (a == "--repeat")
       cfg.repeat = parse_count(value());
     else if (a == "--verbose")
@@ -186,6 +199,8 @@ int main(int argc, char** argv) {
       cfg.tcp_events = 100000;
       cfg.plugins = {1000, 10000};
       cfg.restarts = 5;
+      cfg.fed_events = 20000;
+      cfg.fed_pings = 200;
     } else {
       usage();
       return a == "--help" || a == "-h" ? 0 : 2;
@@ -220,6 +235,8 @@ int main(int argc, char** argv) {
     section_d(cfg);
   if (has('e'))
     section_e(cfg);
+  if (has('f'))
+    section_f(cfg);
   print_table();
   bool all = print_summary();
   print_result_lines();

@@ -80,4 +80,15 @@ int child_restart(std::size_t rounds, bool verbose);
 /// Section e: start-up, memory and stop of idle plugins; restart latency.
 void section_e(const settings& cfg);
 
+// -- f. federation (section_federation.cpp) -----------------------------------
+
+/// Child mode: engines peered in a line of `hops` links in this process,
+/// `n` events from the first to the last, then `pings` round trips.
+/// @returns the exit code.
+int child_fed(std::size_t hops, std::uint64_t n, std::uint64_t pings);
+
+/// Section f: throughput and round trips over one link and two hops against
+/// raw ZeroMQ TCP PUB -> SUB with HWM 0.
+void section_f(const settings& cfg);
+
 } // namespace ee::bench

@@ -50,6 +50,15 @@ std::string generated() {
         "`actor`, `blocking`, `caf` or `external`):",
         ee::plugin_fields);
   table(out, "Per event type (`type_stats`, label `type`):", ee::type_fields);
+  table(out,
+        "The federation (`federation_stats`, no labels; only when "
+        "`[federation]` is configured):",
+        ee::federation_fields);
+  table(out,
+        "Per federation peer (`federation_peer_stats`, label `peer`; in "
+        "JSON `up` is `\"state\": \"up\"` or `\"down\"`, and `rtt_us` is "
+        "exported in seconds):",
+        ee::peer_fields);
   out << end_marker;
   return out.str();
 }
