@@ -287,12 +287,15 @@ bool federation_state::report_tls_failures(const std::string* dialled) {
         tell_plain_peer(f.peer);
   }
   refused_ += lost;
+  if (lost > 0)
+    publish_stats();
   return !failures.empty();
 }
 
 void federation_state::refused(const std::string& where,
                                const std::string& reason) {
   ++refused_;
+  publish_stats(); // the final snapshot has it even if no tick follows
   // At most one line per peer host and reason every 10 s (a peer retries
   // with back-off); every refusal is counted.
   auto host = where.substr(0, where.rfind(':'));
