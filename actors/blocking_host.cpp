@@ -1,5 +1,7 @@
 #include "actors/blocking_host.hpp"
 
+#include <stdexcept>
+
 #include "ee/log.hpp"
 #include "src/core/exception_text.hpp"
 #include "src/core/type_lists.hpp"
@@ -82,6 +84,12 @@ bool blocking_port::abandoned() const {
 // --------------------------------------------------------------------
 
 void blocking_port::publish(event ev) {
+  // The outbox has one producer: another thread would corrupt it silently.
+  if (std::this_thread::get_id() != owner_)
+    throw std::logic_error(
+        "plugin '" + name_ +
+        "': publish called from a thread other than the one running the "
+        "plugin's run(); hand the events to that thread instead");
   // No lock unless the plugin must wait or ring the doorbell.
   if (stop_.load(std::memory_order_acquire) || !credit_.available())
     await_credit();
@@ -193,6 +201,7 @@ void blocking_port::notify_ended(bool abnormal, std::string reason) {
 }
 
 void blocking_port::run_plugin(std::unique_ptr<plugin_base> instance) {
+  owner_ = std::this_thread::get_id();
   auto* plugin = dynamic_cast<blocking_plugin*>(instance.get());
   bool abnormal = false;
   std::string reason;

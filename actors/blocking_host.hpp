@@ -121,6 +121,9 @@ private:
   // -- written under mtx_, read without it by `publish` --
   std::atomic<bool> stop_{false};
   // -- lock-free --
+  // The thread that runs the plugin: the outbox's one producer. Set before
+  // `run` starts (threads the plugin makes see it).
+  std::thread::id owner_;
   shared_publish_credit credit_;
   // The plugin's thread waits for credit (a grant must wake it).
   std::atomic<bool> credit_wait_{false};

@@ -51,9 +51,10 @@ public:
 // ----------------------------------------------------------
 
 /// Publishes events from a blocking plugin. Blocks while the engine holds back
-/// publishers (flow control). Not thread-safe: publish from the thread that
-/// runs `blocking_plugin::run` (the outbox behind it is a single-producer
-/// ring, so publishing takes no lock).
+/// publishers (flow control). Publish from the thread that runs
+/// `blocking_plugin::run` (the outbox behind it is a single-producer ring, so
+/// publishing takes no lock); from any other thread `publish` throws
+/// `std::logic_error` and publishes nothing.
 class publisher {
 public:
   virtual ~publisher();

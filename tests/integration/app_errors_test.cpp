@@ -6,6 +6,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -95,6 +96,46 @@ TEST(App, ExceptionInBlockingRunIsReported) {
   EXPECT_NE(err.message().find("blocking_thrower"), std::string::npos);
   EXPECT_NE(err.message().find("std::out_of_range: index 7"),
             std::string::npos);
+}
+
+// Publishes from a thread of its own making: refused with a clear error,
+// nothing corrupted; its own thread's events still arrive.
+class two_thread_publisher : public ee::blocking_plugin {
+public:
+  explicit two_thread_publisher(std::shared_ptr<std::string> what)
+      : what_(std::move(what)) {
+    // nop
+  }
+  std::string name() const override { return "two_threads"; }
+  std::vector<ee::event_type> subscriptions() const override { return {}; }
+  void run(ee::publisher& pub, ee::subscriber&) override {
+    std::thread helper{[&] {
+      try {
+        pub.publish(ee::event{"Y1"});
+      } catch (const std::logic_error& e) {
+        *what_ = e.what();
+      }
+    }};
+    helper.join();
+    pub.publish(ee::event{"Y2"});
+  }
+
+private:
+  std::shared_ptr<std::string> what_;
+};
+
+TEST(AppErrors, PublishingFromAnotherThreadOfABlockingPluginIsRefused) {
+  auto what = std::make_shared<std::string>();
+  auto out = std::make_shared<collector>();
+  ee::app app{local_config()};
+  app.emplace_plugin<receiver_plugin>("rx", std::vector<std::string>{"Y"}, 1u,
+                                      out);
+  app.emplace_plugin<two_thread_publisher>(what);
+  ASSERT_FALSE(run_bounded(app, 20s));
+  EXPECT_NE(what->find("publish called from a thread other than"),
+            std::string::npos)
+      << *what;
+  EXPECT_EQ(out->strings(), std::vector<std::string>{"Y2"});
 }
 
 // -- bad input
