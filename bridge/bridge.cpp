@@ -238,6 +238,8 @@ bridge::open(const app_config& cfg, std::vector<bridge_plugin> plugins) {
       std::move(child_cfgs), cfg.shutdown_grace,
       std::min(cfg.shutdown_grace, std::chrono::milliseconds{relaunch_grace}),
       cfg.inherit_env);
+  // Before the actor system's threads exist (see start_keeper_early).
+  d->kids->start_keeper_early();
   return std::unique_ptr<bridge>{new bridge(std::move(d))};
 }
 

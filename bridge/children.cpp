@@ -21,6 +21,27 @@ children::children(std::vector<child_config> cfgs,
   }
 }
 
+error children::ensure_keeper() {
+  if (keeper_ && keeper_->alive())
+    return {};
+  auto k = keeper::start(grace_);
+  if (!k)
+    return k.error();
+  keeper_ = std::move(*k);
+  ee::log(log_level::debug,
+          "process keeper started, pid " + std::to_string(keeper_->pid()));
+  return {};
+}
+
+void children::start_keeper_early() {
+  for (auto& c : children_)
+    if (!c.cfg.command.empty()) {
+      // A failure is reported by the first launch, which tries again.
+      static_cast<void>(ensure_keeper());
+      return;
+    }
+}
+
 children::child* children::find(endpoint_id id) {
   for (auto& c : children_)
     if (c.cfg.id == id)
@@ -144,19 +165,13 @@ void children::start(child& c, engine_link* engine) {
   c.relaunch = false;
   c.terminated = false;
   c.killed = false;
-  if (!keeper_ || !keeper_->alive()) {
-    auto k = keeper::start(grace_);
-    if (!k) {
-      auto text = "external plugin '" + c.cfg.name +
-                  "': launch failed: " + k.error().message();
-      ee::log(log_level::error, text);
-      if (engine != nullptr)
-        engine->exited(c.cfg.id, false, text);
-      return;
-    }
-    keeper_ = std::move(*k);
-    ee::log(log_level::debug,
-            "process keeper started, pid " + std::to_string(keeper_->pid()));
+  if (auto err = ensure_keeper()) {
+    auto text =
+        "external plugin '" + c.cfg.name + "': launch failed: " + err.message();
+    ee::log(log_level::error, text);
+    if (engine != nullptr)
+      engine->exited(c.cfg.id, false, text);
+    return;
   }
   auto env = plugin_environment(inherit_, c.cfg.env);
   if (auto err =

@@ -48,6 +48,13 @@ public:
   children(const children&) = delete;
   children& operator=(const children&) = delete;
 
+  /// Starts the process keeper now if any plugin has a command. Call it
+  /// before other threads run: the keeper is a fork without exec, and a
+  /// fork while other threads hold allocator locks (the sanitizers' own
+  /// allocator has no fork handlers) can leave the child deadlocked. A
+  /// keeper that dies later is started again by the next launch.
+  void start_keeper_early();
+
   /// Launches the process of `id`, or, if one runs, stops it first.
   void launch(endpoint_id id, clock_type::time_point now);
 
@@ -111,6 +118,9 @@ private:
   void exited(child& c, bool normal, int sig, const std::string& text,
               engine_link* engine);
   void kill(child& c) noexcept;
+
+  // Starts the keeper unless one runs.
+  error ensure_keeper();
 
   // Declared before the processes: it outlives them.
   std::shared_ptr<keeper> keeper_;
