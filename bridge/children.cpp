@@ -165,17 +165,12 @@ void children::start(child& c, engine_link* engine) {
   c.relaunch = false;
   c.terminated = false;
   c.killed = false;
-  if (auto err = ensure_keeper()) {
-    auto text =
-        "external plugin '" + c.cfg.name + "': launch failed: " + err.message();
-    ee::log(log_level::error, text);
-    if (engine != nullptr)
-      engine->exited(c.cfg.id, false, text);
-    return;
-  }
-  auto env = plugin_environment(inherit_, c.cfg.env);
-  if (auto err =
-          c.proc.launch(keeper_, c.cfg.command, env, c.cfg.working_dir)) {
+  auto err = ensure_keeper();
+  if (!err)
+    err = c.proc.launch(keeper_, c.cfg.command,
+                        plugin_environment(inherit_, c.cfg.env),
+                        c.cfg.working_dir);
+  if (err) {
     auto text =
         "external plugin '" + c.cfg.name + "': launch failed: " + err.message();
     ee::log(log_level::error, text);

@@ -96,10 +96,9 @@ void subscription_table::remove_all(subscriber sub) {
   }
 }
 
-void subscription_table::match(std::string_view bytes,
-                               std::vector<subscriber>& out,
-                               bool skip_empty) const {
-  ++stamp_;
+template <class F>
+bool subscription_table::each_filter_of(std::string_view bytes, bool skip_empty,
+                                        F f) const {
   prefix_hash h{bytes};
   for (auto& l : lengths_) {
     auto len = l.len;
@@ -108,30 +107,30 @@ void subscription_table::match(std::string_view bytes,
     if ((len == 0 && skip_empty) || !l.may_match(bytes))
       continue;
     auto i = filters_.find(key{bytes.substr(0, len), h.at(len)});
-    if (i == filters_.end())
-      continue;
-    for (auto& m : i->second->subs) {
+    if (i != filters_.end() && f(*i->second))
+      return true;
+  }
+  return false;
+}
+
+void subscription_table::match(std::string_view bytes,
+                               std::vector<subscriber>& out,
+                               bool skip_empty) const {
+  ++stamp_;
+  each_filter_of(bytes, skip_empty, [&](const entry& e) {
+    for (auto& m : e.subs) {
       if (seen_[m.sub] != stamp_) {
         seen_[m.sub] = stamp_;
         out.push_back(m.sub);
       }
     }
-  }
+    return false; // all of them
+  });
 }
 
 bool subscription_table::matches_any(std::string_view bytes,
                                      bool skip_empty) const {
-  prefix_hash h{bytes};
-  for (auto& l : lengths_) {
-    auto len = l.len;
-    if (len > bytes.size())
-      break;
-    if ((len == 0 && skip_empty) || !l.may_match(bytes))
-      continue;
-    if (filters_.count(key{bytes.substr(0, len), h.at(len)}) > 0)
-      return true;
-  }
-  return false;
+  return each_filter_of(bytes, skip_empty, [](const entry&) { return true; });
 }
 
 } // namespace ee

@@ -48,6 +48,11 @@ public:
   bool empty() const noexcept { return filters_.empty(); }
 
 private:
+  // Calls `f(entry)` for each filter that prefixes `bytes` (see `match`),
+  // shortest first, until it returns true. @returns whether one did.
+  template <class F>
+  bool each_filter_of(std::string_view bytes, bool skip_empty, F f) const;
+
   struct member {
     subscriber sub;
     std::uint32_t count;
