@@ -75,6 +75,18 @@ def events(tag: str, n: int) -> List[bytes]:
     return [b"TypeA %s %d" % (tag.encode(), i) for i in range(n)]
 
 
+
+def expect_everywhere(zsock, es, tag: str, n: int) -> None:
+    """Publishes ``n`` events at the first engine; every other engine's sink
+    gets exactly them, in order, and nothing more."""
+    src = zsock.req(es[0].plugin_port("src"))
+    for ev in events(tag, n):
+        publish_ok(src, ev)
+    for e in es[1:]:
+        sink = zsock.req(e.plugin_port("sink"))
+        assert collect(sink, n) == events(tag, n)
+        assert_nothing_more(sink)
+
 def test_two_engines_exchange_each_event_exactly_once(engine, zsock):
     a = engine(fed_app("site-a", plugins=[{"name": "src"}]), command="run",
                args=["--stats", "json"])
@@ -161,14 +173,7 @@ def test_a_ring_delivers_exactly_once_and_drops_the_second_copies(engine,
     for i, e in enumerate(es):
         wait_peer_up(e, names[(i + 1) % 3])
         wait_peer_up(e, names[(i + 2) % 3])
-    src = zsock.req(es[0].plugin_port("src"))
-    n = 300
-    for ev in events("ring", n):
-        publish_ok(src, ev)
-    for e in es[1:]:
-        sink = zsock.req(e.plugin_port("sink"))
-        assert collect(sink, n) == events("ring", n)
-        assert_nothing_more(sink)
+    expect_everywhere(zsock, es, "ring", 300)
     dups = sum(final_stats(e)["federation"]["duplicates"] for e in es)
     assert dups > 0  # both ways round the ring: second copies dropped
 
@@ -342,14 +347,7 @@ def test_a_mesh_of_four_delivers_exactly_once(engine, zsock):
         for j, other in enumerate(names):
             if j != i:
                 wait_peer_up(e, other)
-    src = zsock.req(es[0].plugin_port("src"))
-    n = 300
-    for ev in events("mesh", n):
-        publish_ok(src, ev)
-    for e in es[1:]:
-        sink = zsock.req(e.plugin_port("sink"))
-        assert collect(sink, n) == events("mesh", n)
-        assert_nothing_more(sink)
+    expect_everywhere(zsock, es, "mesh", 300)
 
 
 # -- TLS (certificates made here with the openssl command) -------------------
